@@ -1,0 +1,188 @@
+#include "client/cli_options.h"
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace attnr::client {
+namespace {
+
+absl::Status Usage(absl::string_view message) {
+  return absl::InvalidArgumentError(std::string(message));
+}
+
+absl::StatusOr<uint32_t> ParseCount(absl::string_view flag,
+                                    absl::string_view value) {
+  uint32_t n;
+  if (!absl::SimpleAtoi(value, &n)) {
+    return Usage(
+        absl::StrCat(flag, " needs a non-negative integer, got '", value, "'"));
+  }
+  return n;
+}
+
+absl::StatusOr<PassageArg> ParseRange(absl::string_view flag,
+                                      absl::string_view value,
+                                      PassageArg::Kind kind) {
+  std::vector<absl::string_view> parts = absl::StrSplit(value, ':');
+  PassageArg arg;
+  arg.kind = kind;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &arg.start) ||
+      !absl::SimpleAtoi(parts[1], &arg.end)) {
+    return Usage(
+        absl::StrCat(flag, " needs START:END (half-open), got '", value, "'"));
+  }
+  return arg;
+}
+
+}  // namespace
+
+const char* CliUsage() {
+  return R"(attnr - client for the attnr long-document retrieval service
+
+usage:
+  attnr retrieve --doc FILE [--doc FILE ...] (--query TEXT | --queries FILE.jsonl)
+                 [--top-k N] [--max-passage-tokens N] [--overlap N]
+                 [--views lexical,attention,entity] [--explain] [--no-text]
+  attnr score    --query TEXT (--passage TEXT | --char-range S:E | --byte-range S:E)...
+                 [--context FILE] [--explain]
+  attnr info
+  attnr health   [--service NAME]
+
+common flags:
+  --target HOST:PORT   server address (default localhost:50051)
+  --timeout SECONDS    RPC deadline, decimal (default 60)
+  --json               one JSON line per response (protobuf JSON mapping,
+                       proto field names, defaults printed; "qid" first in
+                       batch mode when the input line has one)
+
+--doc - reads standard input. --queries reads one JSON object per line with
+"query" and optional "qid"; other fields are ignored. Ranges are half-open
+code-point (--char-range) or UTF-8 byte (--byte-range) offsets into --context.
+Exit status: 0 ok, 1 the server refused or failed (its status on stderr),
+2 usage error.
+)";
+}
+
+absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
+  CliOptions o;
+  if (argc < 2) return Usage("missing command");
+  o.command = argv[1];
+  if (o.command == "--help" || o.command == "-h") o.command = "help";
+  static const char* kCommands[] = {"retrieve", "score", "info", "health",
+                                    "help"};
+  if (std::none_of(std::begin(kCommands), std::end(kCommands),
+                   [&](const char* c) { return o.command == c; })) {
+    return Usage(absl::StrCat("unknown command '", o.command, "'"));
+  }
+  for (int i = 2; i < argc; ++i) {
+    std::string flag = argv[i];
+    std::string value;
+    bool has_value = false;
+    if (const size_t eq = flag.find('=');
+        flag.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+      has_value = true;
+    }
+    auto next = [&]() -> absl::StatusOr<std::string> {
+      if (has_value) return value;
+      if (i + 1 >= argc) return Usage(absl::StrCat(flag, " needs a value"));
+      return std::string(argv[++i]);
+    };
+    auto is = [&](const char* name) { return flag == name; };
+    if (is("--json") || is("--explain") || is("--no-text") || is("--help") ||
+        is("-h")) {
+      if (has_value) return Usage(absl::StrCat(flag, " takes no value"));
+      if (is("--json")) o.json = true;
+      if (is("--explain")) o.explain = true;
+      if (is("--no-text")) o.no_text = true;
+      if (is("--help") || is("-h")) o.command = "help";
+      continue;
+    }
+    absl::StatusOr<std::string> v = next();
+    if (!v.ok()) return v.status();
+    if (is("--target")) {
+      o.target = *v;
+    } else if (is("--timeout")) {
+      double seconds;
+      if (!absl::SimpleAtod(*v, &seconds) || !(seconds > 0)) {
+        return Usage(absl::StrCat(
+            "--timeout needs a positive number of seconds, got '", *v, "'"));
+      }
+      o.timeout = absl::Seconds(seconds);
+    } else if (is("--doc")) {
+      o.docs.push_back(*v);
+    } else if (is("--query")) {
+      o.query = *v;
+      o.has_query = true;
+    } else if (is("--queries")) {
+      o.queries_file = *v;
+    } else if (is("--top-k")) {
+      auto n = ParseCount(flag, *v);
+      if (!n.ok()) return n.status();
+      o.top_k = *n;
+    } else if (is("--max-passage-tokens")) {
+      auto n = ParseCount(flag, *v);
+      if (!n.ok()) return n.status();
+      o.max_passage_tokens = *n;
+    } else if (is("--overlap")) {
+      auto n = ParseCount(flag, *v);
+      if (!n.ok()) return n.status();
+      o.overlap_sentences = *n;
+    } else if (is("--views")) {
+      for (absl::string_view view :
+           absl::StrSplit(*v, ',', absl::SkipEmpty())) {
+        if (view != "lexical" && view != "attention" && view != "entity") {
+          return Usage(absl::StrCat("--views: unknown view '", view,
+                                    "' (lexical, attention, entity)"));
+        }
+        o.views.emplace_back(view);
+      }
+    } else if (is("--passage")) {
+      PassageArg arg;
+      arg.text = *v;
+      o.passages.push_back(std::move(arg));
+    } else if (is("--char-range") || is("--byte-range")) {
+      auto arg = ParseRange(flag, *v,
+                            is("--char-range") ? PassageArg::Kind::kCharRange
+                                               : PassageArg::Kind::kByteRange);
+      if (!arg.ok()) return arg.status();
+      o.passages.push_back(*std::move(arg));
+    } else if (is("--context")) {
+      o.context = *v;
+    } else if (is("--service")) {
+      o.service = *v;
+    } else {
+      return Usage(absl::StrCat("unknown flag '", flag, "'"));
+    }
+  }
+
+  if (o.command == "retrieve") {
+    if (o.docs.empty()) return Usage("retrieve needs at least one --doc FILE");
+    if (o.has_query == !o.queries_file.empty()) {
+      return Usage("retrieve needs exactly one of --query or --queries");
+    }
+    if (std::count(o.docs.begin(), o.docs.end(), "-") > 1) {
+      return Usage("--doc - (standard input) can be given only once");
+    }
+  } else if (o.command == "score") {
+    if (!o.has_query) return Usage("score needs --query TEXT");
+    if (o.passages.empty()) {
+      return Usage(
+          "score needs at least one --passage, --char-range or --byte-range");
+    }
+    const bool has_range = std::any_of(
+        o.passages.begin(), o.passages.end(),
+        [](const auto& p) { return p.kind != PassageArg::Kind::kText; });
+    if (has_range && o.context.empty()) {
+      return Usage("--char-range and --byte-range need --context FILE");
+    }
+  }
+  return o;
+}
+
+}  // namespace attnr::client

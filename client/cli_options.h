@@ -1,0 +1,56 @@
+#ifndef ATTNR_CLIENT_CLI_OPTIONS_H_
+#define ATTNR_CLIENT_CLI_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace attnr::client {
+
+// A passage argument of `attnr score`, in command-line order.
+struct PassageArg {
+  enum class Kind { kText, kCharRange, kByteRange };
+  Kind kind = Kind::kText;
+  std::string text;
+  uint32_t start = 0;
+  uint32_t end = 0;
+};
+
+// The parsed command line of the `attnr` CLI. Hand-parsed rather than with
+// absl flags because --doc, --passage and the range flags repeat, in order.
+struct CliOptions {
+  std::string command;  // retrieve | score | info | health | help
+  std::string target = "localhost:50051";
+  absl::Duration timeout = absl::Seconds(60);
+  bool json = false;
+  // retrieve
+  std::vector<std::string> docs;  // Paths; "-" is standard input.
+  std::string query;
+  bool has_query = false;
+  std::string queries_file;
+  uint32_t top_k = 0;
+  uint32_t max_passage_tokens = 0;
+  uint32_t overlap_sentences = 0;
+  bool explain = false;
+  bool no_text = false;
+  std::vector<std::string> views;  // lexical | attention | entity
+  // score
+  std::vector<PassageArg> passages;
+  std::string context;  // Path of the context document for ranges.
+  // health
+  std::string service;
+};
+
+// Parses argv (argv[0] is the program). Errors are usage errors, worded for
+// the person at the terminal.
+absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv);
+
+// The usage text printed by `attnr help` and on usage errors.
+const char* CliUsage();
+
+}  // namespace attnr::client
+
+#endif  // ATTNR_CLIENT_CLI_OPTIONS_H_

@@ -1,0 +1,235 @@
+// attnr: command-line client for the attnr retrieval service.
+// See CliUsage() (`attnr help`) for the commands and flags.
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "client/cli_options.h"
+#include "client/output_format.h"
+#include "client/retriever_client.h"
+#include "model/text/utf8.h"
+
+namespace {
+
+using attnr::client::CliOptions;
+using attnr::client::RetrieverClient;
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  if (path == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+struct QueryLine {
+  std::string query;
+  nlohmann::ordered_json qid;  // null when absent.
+};
+
+absl::StatusOr<std::vector<QueryLine>> ReadQueries(const std::string& path) {
+  auto content = ReadFile(path);
+  if (!content.ok()) return content.status();
+  std::vector<QueryLine> out;
+  std::istringstream lines(*content);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(
+        line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, " line ", number, ": not a JSON object"));
+    }
+    if (!j.contains("query") || !j["query"].is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, " line ", number, ": missing string field \"query\""));
+    }
+    out.push_back({j["query"].get<std::string>(),
+                   j.contains("qid") ? j["qid"] : nlohmann::ordered_json()});
+  }
+  return out;
+}
+
+void AddViews(const std::vector<std::string>& views,
+              google::protobuf::RepeatedField<int>* out) {
+  for (const std::string& v : views) {
+    out->Add(v == "lexical"     ? attnr::v1::SCORING_VIEW_LEXICAL
+             : v == "attention" ? attnr::v1::SCORING_VIEW_ATTENTION
+                                : attnr::v1::SCORING_VIEW_ENTITY);
+  }
+}
+
+int Fail(const absl::Status& status, const std::string& context = "") {
+  std::cerr << "attnr: " << context << absl::StatusCodeToString(status.code())
+            << ": " << status.message() << "\n";
+  return kExitFailed;
+}
+
+int RunRetrieve(const CliOptions& o, RetrieverClient& client) {
+  attnr::v1::RetrieveRequest base;
+  for (const std::string& path : o.docs) {
+    auto text = ReadFile(path);
+    if (!text.ok()) {
+      std::cerr << "attnr: " << text.status().message() << "\n";
+      return kExitUsage;
+    }
+    attnr::v1::Document* doc = base.add_documents();
+    doc->set_id(path == "-" ? "stdin" : path);
+    doc->set_text(*std::move(text));
+  }
+  attnr::v1::RetrieveOptions* options = base.mutable_options();
+  options->set_top_k(o.top_k);
+  options->set_max_passage_tokens(o.max_passage_tokens);
+  options->set_overlap_sentences(o.overlap_sentences);
+  options->set_explain(o.explain);
+  if (o.no_text) options->set_return_text(false);
+  AddViews(o.views, options->mutable_views());
+
+  std::vector<QueryLine> queries;
+  if (o.has_query) {
+    queries.push_back({o.query, nullptr});
+  } else {
+    auto read = ReadQueries(o.queries_file);
+    if (!read.ok()) {
+      std::cerr << "attnr: " << read.status().message() << "\n";
+      return kExitUsage;
+    }
+    queries = *std::move(read);
+  }
+  for (const QueryLine& q : queries) {
+    // Queries travel as proto `string`, which protobuf refuses to serialize
+    // unless it is UTF-8; say where the bad byte is instead.
+    if (absl::Status s = attnr::text::ValidateUtf8(q.query); !s.ok()) {
+      std::cerr << "attnr: --query: " << s.message() << "\n";
+      return kExitUsage;
+    }
+  }
+  int exit_code = 0;
+  for (const QueryLine& q : queries) {
+    base.set_query(q.query);
+    auto response = client.Retrieve(base, o.timeout);
+    if (!response.ok()) {
+      // Keep going in batch mode; the exit status reports the failure.
+      exit_code = Fail(response.status(),
+                       q.qid.is_null() ? "" : "qid " + q.qid.dump() + ": ");
+      continue;
+    }
+    if (o.json) {
+      auto line = attnr::client::ToJsonLine(*response, q.qid);
+      if (!line.ok()) return Fail(line.status());
+      std::cout << *line << "\n";
+    } else {
+      std::cout << attnr::client::FormatRetrieveTable(q.query, *response)
+                << "\n";
+    }
+    std::cout.flush();
+  }
+  return exit_code;
+}
+
+int RunScore(const CliOptions& o, RetrieverClient& client) {
+  if (absl::Status s = attnr::text::ValidateUtf8(o.query); !s.ok()) {
+    std::cerr << "attnr: --query: " << s.message() << "\n";
+    return kExitUsage;
+  }
+  attnr::v1::ScoreRequest request;
+  request.set_query(o.query);
+  if (!o.context.empty()) {
+    auto text = ReadFile(o.context);
+    if (!text.ok()) {
+      std::cerr << "attnr: " << text.status().message() << "\n";
+      return kExitUsage;
+    }
+    request.mutable_context()->set_id(o.context);
+    request.mutable_context()->set_text(*std::move(text));
+  }
+  for (const attnr::client::PassageArg& p : o.passages) {
+    attnr::v1::ScorePassage* out = request.add_passages();
+    switch (p.kind) {
+      case attnr::client::PassageArg::Kind::kText:
+        out->set_text(p.text);
+        break;
+      case attnr::client::PassageArg::Kind::kCharRange:
+        out->mutable_char_range()->set_start(p.start);
+        out->mutable_char_range()->set_end(p.end);
+        break;
+      case attnr::client::PassageArg::Kind::kByteRange:
+        out->mutable_byte_range()->set_start(p.start);
+        out->mutable_byte_range()->set_end(p.end);
+        break;
+    }
+  }
+  request.mutable_options()->set_explain(o.explain);
+  AddViews(o.views, request.mutable_options()->mutable_views());
+  auto response = client.Score(request, o.timeout);
+  if (!response.ok()) return Fail(response.status());
+  if (o.json) {
+    auto line = attnr::client::ToJsonLine(*response, nullptr);
+    if (!line.ok()) return Fail(line.status());
+    std::cout << *line << "\n";
+  } else {
+    std::cout << attnr::client::FormatScoreTable(*response);
+  }
+  return 0;
+}
+
+int RunInfo(const CliOptions& o, RetrieverClient& client) {
+  auto info = client.GetModelInfo(o.timeout);
+  if (!info.ok()) return Fail(info.status());
+  if (o.json) {
+    auto line = attnr::client::ToJsonLine(*info, nullptr);
+    if (!line.ok()) return Fail(line.status());
+    std::cout << *line << "\n";
+  } else {
+    std::cout << attnr::client::FormatModelInfo(*info);
+  }
+  return 0;
+}
+
+int RunHealth(const CliOptions& o, RetrieverClient& client) {
+  auto status = client.Health(o.service, o.timeout);
+  if (!status.ok()) return Fail(status.status());
+  const std::string name =
+      grpc::health::v1::HealthCheckResponse::ServingStatus_Name(*status);
+  if (o.json) {
+    std::cout << nlohmann::json{{"status", name}}.dump() << "\n";
+  } else {
+    std::cout << name << "\n";
+  }
+  return *status == grpc::health::v1::HealthCheckResponse::SERVING
+             ? 0
+             : kExitFailed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto options = attnr::client::ParseCli(argc, argv);
+  if (!options.ok()) {
+    std::cerr << "attnr: " << options.status().message() << "\n\n"
+              << attnr::client::CliUsage();
+    return kExitUsage;
+  }
+  if (options->command == "help") {
+    std::cout << attnr::client::CliUsage();
+    return 0;
+  }
+  RetrieverClient client(options->target);
+  if (options->command == "retrieve") return RunRetrieve(*options, client);
+  if (options->command == "score") return RunScore(*options, client);
+  if (options->command == "info") return RunInfo(*options, client);
+  return RunHealth(*options, client);
+}

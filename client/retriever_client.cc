@@ -1,0 +1,76 @@
+#include "client/retriever_client.h"
+
+#include <chrono>
+
+namespace attnr::client {
+namespace {
+
+void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
+  context->set_deadline(std::chrono::system_clock::now() +
+                        absl::ToChronoMilliseconds(timeout));
+}
+
+}  // namespace
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+RetrieverClient::RetrieverClient(const std::string& target) {
+  grpc::ChannelArguments args;
+  // Responses carry passage text; the 4 MiB default is too small for a
+  // large top_k over long passages. The server enforces its own limit.
+  args.SetMaxReceiveMessageSize(256 << 20);
+  args.SetMaxSendMessageSize(256 << 20);
+  channel_ = grpc::CreateCustomChannel(
+      target, grpc::InsecureChannelCredentials(), args);
+  stub_ = attnr::v1::Retriever::NewStub(channel_);
+  health_ = grpc::health::v1::Health::NewStub(channel_);
+}
+
+absl::StatusOr<attnr::v1::RetrieveResponse> RetrieverClient::Retrieve(
+    const attnr::v1::RetrieveRequest& request, absl::Duration timeout) {
+  grpc::ClientContext context;
+  SetDeadline(&context, timeout);
+  attnr::v1::RetrieveResponse response;
+  grpc::Status status = stub_->Retrieve(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<attnr::v1::ScoreResponse> RetrieverClient::Score(
+    const attnr::v1::ScoreRequest& request, absl::Duration timeout) {
+  grpc::ClientContext context;
+  SetDeadline(&context, timeout);
+  attnr::v1::ScoreResponse response;
+  grpc::Status status = stub_->Score(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<attnr::v1::ModelInfo> RetrieverClient::GetModelInfo(
+    absl::Duration timeout) {
+  grpc::ClientContext context;
+  SetDeadline(&context, timeout);
+  attnr::v1::ModelInfo response;
+  grpc::Status status = stub_->GetModelInfo(
+      &context, attnr::v1::GetModelInfoRequest(), &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus>
+RetrieverClient::Health(const std::string& service, absl::Duration timeout) {
+  grpc::ClientContext context;
+  SetDeadline(&context, timeout);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = health_->Check(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response.status();
+}
+
+}  // namespace attnr::client

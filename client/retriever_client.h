@@ -1,0 +1,45 @@
+#ifndef ATTNR_CLIENT_RETRIEVER_CLIENT_H_
+#define ATTNR_CLIENT_RETRIEVER_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "proto/attnr/v1/retriever.grpc.pb.h"
+#include "proto/grpc/health/v1/health.grpc.pb.h"
+
+namespace attnr::client {
+
+// A small synchronous client for attnr.v1.Retriever and grpc.health.v1,
+// used by the `attnr` CLI, the tests and the bench harness. Every call takes
+// its timeout, which becomes the RPC deadline. gRPC errors come back as
+// absl::Status with the server's code and message.
+class RetrieverClient {
+ public:
+  // `target` is a gRPC target such as "localhost:50051".
+  explicit RetrieverClient(const std::string& target);
+
+  absl::StatusOr<attnr::v1::RetrieveResponse> Retrieve(
+      const attnr::v1::RetrieveRequest& request, absl::Duration timeout);
+  absl::StatusOr<attnr::v1::ScoreResponse> Score(
+      const attnr::v1::ScoreRequest& request, absl::Duration timeout);
+  absl::StatusOr<attnr::v1::ModelInfo> GetModelInfo(absl::Duration timeout);
+  // The serving status of `service` ("" = the whole server).
+  absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> Health(
+      const std::string& service, absl::Duration timeout);
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<attnr::v1::Retriever::Stub> stub_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+// grpc::Status -> absl::Status, code for code.
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+}  // namespace attnr::client
+
+#endif  // ATTNR_CLIENT_RETRIEVER_CLIENT_H_

@@ -1,0 +1,361 @@
+#include "model/retriever.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "model/scoring/lexical_view.h"
+#include "model/text/analyzed_document.h"
+#include "model/text/passage_builder.h"
+#include "model/text/tokenizer.h"
+#include "model/text/utf8.h"
+
+namespace attnr {
+namespace {
+
+// Keeps the code, puts `prefix` (the request field) before the message.
+absl::Status Annotate(const absl::Status& status, absl::string_view prefix) {
+  return absl::Status(status.code(),
+                      absl::StrCat(prefix, ": ", status.message()));
+}
+
+double MillisSince(absl::Time start) {
+  return absl::ToDoubleMilliseconds(absl::Now() - start);
+}
+
+absl::Status CheckDeadline(absl::Time deadline, absl::string_view stage) {
+  if (absl::Now() > deadline) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("deadline exceeded during the ", stage, " stage"));
+  }
+  return absl::OkStatus();
+}
+
+// Validates and tokenizes the query against the limits.
+absl::StatusOr<std::vector<text::Token>> AnalyzeQuery(
+    absl::string_view query, const TextLimits& limits) {
+  if (absl::Status s = text::ValidateUtf8(query); !s.ok()) {
+    return Annotate(s, "query");
+  }
+  std::vector<text::Token> tokens = text::Tokenize(query);
+  if (tokens.empty()) {
+    return absl::InvalidArgumentError(
+        "query: contains no words (only punctuation or symbols)");
+  }
+  if (limits.max_query_tokens > 0 && tokens.size() > limits.max_query_tokens) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "query: has ", tokens.size(), " tokens, over the limit of ",
+        limits.max_query_tokens, " (max_query_tokens)"));
+  }
+  return tokens;
+}
+
+absl::Status CheckRequestTokens(uint64_t tokens, const TextLimits& limits) {
+  if (limits.max_request_tokens > 0 && tokens > limits.max_request_tokens) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "documents: ", tokens, " tokens in all, over the limit of ",
+        limits.max_request_tokens, " per request (max_request_tokens)"));
+  }
+  return absl::OkStatus();
+}
+
+bool Overlaps(const RetrievedPassage& a, const RetrievedPassage& b) {
+  return a.document_index == b.document_index &&
+         a.span.begin_byte < b.span.end_byte &&
+         b.span.begin_byte < a.span.end_byte;
+}
+
+// Fuses the per-view scores of one unit. With only the lexical view there is
+// nothing to weigh; the attention and entity views add their terms here.
+double Fuse(const ScoreDetail& detail, const std::vector<ScoringView>& views) {
+  double fused = 0;
+  for (ScoringView v : views) {
+    if (v == ScoringView::kLexical) fused += detail.lexical;
+  }
+  return fused;
+}
+
+}  // namespace
+
+const char* ScoringViewName(ScoringView view) {
+  switch (view) {
+    case ScoringView::kLexical:
+      return "LEXICAL";
+    case ScoringView::kAttention:
+      return "ATTENTION";
+    case ScoringView::kEntity:
+      return "ENTITY";
+  }
+  return "UNKNOWN";
+}
+
+Retriever::Retriever(const RetrieverConfig& config) : config_(config) {
+  description_.name = "attnr-lexical";
+  description_.version = "0.1.0";
+  description_.description =
+      "In-document BM25 over sentence-packed passages (Snowball English "
+      "stemmer, stopwords removed). The trained attention view is not part "
+      "of this build.";
+  description_.views = {ScoringView::kLexical};
+}
+
+absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
+    const RetrieverConfig& config) {
+  if (!config.weights_path.empty()) {
+    // Refuse rather than ignore: an operator who points at weights expects
+    // the model that needs them, and must not silently get another one.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "weights_path is set (", config.weights_path,
+        ") but this build has no trained attention model to load them into; "
+        "leave weights_path empty to serve the lexical view"));
+  }
+  return std::unique_ptr<Retriever>(new Retriever(config));
+}
+
+absl::StatusOr<std::vector<ScoringView>> Retriever::ResolveViews(
+    const std::vector<ScoringView>& requested, absl::string_view field) const {
+  if (requested.empty()) return description_.views;
+  std::vector<ScoringView> views;
+  for (ScoringView v : requested) {
+    if (std::find(description_.views.begin(), description_.views.end(), v) ==
+        description_.views.end()) {
+      std::vector<std::string> names;
+      for (ScoringView a : description_.views) {
+        names.push_back(ScoringViewName(a));
+      }
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": view ", ScoringViewName(v), " is not available in model ",
+          description_.name, "/", description_.version,
+          "; available: ", absl::StrJoin(names, ", ")));
+    }
+    if (std::find(views.begin(), views.end(), v) == views.end()) {
+      views.push_back(v);
+    }
+  }
+  return views;
+}
+
+absl::StatusOr<RetrieveResult> Retriever::Retrieve(
+    absl::string_view query, const std::vector<DocumentRef>& documents,
+    const RetrieveParams& params) const {
+  RetrieveResult result;
+  absl::Time start = absl::Now();
+  auto query_tokens = AnalyzeQuery(query, config_.limits);
+  if (!query_tokens.ok()) return query_tokens.status();
+  auto views = ResolveViews(params.views, "options.views");
+  if (!views.ok()) return views.status();
+  result.views = *views;
+  result.usage.query_tokens = static_cast<uint32_t>(query_tokens->size());
+
+  // Text stage: every document through the pipeline, limits checked as
+  // early as possible so an oversized request costs little.
+  text::AnalyzeOptions analyze;
+  analyze.max_sentence_tokens = params.max_passage_tokens;
+  analyze.max_tokens = config_.limits.max_document_tokens;
+  text::PassageOptions passage_options;
+  passage_options.max_tokens = params.max_passage_tokens;
+  passage_options.overlap_sentences = params.overlap_sentences;
+  std::vector<text::AnalyzedDocument> docs;
+  std::vector<std::vector<text::PassageBounds>> passages;
+  docs.reserve(documents.size());
+  for (size_t d = 0; d < documents.size(); ++d) {
+    auto doc = text::AnalyzeDocument(documents[d].text, analyze);
+    if (!doc.ok()) {
+      return Annotate(doc.status(), absl::StrCat("documents[", d, "]"));
+    }
+    result.usage.document_tokens += doc->tokens.size();
+    if (absl::Status s =
+            CheckRequestTokens(result.usage.document_tokens, config_.limits);
+        !s.ok()) {
+      return s;
+    }
+    result.usage.sentences += static_cast<uint32_t>(doc->sentences.size());
+    passages.push_back(text::BuildPassages(*doc, passage_options));
+    result.usage.passages += static_cast<uint32_t>(passages.back().size());
+    docs.push_back(*std::move(doc));
+    if (absl::Status s = CheckDeadline(params.deadline, "text"); !s.ok()) {
+      return s;
+    }
+  }
+  result.usage.times.text_ms = MillisSince(start);
+
+  // Score stage.
+  start = absl::Now();
+  std::vector<scoring::TokenSlice> units;
+  std::vector<std::pair<uint32_t, const text::PassageBounds*>> unit_origin;
+  for (uint32_t d = 0; d < docs.size(); ++d) {
+    for (const text::PassageBounds& p : passages[d]) {
+      units.push_back({&docs[d].tokens, p.token_begin, p.token_end});
+      unit_origin.emplace_back(d, &p);
+    }
+  }
+  std::vector<ScoreDetail> details(units.size());
+  if (std::find(views->begin(), views->end(), ScoringView::kLexical) !=
+      views->end()) {
+    scoring::LexicalScores lexical =
+        scoring::ScoreLexical(*query_tokens, units, params.explain);
+    for (size_t u = 0; u < units.size(); ++u) {
+      details[u].lexical = lexical.scores[u];
+      if (params.explain) {
+        details[u].matched_terms = std::move(lexical.matched_terms[u]);
+      }
+    }
+  }
+  for (ScoreDetail& d : details) d.fused = Fuse(d, *views);
+  if (absl::Status s = CheckDeadline(params.deadline, "score"); !s.ok()) {
+    return s;
+  }
+
+  // Rank: best first; ties keep document order so answers are stable.
+  std::vector<uint32_t> order(units.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return details[a].fused > details[b].fused;
+  });
+  // Overlapping passages (from overlap_sentences) would repeat evidence:
+  // keep the best of each overlapping group. Passages with no evidence at
+  // all (fused score 0) are not returned, so fewer than top_k can come back.
+  for (uint32_t u : order) {
+    if (result.passages.size() >= params.top_k) break;
+    if (details[u].fused <= 0) break;
+    RetrievedPassage p;
+    p.document_index = unit_origin[u].first;
+    const text::PassageBounds& bounds = *unit_origin[u].second;
+    p.span = bounds.span;
+    p.sentences = bounds.sentence_end - bounds.sentence_begin;
+    p.origin = PassageOrigin::kQueryMatch;
+    p.detail = std::move(details[u]);
+    const bool overlaps =
+        std::any_of(result.passages.begin(), result.passages.end(),
+                    [&](const RetrievedPassage& q) { return Overlaps(p, q); });
+    if (!overlaps) result.passages.push_back(std::move(p));
+  }
+  result.usage.times.score_ms = MillisSince(start);
+  return result;
+}
+
+absl::StatusOr<ScoreResult> Retriever::Score(
+    absl::string_view query, const std::vector<ScoreInput>& inputs,
+    const DocumentRef* context, const ScoreParams& params) const {
+  ScoreResult result;
+  absl::Time start = absl::Now();
+  auto query_tokens = AnalyzeQuery(query, config_.limits);
+  if (!query_tokens.ok()) return query_tokens.status();
+  auto views = ResolveViews(params.views, "options.views");
+  if (!views.ok()) return views.status();
+  result.views = *views;
+  result.usage.query_tokens = static_cast<uint32_t>(query_tokens->size());
+
+  std::optional<text::AnalyzedDocument> ctx;
+  std::vector<text::PassageBounds> ctx_passages;
+  if (context != nullptr) {
+    text::AnalyzeOptions analyze;
+    analyze.max_sentence_tokens = config_.context_passage_tokens;
+    analyze.max_tokens = config_.limits.max_document_tokens;
+    auto doc = text::AnalyzeDocument(context->text, analyze);
+    if (!doc.ok()) return Annotate(doc.status(), "context.text");
+    ctx = *std::move(doc);
+    text::PassageOptions passage_options;
+    passage_options.max_tokens = config_.context_passage_tokens;
+    ctx_passages = text::BuildPassages(*ctx, passage_options);
+    result.usage.document_tokens += ctx->tokens.size();
+    result.usage.sentences += static_cast<uint32_t>(ctx->sentences.size());
+  }
+
+  // Resolve every input to a token slice (and, for ranges, a TextSpan).
+  std::vector<std::vector<text::Token>> own_tokens(inputs.size());
+  std::vector<scoring::TokenSlice> units;
+  units.reserve(inputs.size() + ctx_passages.size());
+  result.scores.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ScoreInput& in = inputs[i];
+    if (in.kind == ScoreInput::Kind::kText) {
+      if (absl::Status s = text::ValidateUtf8(in.text); !s.ok()) {
+        return Annotate(s, absl::StrCat("passages[", i, "].text"));
+      }
+      own_tokens[i] = text::Tokenize(in.text);
+      result.usage.document_tokens += own_tokens[i].size();
+      units.push_back(
+          {&own_tokens[i], 0, static_cast<uint32_t>(own_tokens[i].size())});
+      continue;
+    }
+    const bool chars = in.kind == ScoreInput::Kind::kCharRange;
+    const std::string field =
+        absl::StrCat("passages[", i, chars ? "].char_range" : "].byte_range");
+    if (!ctx.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": a range needs the context document, which is missing"));
+    }
+    const uint32_t limit =
+        chars ? ctx->index->char_count() : ctx->index->byte_count();
+    if (in.start > in.end || in.end > limit) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": [", in.start, ", ", in.end, ") is not a range within the ",
+          limit, chars ? " code points" : " bytes", " of the context"));
+    }
+    if (!chars) {
+      for (uint32_t offset : {in.start, in.end}) {
+        if (!ctx->index->IsBoundary(offset)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(field, ": byte offset ", offset,
+                           " falls inside a UTF-8 character of the context"));
+        }
+      }
+    }
+    text::TextSpan span;
+    if (chars) {
+      span = {ctx->index->ByteAt(in.start), ctx->index->ByteAt(in.end),
+              in.start, in.end};
+    } else {
+      span = {in.start, in.end, ctx->index->CharAt(in.start),
+              ctx->index->CharAt(in.end)};
+    }
+    result.scores[i].span = span;
+    // Tokens wholly inside the range.
+    const auto& toks = ctx->tokens;
+    auto first = std::lower_bound(
+        toks.begin(), toks.end(), span.begin_byte,
+        [](const text::Token& t, uint32_t b) { return t.span.begin_byte < b; });
+    auto last = first;
+    while (last != toks.end() && last->span.end_byte <= span.end_byte) ++last;
+    units.push_back({&toks, static_cast<uint32_t>(first - toks.begin()),
+                     static_cast<uint32_t>(last - toks.begin())});
+  }
+  if (absl::Status s =
+          CheckRequestTokens(result.usage.document_tokens, config_.limits);
+      !s.ok()) {
+    return s;
+  }
+  // The context's own passages join the collection only for statistics, so
+  // a term common in the context weighs little whichever passages are asked.
+  for (const text::PassageBounds& p : ctx_passages) {
+    units.push_back({&ctx->tokens, p.token_begin, p.token_end});
+  }
+  result.usage.passages = static_cast<uint32_t>(inputs.size());
+  result.usage.times.text_ms = MillisSince(start);
+  if (absl::Status s = CheckDeadline(params.deadline, "text"); !s.ok()) {
+    return s;
+  }
+
+  start = absl::Now();
+  if (std::find(views->begin(), views->end(), ScoringView::kLexical) !=
+      views->end()) {
+    scoring::LexicalScores lexical =
+        scoring::ScoreLexical(*query_tokens, units, params.explain);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      result.scores[i].detail.lexical = lexical.scores[i];
+      if (params.explain) {
+        result.scores[i].detail.matched_terms =
+            std::move(lexical.matched_terms[i]);
+      }
+    }
+  }
+  for (ScoredInput& s : result.scores) s.detail.fused = Fuse(s.detail, *views);
+  result.usage.times.score_ms = MillisSince(start);
+  return result;
+}
+
+}  // namespace attnr

@@ -1,0 +1,59 @@
+#ifndef ATTNR_MODEL_RETRIEVER_H_
+#define ATTNR_MODEL_RETRIEVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/retrieval_types.h"
+
+namespace attnr {
+
+struct RetrieverConfig {
+  TextLimits limits;
+  // Passage size used to split a Score request's context document into the
+  // collection that supplies term statistics.
+  uint32_t context_passage_tokens = 128;
+  // Trained weights. Empty: serve the views that need no weights.
+  std::string weights_path;
+};
+
+// The retrieval pipeline: text -> views -> fusion -> ranked ranges.
+// Thread-safe: holds only immutable state, so one instance serves all
+// requests concurrently.
+class Retriever {
+ public:
+  static absl::StatusOr<std::unique_ptr<Retriever>> Create(
+      const RetrieverConfig& config);
+
+  // Ranks passages of `documents` against `query`. Errors name the field:
+  // INVALID_ARGUMENT (bad UTF-8 with its byte offset, unknown view),
+  // RESOURCE_EXHAUSTED (token limits), DEADLINE_EXCEEDED.
+  absl::StatusOr<RetrieveResult> Retrieve(
+      absl::string_view query, const std::vector<DocumentRef>& documents,
+      const RetrieveParams& params) const;
+
+  // Scores each input against `query`, in order. `context` is required when
+  // any input is a range.
+  absl::StatusOr<ScoreResult> Score(absl::string_view query,
+                                    const std::vector<ScoreInput>& inputs,
+                                    const DocumentRef* context,
+                                    const ScoreParams& params) const;
+
+  const ModelDescription& description() const { return description_; }
+
+ private:
+  explicit Retriever(const RetrieverConfig& config);
+
+  // The views to fuse for a request, or INVALID_ARGUMENT naming `field`.
+  absl::StatusOr<std::vector<ScoringView>> ResolveViews(
+      const std::vector<ScoringView>& requested, absl::string_view field) const;
+
+  RetrieverConfig config_;
+  ModelDescription description_;
+};
+
+}  // namespace attnr
+
+#endif  // ATTNR_MODEL_RETRIEVER_H_

@@ -1,0 +1,72 @@
+#include "model/text/analyzed_document.h"
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace attnr::text {
+
+TextSpan AnalyzedDocument::SentenceRange(uint32_t begin, uint32_t end) const {
+  return {sentences[begin].span.begin_byte, sentences[end - 1].span.end_byte,
+          sentences[begin].span.begin_char, sentences[end - 1].span.end_char};
+}
+
+absl::StatusOr<AnalyzedDocument> AnalyzeDocument(
+    absl::string_view text, const AnalyzeOptions& options) {
+  if (absl::Status s = ValidateUtf8(text); !s.ok()) return s;
+  if (text.size() > UINT32_MAX - 1) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("text of ", text.size(), " bytes exceeds 4 GiB"));
+  }
+  AnalyzedDocument doc;
+  doc.text = text;
+  doc.index = std::make_unique<Utf8Index>(text);
+  doc.tokens = Tokenize(text, *doc.index);
+  if (options.max_tokens > 0 && doc.tokens.size() > options.max_tokens) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("has ", doc.tokens.size(), " tokens, over the limit of ",
+                     options.max_tokens, " (max_document_tokens)"));
+  }
+
+  const std::vector<SentenceBounds> bounds = SplitSentences(text);
+  doc.sentences.reserve(bounds.size());
+  const uint32_t cap = options.max_sentence_tokens;
+  uint32_t t = 0;  // First token not before the current sentence.
+  const uint32_t n_tokens = static_cast<uint32_t>(doc.tokens.size());
+  for (const SentenceBounds& b : bounds) {
+    while (t < n_tokens && doc.tokens[t].span.begin_byte < b.begin_byte) ++t;
+    uint32_t end = t;
+    while (end < n_tokens && doc.tokens[end].span.end_byte <= b.end_byte) {
+      ++end;
+    }
+    // Pieces of at most `cap` tokens; the first keeps the sentence's start,
+    // the last its end, cuts fall between tokens.
+    uint32_t piece_begin_byte = b.begin_byte;
+    uint32_t first = t;
+    bool starts_block = b.starts_block;
+    while (true) {
+      const bool last = cap == 0 || end - first <= cap;
+      const uint32_t piece_end_tok = last ? end : first + cap;
+      const uint32_t piece_end_byte =
+          last ? b.end_byte : doc.tokens[piece_end_tok - 1].span.end_byte;
+      Sentence s;
+      s.span = {piece_begin_byte, piece_end_byte,
+                doc.index->CharAt(piece_begin_byte),
+                doc.index->CharAt(piece_end_byte)};
+      s.kind = b.kind;
+      s.starts_block = starts_block;
+      s.token_begin = first;
+      s.token_end = piece_end_tok;
+      doc.sentences.push_back(s);
+      if (last) break;
+      starts_block = false;
+      first = piece_end_tok;
+      piece_begin_byte = doc.tokens[first].span.begin_byte;
+    }
+    t = end;
+  }
+  return doc;
+}
+
+}  // namespace attnr::text

@@ -1,0 +1,57 @@
+#ifndef ATTNR_MODEL_TEXT_ANALYZED_DOCUMENT_H_
+#define ATTNR_MODEL_TEXT_ANALYZED_DOCUMENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "model/text/sentence_splitter.h"
+#include "model/text/text_span.h"
+#include "model/text/tokenizer.h"
+#include "model/text/utf8.h"
+
+namespace attnr::text {
+
+// A sentence with its exact range and the tokens it covers.
+struct Sentence {
+  TextSpan span;
+  SentenceKind kind = SentenceKind::kProse;
+  bool starts_block = false;
+  uint32_t token_begin = 0;  // Index into AnalyzedDocument::tokens.
+  uint32_t token_end = 0;
+
+  uint32_t token_count() const { return token_end - token_begin; }
+};
+
+struct AnalyzeOptions {
+  // Longer sentences (tables, run-on lists, code) are cut at token
+  // boundaries into pieces of at most this many tokens, so that one unit
+  // never exceeds a passage. 0 means no cap.
+  uint32_t max_sentence_tokens = 0;
+  // Refuse documents with more tokens (RESOURCE_EXHAUSTED). 0: no limit.
+  uint32_t max_tokens = 0;
+};
+
+// One document after the text pipeline: validated, tokenized and split into
+// sentences, every unit with exact char and byte offsets. Holds a view of the
+// caller's text, which must outlive it.
+struct AnalyzedDocument {
+  absl::string_view text;
+  std::unique_ptr<Utf8Index> index;
+  std::vector<Token> tokens;
+  std::vector<Sentence> sentences;
+
+  // The span covering tokens/sentences [begin, end) of this document.
+  TextSpan SentenceRange(uint32_t begin, uint32_t end) const;
+};
+
+// Runs the text pipeline. Errors: INVALID_ARGUMENT for invalid UTF-8 (with
+// the byte offset), RESOURCE_EXHAUSTED over `max_tokens`.
+absl::StatusOr<AnalyzedDocument> AnalyzeDocument(absl::string_view text,
+                                                 const AnalyzeOptions& options);
+
+}  // namespace attnr::text
+
+#endif  // ATTNR_MODEL_TEXT_ANALYZED_DOCUMENT_H_

@@ -1,0 +1,40 @@
+#include "model/text/passage_builder.h"
+
+#include <algorithm>
+
+namespace attnr::text {
+
+std::vector<PassageBounds> BuildPassages(const AnalyzedDocument& doc,
+                                         const PassageOptions& options) {
+  std::vector<PassageBounds> passages;
+  const uint32_t n = static_cast<uint32_t>(doc.sentences.size());
+  const uint32_t max_tokens = std::max<uint32_t>(options.max_tokens, 1);
+  uint32_t begin = 0;
+  while (begin < n) {
+    uint32_t end = begin + 1;
+    uint32_t tokens = doc.sentences[begin].token_count();
+    while (end < n) {
+      const Sentence& next = doc.sentences[end];
+      if (tokens + next.token_count() > max_tokens) break;
+      if (next.kind == SentenceKind::kHeading) break;
+      if (next.starts_block && tokens * 2 >= max_tokens) break;
+      tokens += next.token_count();
+      ++end;
+    }
+    PassageBounds p;
+    p.sentence_begin = begin;
+    p.sentence_end = end;
+    p.token_begin = doc.sentences[begin].token_begin;
+    p.token_end = doc.sentences[end - 1].token_end;
+    p.span = doc.SentenceRange(begin, end);
+    passages.push_back(p);
+    if (end >= n) break;
+    // Overlap, but never restart at or before the current start.
+    const uint32_t overlap =
+        std::min(options.overlap_sentences, end - begin - 1);
+    begin = end - overlap;
+  }
+  return passages;
+}
+
+}  // namespace attnr::text

@@ -1,0 +1,35 @@
+#ifndef ATTNR_MODEL_TEXT_TOKENIZER_H_
+#define ATTNR_MODEL_TEXT_TOKENIZER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "model/text/text_span.h"
+#include "model/text/utf8.h"
+
+namespace attnr::text {
+
+// A word-level token: a run of letters, digits and underscores (so code
+// identifiers such as `git_config` stay whole), with apostrophes kept between
+// letters ("don't") and '.' or ',' kept between digits ("3.14", "10,000").
+// Each CJK ideograph is a token of its own, since those scripts do not
+// separate words by spaces. Punctuation, symbols and emoji are not tokens.
+struct Token {
+  TextSpan span;
+  // Lower-cased surface form (ASCII, Latin-1/Extended-A, Greek, Cyrillic).
+  std::string norm;
+};
+
+// Tokenizes valid UTF-8 `text`; offsets are relative to the start of `text`.
+std::vector<Token> Tokenize(absl::string_view text, const Utf8Index& index);
+
+// Convenience for short strings (queries, caller-given passages).
+std::vector<Token> Tokenize(absl::string_view text);
+
+// Lower-cases one code point for the scripts named above; others unchanged.
+char32_t LowerCodePoint(char32_t cp);
+
+}  // namespace attnr::text
+
+#endif  // ATTNR_MODEL_TEXT_TOKENIZER_H_

@@ -1,0 +1,272 @@
+#include "server/api_mapping.h"
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace attnr::server {
+namespace {
+
+using attnr::v1::ServerConfig;
+
+absl::Status CheckQuery(const std::string& query) {
+  if (absl::StripAsciiWhitespace(query).empty()) {
+    return absl::InvalidArgumentError("query: is empty");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ScoringView>> ToViews(
+    const google::protobuf::RepeatedField<int>& views,
+    absl::string_view field) {
+  std::vector<ScoringView> out;
+  for (int i = 0; i < views.size(); ++i) {
+    switch (views[i]) {
+      case attnr::v1::SCORING_VIEW_LEXICAL:
+        out.push_back(ScoringView::kLexical);
+        break;
+      case attnr::v1::SCORING_VIEW_ATTENTION:
+        out.push_back(ScoringView::kAttention);
+        break;
+      case attnr::v1::SCORING_VIEW_ENTITY:
+        out.push_back(ScoringView::kEntity);
+        break;
+      default:
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, "[", i, "]: ", views[i],
+            " is not a scoring view (use LEXICAL, ATTENTION or ENTITY)"));
+    }
+  }
+  return out;
+}
+
+void ToProto(const text::TextSpan& span, attnr::v1::TextRange* range) {
+  range->set_start_char(span.begin_char);
+  range->set_end_char(span.end_char);
+  range->set_start_byte(span.begin_byte);
+  range->set_end_byte(span.end_byte);
+}
+
+void ToProto(const ScoreDetail& detail, const std::vector<ScoringView>& views,
+             attnr::v1::ScoreBreakdown* out) {
+  out->set_lexical(detail.lexical);
+  out->set_attention(detail.attention);
+  out->set_entity(detail.entity);
+  out->set_fused(detail.fused);
+  for (const std::string& term : detail.matched_terms) {
+    out->add_matched_terms(term);
+  }
+  for (ScoringView v : views) out->add_views(ToProtoView(v));
+}
+
+void ToProto(const RetrievalUsage& usage, double total_ms,
+             attnr::v1::Usage* out) {
+  out->set_query_tokens(usage.query_tokens);
+  out->set_document_tokens(usage.document_tokens);
+  out->set_sentences(usage.sentences);
+  out->set_passages(usage.passages);
+  out->set_cache_hit(usage.cache_hit);
+  attnr::v1::StageTimings* t = out->mutable_timings();
+  t->set_text_ms(usage.times.text_ms);
+  t->set_encode_ms(usage.times.encode_ms);
+  t->set_score_ms(usage.times.score_ms);
+  t->set_total_ms(total_ms);
+}
+
+std::string ModelName(const ModelDescription& model) {
+  return absl::StrCat(model.name, "/", model.version);
+}
+
+}  // namespace
+
+attnr::v1::ScoringView ToProtoView(ScoringView view) {
+  switch (view) {
+    case ScoringView::kLexical:
+      return attnr::v1::SCORING_VIEW_LEXICAL;
+    case ScoringView::kAttention:
+      return attnr::v1::SCORING_VIEW_ATTENTION;
+    case ScoringView::kEntity:
+      return attnr::v1::SCORING_VIEW_ENTITY;
+  }
+  return attnr::v1::SCORING_VIEW_UNSPECIFIED;
+}
+
+absl::StatusOr<RetrieveCall> ToRetrieveCall(
+    const attnr::v1::RetrieveRequest& request, const ServerConfig& config,
+    absl::Time deadline) {
+  if (absl::Status s = CheckQuery(request.query()); !s.ok()) return s;
+  if (request.documents().empty()) {
+    return absl::InvalidArgumentError(
+        "documents: at least one document is required");
+  }
+  if (static_cast<uint32_t>(request.documents_size()) >
+      config.max_documents()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("documents: ", request.documents_size(),
+                     " documents, over the limit of ", config.max_documents(),
+                     " per request (max_documents)"));
+  }
+  RetrieveCall call;
+  for (int i = 0; i < request.documents_size(); ++i) {
+    const attnr::v1::Document& d = request.documents(i);
+    if (d.text().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("documents[", i, "].text: is empty"));
+    }
+    call.documents.push_back({d.id(), d.text()});
+  }
+  const attnr::v1::RetrieveOptions& o = request.options();
+  RetrieveParams& p = call.params;
+  p.top_k = o.top_k() == 0 ? config.default_top_k() : o.top_k();
+  if (p.top_k > config.max_top_k()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.top_k: ", o.top_k(), " is over the maximum of ",
+                     config.max_top_k(), " (max_top_k)"));
+  }
+  p.max_passage_tokens = o.max_passage_tokens() == 0
+                             ? config.default_passage_tokens()
+                             : o.max_passage_tokens();
+  if (p.max_passage_tokens > config.max_passage_tokens()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.max_passage_tokens: ", o.max_passage_tokens(),
+                     " is over the maximum of ", config.max_passage_tokens(),
+                     " (max_passage_tokens)"));
+  }
+  if (o.overlap_sentences() > config.max_overlap_sentences()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.overlap_sentences: ", o.overlap_sentences(),
+                     " is over the maximum of ", config.max_overlap_sentences(),
+                     " (max_overlap_sentences)"));
+  }
+  p.overlap_sentences = o.overlap_sentences();
+  p.explain = o.explain();
+  auto views = ToViews(o.views(), "options.views");
+  if (!views.ok()) return views.status();
+  p.views = *std::move(views);
+  p.deadline = deadline;
+  return call;
+}
+
+absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
+                                      const ServerConfig& config,
+                                      absl::Time deadline) {
+  if (absl::Status s = CheckQuery(request.query()); !s.ok()) return s;
+  if (request.passages().empty()) {
+    return absl::InvalidArgumentError(
+        "passages: at least one passage is required");
+  }
+  if (static_cast<uint32_t>(request.passages_size()) >
+      config.max_score_passages()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "passages: ", request.passages_size(), " passages, over the limit of ",
+        config.max_score_passages(), " per request (max_score_passages)"));
+  }
+  ScoreCall call;
+  call.has_context = request.has_context();
+  if (call.has_context) {
+    call.context = {request.context().id(), request.context().text()};
+  }
+  for (int i = 0; i < request.passages_size(); ++i) {
+    const attnr::v1::ScorePassage& p = request.passages(i);
+    ScoreInput in;
+    switch (p.source_case()) {
+      case attnr::v1::ScorePassage::kText:
+        in.kind = ScoreInput::Kind::kText;
+        in.text = p.text();
+        break;
+      case attnr::v1::ScorePassage::kCharRange:
+        in.kind = ScoreInput::Kind::kCharRange;
+        in.start = p.char_range().start();
+        in.end = p.char_range().end();
+        break;
+      case attnr::v1::ScorePassage::kByteRange:
+        in.kind = ScoreInput::Kind::kByteRange;
+        in.start = p.byte_range().start();
+        in.end = p.byte_range().end();
+        break;
+      default:
+        return absl::InvalidArgumentError(absl::StrCat(
+            "passages[", i, "]: set one of text, char_range or byte_range"));
+    }
+    call.inputs.push_back(in);
+  }
+  auto views = ToViews(request.options().views(), "options.views");
+  if (!views.ok()) return views.status();
+  call.params.views = *std::move(views);
+  call.params.explain = request.options().explain();
+  call.params.deadline = deadline;
+  return call;
+}
+
+void FillRetrieveResponse(const attnr::v1::RetrieveRequest& request,
+                          const RetrieveResult& result,
+                          const ModelDescription& model,
+                          attnr::v1::RetrieveResponse* response) {
+  const attnr::v1::RetrieveOptions& o = request.options();
+  const bool return_text = !o.has_return_text() || o.return_text();
+  uint32_t rank = 0;
+  for (const RetrievedPassage& p : result.passages) {
+    attnr::v1::Passage* out = response->add_passages();
+    out->set_rank(++rank);
+    out->set_score(p.detail.fused);
+    out->set_document_index(p.document_index);
+    const attnr::v1::Document& doc = request.documents(p.document_index);
+    out->set_document_id(doc.id());
+    ToProto(p.span, out->mutable_range());
+    if (return_text) {
+      out->set_text(doc.text().substr(p.span.begin_byte, p.span.byte_length()));
+    }
+    out->set_origin(p.origin == PassageOrigin::kEntityScope
+                        ? attnr::v1::Passage::ENTITY_SCOPE
+                        : attnr::v1::Passage::QUERY_MATCH);
+    for (const std::string& e : p.entities) out->add_entities(e);
+    if (o.explain()) ToProto(p.detail, result.views, out->mutable_breakdown());
+    out->set_sentences(p.sentences);
+  }
+  response->set_model(ModelName(model));
+  ToProto(result.usage, 0, response->mutable_usage());
+}
+
+void FillScoreResponse(const attnr::v1::ScoreRequest& request,
+                       const ScoreResult& result, const ModelDescription& model,
+                       attnr::v1::ScoreResponse* response) {
+  for (size_t i = 0; i < result.scores.size(); ++i) {
+    attnr::v1::PassageScore* out = response->add_scores();
+    out->set_index(static_cast<uint32_t>(i));
+    out->set_score(result.scores[i].detail.fused);
+    if (request.passages(static_cast<int>(i)).source_case() !=
+        attnr::v1::ScorePassage::kText) {
+      ToProto(result.scores[i].span, out->mutable_range());
+    }
+    if (request.options().explain()) {
+      ToProto(result.scores[i].detail, result.views, out->mutable_breakdown());
+    }
+  }
+  response->set_model(ModelName(model));
+  ToProto(result.usage, 0, response->mutable_usage());
+}
+
+void FillModelInfo(const ModelDescription& model, const ServerConfig& config,
+                   attnr::v1::ModelInfo* info) {
+  info->set_name(model.name);
+  info->set_version(model.version);
+  info->set_description(model.description);
+  for (ScoringView v : model.views) info->add_views(ToProtoView(v));
+  info->set_weights_sha256(model.weights_sha256);
+  attnr::v1::Limits* l = info->mutable_limits();
+  l->set_max_documents(config.max_documents());
+  l->set_max_document_tokens(config.max_document_tokens());
+  l->set_max_request_tokens(config.max_request_tokens());
+  l->set_max_query_tokens(config.max_query_tokens());
+  l->set_max_message_bytes(config.max_message_bytes());
+  l->set_default_top_k(config.default_top_k());
+  l->set_max_top_k(config.max_top_k());
+  l->set_default_passage_tokens(config.default_passage_tokens());
+  l->set_max_passage_tokens(config.max_passage_tokens());
+  l->set_max_overlap_sentences(config.max_overlap_sentences());
+  l->set_max_score_passages(config.max_score_passages());
+}
+
+}  // namespace attnr::server

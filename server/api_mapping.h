@@ -1,0 +1,56 @@
+#ifndef ATTNR_SERVER_API_MAPPING_H_
+#define ATTNR_SERVER_API_MAPPING_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "model/retrieval_types.h"
+#include "proto/attnr/v1/config.pb.h"
+#include "proto/attnr/v1/retriever.pb.h"
+
+namespace attnr::server {
+
+// Translation between the public API (attnr.v1 protos) and the retrieval
+// library's value types, with the request checks that need only the
+// request and the server config. Checks that need the text (UTF-8, token
+// counts) happen in the library, which names the field the same way.
+
+struct RetrieveCall {
+  std::vector<DocumentRef> documents;  // Views into the request.
+  RetrieveParams params;
+};
+
+absl::StatusOr<RetrieveCall> ToRetrieveCall(
+    const attnr::v1::RetrieveRequest& request,
+    const attnr::v1::ServerConfig& config, absl::Time deadline);
+
+struct ScoreCall {
+  std::vector<ScoreInput> inputs;
+  bool has_context = false;
+  DocumentRef context;
+  ScoreParams params;
+};
+
+absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
+                                      const attnr::v1::ServerConfig& config,
+                                      absl::Time deadline);
+
+void FillRetrieveResponse(const attnr::v1::RetrieveRequest& request,
+                          const RetrieveResult& result,
+                          const ModelDescription& model,
+                          attnr::v1::RetrieveResponse* response);
+
+void FillScoreResponse(const attnr::v1::ScoreRequest& request,
+                       const ScoreResult& result, const ModelDescription& model,
+                       attnr::v1::ScoreResponse* response);
+
+void FillModelInfo(const ModelDescription& model,
+                   const attnr::v1::ServerConfig& config,
+                   attnr::v1::ModelInfo* info);
+
+attnr::v1::ScoringView ToProtoView(ScoringView view);
+
+}  // namespace attnr::server
+
+#endif  // ATTNR_SERVER_API_MAPPING_H_

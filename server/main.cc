@@ -1,0 +1,98 @@
+// attnr-server: the long-document retrieval gRPC server.
+//
+//   attnr-server --config config/server.textproto [--listen HOST:PORT]
+//                [--weights PATH] [--threads N] [--port_file PATH]
+//
+// Flags override the config file. SIGINT/SIGTERM drain and stop the server.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "server/server.h"
+#include "server/server_config.h"
+
+ABSL_FLAG(std::string, config, "config/server.textproto",
+          "Server config (text-format attnr.v1.ServerConfig).");
+ABSL_FLAG(std::string, listen, "",
+          "host:port to listen on (overrides listen_address; port 0 picks a "
+          "free port).");
+ABSL_FLAG(std::string, weights, "",
+          "Trained weights file (overrides weights_path).");
+ABSL_FLAG(int32_t, threads, 0,
+          "Intra-op threads for the model (overrides intra_op_threads).");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, write the bound port to this file once listening (for "
+          "tests and supervisors using port 0).");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "attnr long-document retrieval server. Usage: attnr-server "
+      "[--config PATH] [--listen HOST:PORT] [--weights PATH] [--threads N]");
+  absl::ParseCommandLine(argc, argv);
+  // Logs (including the access log) go to stderr; stdout stays free.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("attnr"));
+
+  // Block the stop signals in every thread (gRPC's threads inherit this
+  // mask) and take them synchronously below with sigwait: no async-signal
+  // handler touches the server.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto config = attnr::server::LoadServerConfig(absl::GetFlag(FLAGS_config));
+  if (!config.ok()) {
+    spdlog::critical("{}", config.status().ToString());
+    return 2;
+  }
+  if (!absl::GetFlag(FLAGS_listen).empty()) {
+    config->set_listen_address(absl::GetFlag(FLAGS_listen));
+  }
+  if (!absl::GetFlag(FLAGS_weights).empty()) {
+    config->set_weights_path(absl::GetFlag(FLAGS_weights));
+  }
+  if (absl::GetFlag(FLAGS_threads) != 0) {
+    if (absl::GetFlag(FLAGS_threads) < 0) {
+      spdlog::critical("--threads must be positive");
+      return 2;
+    }
+    config->set_intra_op_threads(absl::GetFlag(FLAGS_threads));
+  }
+  if (absl::Status s = attnr::server::ValidateServerConfig(*config); !s.ok()) {
+    spdlog::critical("{}", s.ToString());
+    return 2;
+  }
+
+  auto server = attnr::server::Server::Create(*config);
+  if (!server.ok()) {
+    spdlog::critical("{}", server.status().ToString());
+    return 1;
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
+    // Write to a temporary name and rename, so a reader never sees a
+    // half-written port.
+    const std::string tmp = path + ".tmp";
+    std::ofstream(tmp) << (*server)->port() << "\n";
+    std::rename(tmp.c_str(), path.c_str());
+  }
+  if (absl::Status s = (*server)->LoadModel(); !s.ok()) {
+    spdlog::critical("cannot load the model: {}", s.ToString());
+    (*server)->Shutdown(absl::ZeroDuration());
+    return 1;
+  }
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("received signal {}", signal_number);
+  (*server)->Shutdown(absl::Seconds(config->drain_seconds()));
+  return 0;
+}

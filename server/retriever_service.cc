@@ -1,0 +1,146 @@
+#include "server/retriever_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/api_mapping.h"
+#include "server/status_util.h"
+
+namespace attnr::server {
+namespace {
+
+absl::Time DeadlineOf(const grpc::ServerContext& context) {
+  const auto deadline = context.deadline();
+  // gRPC reports "no deadline" as the clock's maximum.
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+void LogAccess(const char* method, const grpc::ServerContext& context,
+               const absl::Status& status, int documents, uint64_t tokens,
+               absl::Time start) {
+  spdlog::info(
+      "access method={} status={} documents={} tokens={} latency_ms={:.2f} "
+      "peer={}{}{}",
+      method, absl::StatusCodeToString(status.code()), documents, tokens,
+      absl::ToDoubleMilliseconds(absl::Now() - start), context.peer(),
+      status.ok() ? "" : " error=",
+      status.ok() ? std::string() : std::string(status.message()));
+}
+
+}  // namespace
+
+RetrieverService::RetrieverService(const attnr::v1::ServerConfig& config)
+    : config_(config) {}
+
+void RetrieverService::SetRetriever(const attnr::Retriever* retriever) {
+  retriever_.store(retriever, std::memory_order_release);
+}
+
+absl::Status RetrieverService::Admit(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto has_slot = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return running_ < config_.max_concurrent_requests();
+  };
+  if (!mu_.AwaitWithDeadline(absl::Condition(&has_slot), deadline)) {
+    return absl::DeadlineExceededError(
+        "deadline exceeded while waiting for a free worker "
+        "(max_concurrent_requests busy)");
+  }
+  ++running_;
+  return absl::OkStatus();
+}
+
+void RetrieverService::Release() {
+  absl::MutexLock lock(&mu_);
+  --running_;
+}
+
+grpc::Status RetrieverService::Retrieve(
+    grpc::ServerContext* context, const attnr::v1::RetrieveRequest* request,
+    attnr::v1::RetrieveResponse* response) {
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = DeadlineOf(*context);
+  uint64_t tokens = 0;
+  absl::Status status = [&]() -> absl::Status {
+    const attnr::Retriever* retriever =
+        retriever_.load(std::memory_order_acquire);
+    if (retriever == nullptr) {
+      return absl::UnavailableError("the model is still loading");
+    }
+    auto call = ToRetrieveCall(*request, config_, deadline);
+    if (!call.ok()) return call.status();
+    const double validate_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+    if (absl::Status s = Admit(deadline); !s.ok()) return s;
+    auto result =
+        retriever->Retrieve(request->query(), call->documents, call->params);
+    Release();
+    if (!result.ok()) return result.status();
+    tokens = result->usage.document_tokens;
+    FillRetrieveResponse(*request, *result, retriever->description(), response);
+    attnr::v1::StageTimings* t = response->mutable_usage()->mutable_timings();
+    t->set_validate_ms(validate_ms);
+    t->set_total_ms(absl::ToDoubleMilliseconds(absl::Now() - start));
+    return absl::OkStatus();
+  }();
+  LogAccess("Retrieve", *context, status, request->documents_size(), tokens,
+            start);
+  return ToGrpcStatus(status);
+}
+
+grpc::Status RetrieverService::Score(grpc::ServerContext* context,
+                                     const attnr::v1::ScoreRequest* request,
+                                     attnr::v1::ScoreResponse* response) {
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = DeadlineOf(*context);
+  uint64_t tokens = 0;
+  absl::Status status = [&]() -> absl::Status {
+    const attnr::Retriever* retriever =
+        retriever_.load(std::memory_order_acquire);
+    if (retriever == nullptr) {
+      return absl::UnavailableError("the model is still loading");
+    }
+    auto call = ToScoreCall(*request, config_, deadline);
+    if (!call.ok()) return call.status();
+    const double validate_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+    if (absl::Status s = Admit(deadline); !s.ok()) return s;
+    auto result = retriever->Score(request->query(), call->inputs,
+                                   call->has_context ? &call->context : nullptr,
+                                   call->params);
+    Release();
+    if (!result.ok()) return result.status();
+    tokens = result->usage.document_tokens;
+    FillScoreResponse(*request, *result, retriever->description(), response);
+    attnr::v1::StageTimings* t = response->mutable_usage()->mutable_timings();
+    t->set_validate_ms(validate_ms);
+    t->set_total_ms(absl::ToDoubleMilliseconds(absl::Now() - start));
+    return absl::OkStatus();
+  }();
+  LogAccess("Score", *context, status, request->has_context() ? 1 : 0, tokens,
+            start);
+  return ToGrpcStatus(status);
+}
+
+grpc::Status RetrieverService::GetModelInfo(
+    grpc::ServerContext* context, const attnr::v1::GetModelInfoRequest*,
+    attnr::v1::ModelInfo* response) {
+  const absl::Time start = absl::Now();
+  const attnr::Retriever* retriever =
+      retriever_.load(std::memory_order_acquire);
+  absl::Status status;
+  if (retriever == nullptr) {
+    status = absl::UnavailableError("the model is still loading");
+  } else {
+    FillModelInfo(retriever->description(), config_, response);
+  }
+  LogAccess("GetModelInfo", *context, status, 0, 0, start);
+  return ToGrpcStatus(status);
+}
+
+}  // namespace attnr::server

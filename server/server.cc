@@ -1,0 +1,82 @@
+#include "server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace attnr::server {
+
+Server::Server(const attnr::v1::ServerConfig& config)
+    : config_(config), service_(config) {}
+
+Server::~Server() {
+  if (server_ != nullptr && state_.load() != State::kExiting) {
+    Shutdown(absl::ZeroDuration());
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(
+    const attnr::v1::ServerConfig& config) {
+  std::unique_ptr<Server> server(new Server(config));
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address(),
+                           grpc::InsecureServerCredentials(), &server->port_);
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(config.max_message_bytes()));
+  builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes()));
+  builder.RegisterService(&server->service_);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen_address(),
+                     " (address in use, or not a valid host:port?)"));
+  }
+  // Not serving until the model is loaded: load balancers and `attnr
+  // health` must not send traffic to a server that would answer UNAVAILABLE.
+  server->server_->GetHealthCheckService()->SetServingStatus(false);
+  spdlog::info("listening on {} (port {})", config.listen_address(),
+               server->port_);
+  return server;
+}
+
+absl::Status Server::LoadModel() {
+  const absl::Time start = absl::Now();
+  RetrieverConfig rc;
+  rc.limits.max_document_tokens = config_.max_document_tokens();
+  rc.limits.max_request_tokens = config_.max_request_tokens();
+  rc.limits.max_query_tokens = config_.max_query_tokens();
+  rc.context_passage_tokens = config_.default_passage_tokens();
+  rc.weights_path = config_.weights_path();
+  auto retriever = attnr::Retriever::Create(rc);
+  if (!retriever.ok()) return retriever.status();
+  retriever_ = *std::move(retriever);
+  service_.SetRetriever(retriever_.get());
+  state_.store(State::kReady);
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  spdlog::info("model {}/{} ready in {:.1f} ms; serving",
+               retriever_->description().name,
+               retriever_->description().version,
+               absl::ToDoubleMilliseconds(absl::Now() - start));
+  return absl::OkStatus();
+}
+
+void Server::Shutdown(absl::Duration drain) {
+  state_.store(State::kExiting);
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  spdlog::info("shutting down; draining in-flight calls for up to {:.1f} s",
+               absl::ToDoubleSeconds(drain));
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoMilliseconds(drain));
+  server_->Wait();
+  spdlog::info("server stopped");
+}
+
+}  // namespace attnr::server

@@ -1,0 +1,53 @@
+#ifndef ATTNR_SERVER_SERVER_H_
+#define ATTNR_SERVER_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "model/retriever.h"
+#include "proto/attnr/v1/config.pb.h"
+#include "server/retriever_service.h"
+
+namespace attnr::server {
+
+// Owns the gRPC server, the service and the model. Lifecycle:
+//   Create()  -> listening, health NOT_SERVING (INITIALIZING)
+//   LoadModel() -> model loaded, health SERVING (READY)
+//   Shutdown()  -> health NOT_SERVING, drain in-flight calls (EXITING)
+class Server {
+ public:
+  enum class State { kInitializing, kReady, kExiting };
+
+  static absl::StatusOr<std::unique_ptr<Server>> Create(
+      const attnr::v1::ServerConfig& config);
+  ~Server();
+
+  // Loads the model named by the config; on success the server is ready.
+  absl::Status LoadModel();
+
+  // Stops accepting calls and waits up to `drain` for running ones, then
+  // cancels what is left.
+  void Shutdown(absl::Duration drain);
+
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+  State state() const { return state_.load(); }
+
+ private:
+  explicit Server(const attnr::v1::ServerConfig& config);
+
+  const attnr::v1::ServerConfig config_;
+  RetrieverService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<attnr::Retriever> retriever_;
+  int port_ = 0;
+  std::atomic<State> state_{State::kInitializing};
+};
+
+}  // namespace attnr::server
+
+#endif  // ATTNR_SERVER_SERVER_H_

@@ -1,0 +1,102 @@
+#include "server/server_config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace attnr::server {
+namespace {
+
+// Collects text-format parse errors so the operator sees line and column.
+class ErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    absl::StrAppend(&errors_, errors_.empty() ? "" : "; ", "line ", line + 1,
+                    " column ", column + 1, ": ", message);
+  }
+  const std::string& errors() const { return errors_; }
+
+ private:
+  std::string errors_;
+};
+
+}  // namespace
+
+attnr::v1::ServerConfig DefaultServerConfig() {
+  attnr::v1::ServerConfig c;
+  c.set_listen_address("localhost:50051");
+  c.set_max_message_bytes(64 << 20);
+  c.set_max_documents(16);
+  c.set_max_document_tokens(250000);
+  c.set_max_request_tokens(500000);
+  c.set_max_query_tokens(256);
+  c.set_default_top_k(5);
+  c.set_max_top_k(100);
+  c.set_default_passage_tokens(128);
+  c.set_max_passage_tokens(512);
+  c.set_max_overlap_sentences(8);
+  c.set_max_score_passages(1000);
+  c.set_intra_op_threads(2);
+  c.set_cache_bytes(512ull << 20);
+  c.set_drain_seconds(10);
+  c.set_max_concurrent_requests(8);
+  return c;
+}
+
+absl::StatusOr<attnr::v1::ServerConfig> LoadServerConfig(
+    const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot open server config ", path));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  attnr::v1::ServerConfig config = DefaultServerConfig();
+  google::protobuf::TextFormat::Parser parser;
+  ErrorCollector errors;
+  parser.RecordErrorsTo(&errors);
+  // MergeFromString keeps defaults for fields the file does not set.
+  if (!parser.MergeFromString(buffer.str(), &config)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("server config ", path, ": ", errors.errors()));
+  }
+  return config;
+}
+
+absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
+  auto fail = [](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat("server config: ", what));
+  };
+  if (c.listen_address().empty()) return fail("listen_address is empty");
+  if (c.max_message_bytes() < 1024 || c.max_message_bytes() > INT32_MAX) {
+    return fail("max_message_bytes must be in [1024, 2147483647]");
+  }
+  if (c.max_documents() == 0) return fail("max_documents must be > 0");
+  if (c.max_top_k() == 0) return fail("max_top_k must be > 0");
+  if (c.default_top_k() == 0 || c.default_top_k() > c.max_top_k()) {
+    return fail("default_top_k must be in [1, max_top_k]");
+  }
+  if (c.max_passage_tokens() == 0)
+    return fail("max_passage_tokens must be > 0");
+  if (c.default_passage_tokens() == 0 ||
+      c.default_passage_tokens() > c.max_passage_tokens()) {
+    return fail("default_passage_tokens must be in [1, max_passage_tokens]");
+  }
+  if (c.max_document_tokens() == 0 || c.max_request_tokens() == 0 ||
+      c.max_query_tokens() == 0) {
+    return fail("token limits must be > 0");
+  }
+  if (c.intra_op_threads() == 0) return fail("intra_op_threads must be > 0");
+  if (c.max_concurrent_requests() == 0) {
+    return fail("max_concurrent_requests must be > 0");
+  }
+  if (c.drain_seconds() < 0) return fail("drain_seconds must be >= 0");
+  return absl::OkStatus();
+}
+
+}  // namespace attnr::server

@@ -1,0 +1,25 @@
+#ifndef ATTNR_SERVER_SERVER_CONFIG_H_
+#define ATTNR_SERVER_SERVER_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "proto/attnr/v1/config.pb.h"
+
+namespace attnr::server {
+
+// Reads a text-format attnr.v1.ServerConfig. Fields missing from the file
+// keep the built-in defaults (DefaultServerConfig), so a config may name
+// only what it changes.
+absl::StatusOr<attnr::v1::ServerConfig> LoadServerConfig(
+    const std::string& path);
+
+// Built-in defaults, the same values as config/server.textproto.
+attnr::v1::ServerConfig DefaultServerConfig();
+
+// Checks that limits are consistent (e.g. default_top_k <= max_top_k).
+absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& config);
+
+}  // namespace attnr::server
+
+#endif  // ATTNR_SERVER_SERVER_CONFIG_H_

@@ -1,0 +1,577 @@
+// Starts the real attnr-server binary on an ephemeral loopback port and
+// exercises every RPC through the generated stub (via the client library)
+// and through the `attnr` CLI, including the error paths.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/retriever_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "model/text/utf8.h"
+
+namespace attnr {
+namespace {
+
+using attnr::client::RetrieverClient;
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kTimeout = absl::Seconds(30);
+
+std::string TempDir() {
+  static const std::string dir = [] {
+    char tmpl[] = "/tmp/attnr_it_XXXXXX";
+    return std::string(mkdtemp(tmpl));
+  }();
+  return dir;
+}
+
+std::string WriteFile(const std::string& name, const std::string& content) {
+  const std::string path = TempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A long document (~25k words) with multi-byte text and emoji, and three
+// answer sentences planted at known places.
+std::string LongDocument() {
+  static const std::string doc = [] {
+    std::string d = "# Caf\xC3\xA9 handbook \xE2\x98\x95\n\n";
+    const char* filler[] = {
+        "The committee reviewed the quarterly figures in detail. ",
+        "Na\xC3\xAFve estimates were replaced by careful measurements. ",
+        "Visitors enjoyed the garden \xF0\x9F\x8C\xB7 and the old library. ",
+        "Each chapter ends with a short summary of its main points. ",
+        "Dr. Jones noted that the results were consistent, e.g. across "
+        "sites. "};
+    for (int section = 0; section < 120; ++section) {
+      d += absl::StrCat("## Section ", section, "\n\n");
+      for (int para = 0; para < 4; ++para) {
+        for (int s = 0; s < 5; ++s) d += filler[(section + para + s) % 5];
+        if (section == 77 && para == 2) {
+          d += "The espresso grinder must be descaled every fourteen days. ";
+        }
+        d += "\n\n";
+      }
+    }
+    return d;
+  }();
+  return doc;
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a command line through the shell, capturing stdout and stderr.
+CommandResult RunShell(const std::string& command) {
+  const std::string out = TempDir() + "/cmd.out";
+  const std::string err = TempDir() + "/cmd.err";
+  const int status =
+      std::system(absl::StrCat(command, " >", out, " 2>", err).c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out),
+          ReadFile(err)};
+}
+
+std::string Cli(const std::string& args) {
+  return absl::StrCat(ATTNR_CLI_BIN, " ", args);
+}
+
+class ServerProcess {
+ public:
+  // Starts attnr-server with `config_text` and waits until it is SERVING.
+  void Start(const std::string& config_text) {
+    const std::string config = WriteFile("server.textproto", config_text);
+    port_file_ = TempDir() + "/port";
+    log_ = TempDir() + "/server.log";
+    std::remove(port_file_.c_str());
+    pid_ = fork();
+    if (pid_ == 0) {
+      freopen(log_.c_str(), "w", stdout);
+      freopen(log_.c_str(), "a", stderr);
+      execl(ATTNR_SERVER_BIN, ATTNR_SERVER_BIN, "--config", config.c_str(),
+            "--listen", "127.0.0.1:0", "--port_file", port_file_.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    ASSERT_GT(pid_, 0);
+    const absl::Time give_up = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < give_up) {
+      std::ifstream in(port_file_);
+      if (in >> port_) break;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    ASSERT_GT(port_, 0) << "server did not start; log:\n" << ReadFile(log_);
+    RetrieverClient client(target());
+    while (absl::Now() < give_up) {
+      auto status = client.Health("", absl::Seconds(2));
+      if (status.ok() &&
+          *status == grpc::health::v1::HealthCheckResponse::SERVING) {
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    FAIL() << "server never became SERVING; log:\n" << ReadFile(log_);
+  }
+
+  // Sends SIGTERM and returns the exit status.
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  ~ServerProcess() { Stop(); }
+
+  std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
+  std::string log() const { return ReadFile(log_); }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string port_file_;
+  std::string log_;
+};
+
+constexpr char kConfig[] = R"(
+max_message_bytes: 4194304
+max_documents: 3
+max_document_tokens: 60000
+max_request_tokens: 100000
+max_query_tokens: 32
+default_top_k: 5
+max_top_k: 20
+default_passage_tokens: 96
+max_passage_tokens: 256
+max_overlap_sentences: 4
+max_score_passages: 10
+drain_seconds: 5
+)";
+
+class ServerIntegrationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess();
+    server_->Start(kConfig);
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    client_ = std::make_unique<RetrieverClient>(server_->target());
+  }
+
+  std::string target_flag() const {
+    return absl::StrCat("--target ", server_->target());
+  }
+
+  static ServerProcess* server_;
+  std::unique_ptr<RetrieverClient> client_;
+};
+
+ServerProcess* ServerIntegrationTest::server_ = nullptr;
+
+// Checks that `range` slices `text` to exactly `expected`, by bytes and by
+// code points.
+void ExpectRangeSlices(const std::string& text, uint32_t start_char,
+                       uint32_t end_char, uint32_t start_byte,
+                       uint32_t end_byte, const std::string& expected) {
+  ASSERT_LE(end_byte, text.size());
+  EXPECT_EQ(text.substr(start_byte, end_byte - start_byte), expected);
+  const text::Utf8Index index(text);
+  EXPECT_EQ(index.ByteAt(start_char), start_byte);
+  EXPECT_EQ(index.ByteAt(end_char), end_byte);
+  EXPECT_EQ(end_char - start_char, text::CountCodePoints(expected));
+}
+
+TEST_F(ServerIntegrationTest, HealthIsServing) {
+  auto status = client_->Health("", kTimeout);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(*status, grpc::health::v1::HealthCheckResponse::SERVING);
+  const CommandResult cli = RunShell(Cli("health " + target_flag()));
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(cli.out, "SERVING\n");
+}
+
+TEST_F(ServerIntegrationTest, ModelInfoDescribesViewsAndLimits) {
+  auto info = client_->GetModelInfo(kTimeout);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_FALSE(info->name().empty());
+  EXPECT_THAT(info->views(),
+              ::testing::Contains(attnr::v1::SCORING_VIEW_LEXICAL));
+  EXPECT_EQ(info->limits().max_documents(), 3u);
+  EXPECT_EQ(info->limits().max_top_k(), 20u);
+  EXPECT_EQ(info->limits().max_message_bytes(), 4194304u);
+
+  const CommandResult cli = RunShell(Cli("info --json " + target_flag()));
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  const auto j = nlohmann::json::parse(cli.out);
+  EXPECT_EQ(j["name"], info->name());
+  EXPECT_EQ(j["limits"]["max_score_passages"], 10);
+  const CommandResult table = RunShell(Cli("info " + target_flag()));
+  EXPECT_THAT(table.out, HasSubstr("LEXICAL"));
+}
+
+TEST_F(ServerIntegrationTest, RetrieveRanksTheAnswerWithExactRanges) {
+  const std::string doc = LongDocument();
+  attnr::v1::RetrieveRequest request;
+  request.set_query("How often must the espresso grinder be descaled?");
+  attnr::v1::Document* d = request.add_documents();
+  d->set_id("handbook");
+  d->set_text(doc);
+  request.mutable_options()->set_top_k(3);
+  request.mutable_options()->set_explain(true);
+  auto response = client_->Retrieve(request, kTimeout);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_FALSE(response->passages().empty());
+  const attnr::v1::Passage& top = response->passages(0);
+  EXPECT_EQ(top.rank(), 1u);
+  EXPECT_EQ(top.document_id(), "handbook");
+  EXPECT_THAT(top.text(), HasSubstr("descaled every fourteen days"));
+  EXPECT_EQ(top.origin(), attnr::v1::Passage::QUERY_MATCH);
+  EXPECT_GT(top.breakdown().lexical(), 0.0);
+  EXPECT_THAT(top.breakdown().matched_terms(),
+              ::testing::IsSupersetOf({"espresso", "grinder", "descaled"}));
+  for (const attnr::v1::Passage& p : response->passages()) {
+    const auto& r = p.range();
+    ExpectRangeSlices(doc, r.start_char(), r.end_char(), r.start_byte(),
+                      r.end_byte(), p.text());
+  }
+  EXPECT_GT(response->usage().document_tokens(), 20000u);
+  EXPECT_GT(response->usage().timings().total_ms(), 0.0);
+  EXPECT_FALSE(response->model().empty());
+
+  // Without text, the ranges are still there.
+  request.mutable_options()->set_return_text(false);
+  auto bare = client_->Retrieve(request, kTimeout);
+  ASSERT_TRUE(bare.ok());
+  EXPECT_TRUE(bare->passages(0).text().empty());
+  EXPECT_EQ(bare->passages(0).range().start_byte(), top.range().start_byte());
+}
+
+TEST_F(ServerIntegrationTest, CliRetrieveJsonRangesSliceTheDocument) {
+  const std::string doc = LongDocument();
+  const std::string path = WriteFile("handbook.md", doc);
+  const CommandResult cli = RunShell(Cli(
+      absl::StrCat("retrieve --json --top-k 4 --timeout 20.5 --doc ", path,
+                   " --query 'espresso grinder descaled' ", target_flag())));
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  const auto j = nlohmann::json::parse(cli.out);
+  ASSERT_GE(j["passages"].size(), 1u);
+  for (const auto& p : j["passages"]) {
+    const auto& r = p["range"];
+    ExpectRangeSlices(doc, r["start_char"], r["end_char"], r["start_byte"],
+                      r["end_byte"], p["text"]);
+    EXPECT_EQ(p["document_id"], path);
+  }
+  // Default values are printed and proto field names are kept.
+  EXPECT_TRUE(j["usage"].contains("cache_hit"));
+  EXPECT_TRUE(j["passages"][0].contains("document_index"));
+
+  // The readable table names rank, score and range.
+  const CommandResult table = RunShell(Cli(absl::StrCat(
+      "retrieve --doc ", path, " --query 'espresso grinder' ", target_flag())));
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("rank"));
+  EXPECT_THAT(table.out, HasSubstr("espresso grinder"));
+}
+
+TEST_F(ServerIntegrationTest, CliBatchQueriesCarryQidAndStdinDocs) {
+  const std::string doc = LongDocument();
+  const std::string doc_path = WriteFile("batch_doc.md", doc);
+  const std::string queries = WriteFile(
+      "queries.jsonl",
+      "{\"qid\": \"q1\", \"query\": \"espresso grinder\", \"gold\": [1]}\n"
+      "\n"
+      "{\"query\": \"garden library visitors\"}\n"
+      "{\"qid\": 7, \"query\": \"quarterly figures committee\"}\n");
+  const CommandResult cli = RunShell(
+      absl::StrCat("cat ", doc_path, " | ",
+                   Cli(absl::StrCat("retrieve --json --doc - --queries ",
+                                    queries, " ", target_flag()))));
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  std::istringstream lines(cli.out);
+  std::vector<nlohmann::json> out;
+  for (std::string line; std::getline(lines, line);) {
+    out.push_back(nlohmann::json::parse(line));
+  }
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0]["qid"], "q1");
+  EXPECT_FALSE(out[1].contains("qid"));
+  EXPECT_EQ(out[2]["qid"], 7);
+  EXPECT_EQ(out[0]["passages"][0]["document_id"], "stdin");
+  EXPECT_THAT(out[0]["passages"][0]["text"].get<std::string>(),
+              HasSubstr("espresso grinder"));
+  // The line itself starts with qid.
+  EXPECT_EQ(cli.out.rfind("{\"qid\":\"q1\"", 0), 0u);
+}
+
+TEST_F(ServerIntegrationTest, ScoreTextsAndRangesInOrder) {
+  const std::string doc = LongDocument();
+  const std::string answer =
+      "The espresso grinder must be descaled every fourteen days.";
+  const size_t at = doc.find(answer);
+  ASSERT_NE(at, std::string::npos);
+  attnr::v1::ScoreRequest request;
+  request.set_query("how often is the espresso grinder descaled");
+  request.add_passages()->set_text("The committee reviewed the figures.");
+  attnr::v1::Span* bytes = request.add_passages()->mutable_byte_range();
+  bytes->set_start(at);
+  bytes->set_end(at + answer.size());
+  const text::Utf8Index index(doc);
+  attnr::v1::Span* chars = request.add_passages()->mutable_char_range();
+  chars->set_start(index.CharAt(at));
+  chars->set_end(index.CharAt(at + answer.size()));
+  request.mutable_context()->set_text(doc);
+  request.mutable_options()->set_explain(true);
+  auto response = client_->Score(request, kTimeout);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->scores_size(), 3);
+  EXPECT_EQ(response->scores(0).index(), 0u);
+  EXPECT_EQ(response->scores(0).score(), 0.0);
+  EXPECT_GT(response->scores(1).score(), 0.0);
+  EXPECT_DOUBLE_EQ(response->scores(1).score(), response->scores(2).score());
+  EXPECT_EQ(response->scores(2).range().start_byte(), at);
+  EXPECT_EQ(response->scores(1).range().start_char(), index.CharAt(at));
+  EXPECT_THAT(response->scores(1).breakdown().matched_terms(),
+              ::testing::Contains("espresso"));
+
+  const std::string path = WriteFile("score_ctx.md", doc);
+  const CommandResult cli = RunShell(Cli(absl::StrCat(
+      "score --json --query 'espresso grinder' --passage 'unrelated words' "
+      "--context ",
+      path, " --byte-range ", at, ":", at + answer.size(), " ",
+      target_flag())));
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  const auto j = nlohmann::json::parse(cli.out);
+  ASSERT_EQ(j["scores"].size(), 2u);
+  EXPECT_EQ(j["scores"][0]["score"], 0.0);
+  EXPECT_GT(j["scores"][1]["score"].get<double>(), 0.0);
+}
+
+// Every refusal: the right code and a message naming the field or limit.
+struct ErrorCase {
+  const char* name;
+  std::function<void(attnr::v1::RetrieveRequest*)> mutate;
+  absl::StatusCode code;
+  const char* message;
+};
+
+TEST_F(ServerIntegrationTest, RetrieveRefusesBadRequestsClearly) {
+  const std::vector<ErrorCase> cases = {
+      {"empty query", [](auto* r) { r->set_query("  "); },
+       absl::StatusCode::kInvalidArgument, "query: is empty"},
+      {"punctuation query", [](auto* r) { r->set_query("?!"); },
+       absl::StatusCode::kInvalidArgument, "query: contains no words"},
+      {"no documents", [](auto* r) { r->clear_documents(); },
+       absl::StatusCode::kInvalidArgument, "at least one document"},
+      {"empty document", [](auto* r) { r->add_documents(); },
+       absl::StatusCode::kInvalidArgument, "documents[1].text: is empty"},
+      {"too many documents",
+       [](auto* r) {
+         for (int i = 0; i < 3; ++i) r->add_documents()->set_text("more");
+       },
+       absl::StatusCode::kResourceExhausted, "(max_documents)"},
+      {"top_k", [](auto* r) { r->mutable_options()->set_top_k(21); },
+       absl::StatusCode::kInvalidArgument, "options.top_k: 21"},
+      {"passage tokens",
+       [](auto* r) { r->mutable_options()->set_max_passage_tokens(257); },
+       absl::StatusCode::kInvalidArgument, "options.max_passage_tokens"},
+      {"overlap",
+       [](auto* r) { r->mutable_options()->set_overlap_sentences(5); },
+       absl::StatusCode::kInvalidArgument, "options.overlap_sentences"},
+      {"unavailable view",
+       [](auto* r) {
+         r->mutable_options()->add_views(attnr::v1::SCORING_VIEW_ENTITY);
+       },
+       absl::StatusCode::kInvalidArgument, "ENTITY is not available"},
+      {"unspecified view",
+       [](auto* r) {
+         r->mutable_options()->add_views(attnr::v1::SCORING_VIEW_UNSPECIFIED);
+       },
+       absl::StatusCode::kInvalidArgument, "options.views[0]"},
+      {"invalid UTF-8",
+       [](auto* r) {
+         r->mutable_documents(0)->set_text(std::string("ok text \xC3\x28 x"));
+       },
+       absl::StatusCode::kInvalidArgument,
+       "documents[0]: invalid UTF-8 at byte offset 8"},
+      {"query tokens",
+       [](auto* r) {
+         std::string q;
+         for (int i = 0; i < 40; ++i) q += "word ";
+         r->set_query(q);
+       },
+       absl::StatusCode::kResourceExhausted, "(max_query_tokens)"},
+      {"document tokens",
+       [](auto* r) {
+         std::string big;
+         for (int i = 0; i < 61000; ++i) big += "w ";
+         r->mutable_documents(0)->set_text(big);
+       },
+       absl::StatusCode::kResourceExhausted,
+       "documents[0]: has 61000 tokens, over the limit of 60000"},
+      {"request tokens",
+       [](auto* r) {
+         std::string big;
+         for (int i = 0; i < 55000; ++i) big += "w ";
+         r->mutable_documents(0)->set_text(big);
+         r->add_documents()->set_text(big);
+       },
+       absl::StatusCode::kResourceExhausted, "(max_request_tokens)"},
+      {"message size",
+       [](auto* r) {
+         r->mutable_documents(0)->set_text(std::string(5 << 20, 'x'));
+       },
+       absl::StatusCode::kResourceExhausted, ""},
+  };
+  for (const ErrorCase& c : cases) {
+    attnr::v1::RetrieveRequest request;
+    request.set_query("espresso grinder");
+    request.add_documents()->set_text("The espresso grinder is here.");
+    c.mutate(&request);
+    auto response = client_->Retrieve(request, kTimeout);
+    EXPECT_EQ(response.status().code(), c.code)
+        << c.name << ": " << response.status();
+    EXPECT_THAT(response.status().message(), HasSubstr(c.message)) << c.name;
+  }
+}
+
+TEST_F(ServerIntegrationTest, ScoreRefusesBadRequestsClearly) {
+  attnr::v1::ScoreRequest request;
+  request.set_query("espresso");
+  auto none = client_->Score(request, kTimeout);
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(none.status().message(), HasSubstr("passages"));
+
+  request.add_passages();  // No source set.
+  auto unset = client_->Score(request, kTimeout);
+  EXPECT_THAT(unset.status().message(),
+              HasSubstr("passages[0]: set one of text, char_range"));
+
+  request.clear_passages();
+  request.add_passages()->mutable_char_range()->set_end(5);
+  auto no_context = client_->Score(request, kTimeout);
+  EXPECT_EQ(no_context.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(no_context.status().message(), HasSubstr("context"));
+
+  request.mutable_context()->set_text("short");
+  request.mutable_passages(0)->mutable_char_range()->set_end(50);
+  auto past = client_->Score(request, kTimeout);
+  EXPECT_THAT(past.status().message(),
+              HasSubstr("passages[0].char_range: [0, 50)"));
+
+  request.clear_passages();
+  for (int i = 0; i < 11; ++i) request.add_passages()->set_text("x");
+  auto many = client_->Score(request, kTimeout);
+  EXPECT_EQ(many.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(many.status().message(), HasSubstr("(max_score_passages)"));
+}
+
+TEST_F(ServerIntegrationTest, ExpiredDeadlineIsDeadlineExceeded) {
+  attnr::v1::RetrieveRequest request;
+  request.set_query("espresso");
+  request.add_documents()->set_text(LongDocument());
+  auto response = client_->Retrieve(request, absl::Microseconds(1));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(ServerIntegrationTest, CliReportsServerErrorsWithCodeAndExitStatus) {
+  const std::string bad = WriteFile("bad.txt", "fine start \xFF bad byte");
+  const CommandResult cli = RunShell(Cli(absl::StrCat(
+      "retrieve --doc ", bad, " --query espresso ", target_flag())));
+  EXPECT_EQ(cli.exit_code, 1);
+  EXPECT_THAT(cli.err, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_THAT(cli.err, HasSubstr("invalid UTF-8 at byte offset 11"));
+
+  const CommandResult topk = RunShell(
+      Cli(absl::StrCat("retrieve --doc ", bad, " --query espresso --top-k 500 ",
+                       target_flag())));
+  EXPECT_EQ(topk.exit_code, 1);
+  EXPECT_THAT(topk.err, HasSubstr("options.top_k"));
+
+  // A query is a proto `string`: the CLI checks its UTF-8 before sending.
+  const CommandResult query = RunShell(
+      Cli(absl::StrCat("retrieve --doc ", bad,
+                       " --query \"$(printf 'caf\\351')\" ", target_flag())));
+  EXPECT_EQ(query.exit_code, 2);
+  EXPECT_THAT(query.err, HasSubstr("--query: invalid UTF-8 at byte offset 3"));
+
+  const CommandResult usage =
+      RunShell(Cli("retrieve --query x " + target_flag()));
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_THAT(usage.err, HasSubstr("--doc"));
+
+  const CommandResult missing = RunShell(
+      Cli("retrieve --doc /nonexistent/file --query x " + target_flag()));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("cannot read /nonexistent/file"));
+
+  // Nothing listens on port 1 of loopback.
+  const CommandResult down =
+      RunShell(Cli("health --timeout 2 --target 127.0.0.1:1"));
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_THAT(down.err, HasSubstr("UNAVAILABLE"));
+}
+
+TEST_F(ServerIntegrationTest, AccessLogHasOneLinePerRequest) {
+  auto info = client_->GetModelInfo(kTimeout);
+  ASSERT_TRUE(info.ok());
+  attnr::v1::RetrieveRequest empty_query;
+  empty_query.add_documents()->set_text("text");
+  EXPECT_FALSE(client_->Retrieve(empty_query, kTimeout).ok());
+  const std::string log = server_->log();
+  EXPECT_THAT(log, HasSubstr("access method=GetModelInfo status=OK"));
+  EXPECT_THAT(log, HasSubstr("access method=Retrieve status=INVALID_ARGUMENT"));
+  EXPECT_THAT(log, HasSubstr("latency_ms="));
+}
+
+TEST(ServerLifecycleTest, SigtermDrainsAndExitsCleanly) {
+  ServerProcess server;
+  server.Start(kConfig);
+  EXPECT_EQ(server.Stop(), 0);
+  EXPECT_THAT(server.log(), HasSubstr("server stopped"));
+}
+
+TEST(ServerLifecycleTest, BadConfigAndUnloadableWeightsStopStartup) {
+  const std::string bad = WriteFile("bad.textproto", "max_top_k: 0\n");
+  const CommandResult config = RunShell(absl::StrCat(
+      ATTNR_SERVER_BIN, " --config ", bad, " --listen 127.0.0.1:0"));
+  EXPECT_EQ(config.exit_code, 2);
+  EXPECT_THAT(config.err, HasSubstr("max_top_k"));
+
+  const std::string ok = WriteFile("ok.textproto", kConfig);
+  const CommandResult weights = RunShell(
+      absl::StrCat(ATTNR_SERVER_BIN, " --config ", ok,
+                   " --listen 127.0.0.1:0 --weights /nonexistent/weights.bin"));
+  EXPECT_EQ(weights.exit_code, 1);
+  EXPECT_THAT(weights.err, HasSubstr("weights"));
+}
+
+}  // namespace
+}  // namespace attnr

@@ -1,0 +1,103 @@
+#include "client/cli_options.h"
+
+#include <string>
+#include <vector>
+
+#include "client/output_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace attnr::client {
+namespace {
+
+using ::testing::HasSubstr;
+
+absl::StatusOr<CliOptions> Parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "attnr");
+  return ParseCli(static_cast<int>(args.size()), args.data());
+}
+
+TEST(CliOptionsTest, RetrieveWithRepeatedDocsAndDecimalTimeout) {
+  auto o = Parse({"retrieve", "--doc", "a.txt", "--doc=b.txt", "--query",
+                  "what is x", "--top-k", "3", "--timeout", "1.5", "--json",
+                  "--views", "lexical"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->docs, (std::vector<std::string>{"a.txt", "b.txt"}));
+  EXPECT_EQ(o->query, "what is x");
+  EXPECT_EQ(o->top_k, 3u);
+  EXPECT_EQ(o->timeout, absl::Milliseconds(1500));
+  EXPECT_TRUE(o->json);
+  EXPECT_EQ(o->views, std::vector<std::string>{"lexical"});
+  EXPECT_EQ(o->target, "localhost:50051");
+}
+
+TEST(CliOptionsTest, ScoreKeepsPassagesInCommandLineOrder) {
+  auto o =
+      Parse({"score", "--query", "q", "--passage", "text one", "--char-range",
+             "3:9", "--byte-range", "0:4", "--context", "doc.txt"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  ASSERT_EQ(o->passages.size(), 3u);
+  EXPECT_EQ(o->passages[0].text, "text one");
+  EXPECT_EQ(o->passages[1].kind, PassageArg::Kind::kCharRange);
+  EXPECT_EQ(o->passages[1].start, 3u);
+  EXPECT_EQ(o->passages[1].end, 9u);
+  EXPECT_EQ(o->passages[2].kind, PassageArg::Kind::kByteRange);
+}
+
+TEST(CliOptionsTest, UsageErrorsSayWhatIsWrong) {
+  EXPECT_THAT(Parse({"retrieve", "--query", "q"}).status().message(),
+              HasSubstr("--doc"));
+  EXPECT_THAT(
+      Parse({"retrieve", "--doc", "a", "--query", "q", "--queries", "f"})
+          .status()
+          .message(),
+      HasSubstr("exactly one of --query or --queries"));
+  EXPECT_THAT(
+      Parse({"retrieve", "--doc", "a", "--query", "q", "--timeout", "-1"})
+          .status()
+          .message(),
+      HasSubstr("--timeout"));
+  EXPECT_THAT(
+      Parse({"retrieve", "--doc", "a", "--query", "q", "--top-k", "many"})
+          .status()
+          .message(),
+      HasSubstr("--top-k"));
+  EXPECT_THAT(Parse({"frobnicate"}).status().message(),
+              HasSubstr("unknown command"));
+  EXPECT_THAT(Parse({"info", "--bogus", "1"}).status().message(),
+              HasSubstr("unknown flag '--bogus'"));
+  EXPECT_THAT(Parse({"score", "--query", "q", "--char-range", "1:2"})
+                  .status()
+                  .message(),
+              HasSubstr("--context"));
+  EXPECT_THAT(
+      Parse({"score", "--query", "q", "--char-range", "12"}).status().message(),
+      HasSubstr("START:END"));
+  EXPECT_THAT(Parse({"info", "--target"}).status().message(),
+              HasSubstr("needs a value"));
+}
+
+TEST(OutputFormatTest, SnippetCollapsesWhitespaceAndCutsOnCodePoints) {
+  EXPECT_EQ(Snippet("a  b\n\nc", 10), "a b c");
+  EXPECT_EQ(Snippet("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", 2),
+            "\xC3\xA9\xC3\xA9\xE2\x80\xA6");
+}
+
+TEST(OutputFormatTest, JsonLinePutsQidFirstAndPrintsDefaults) {
+  attnr::v1::RetrieveResponse response;
+  response.set_model("m/1");
+  attnr::v1::Passage* passage = response.add_passages();
+  passage->set_rank(1);
+  passage->mutable_range();
+  auto line = ToJsonLine(response, nlohmann::ordered_json("q7"));
+  ASSERT_TRUE(line.ok());
+  EXPECT_EQ(line->rfind("{\"qid\":\"q7\",", 0), 0u) << *line;
+  EXPECT_THAT(*line, HasSubstr("\"document_index\":0"));
+  EXPECT_THAT(*line, HasSubstr("\"start_char\":0"));
+  auto plain = ToJsonLine(response, nullptr);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_THAT(*plain, ::testing::Not(HasSubstr("qid")));
+}
+
+}  // namespace
+}  // namespace attnr::client

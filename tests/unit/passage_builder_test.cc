@@ -1,0 +1,117 @@
+#include "model/text/passage_builder.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "model/text/analyzed_document.h"
+
+namespace attnr::text {
+namespace {
+
+using ::testing::HasSubstr;
+
+AnalyzedDocument Analyze(const std::string& text, uint32_t cap = 0,
+                         uint32_t max_tokens = 0) {
+  auto doc = AnalyzeDocument(text, {cap, max_tokens});
+  EXPECT_TRUE(doc.ok()) << doc.status();
+  return *std::move(doc);
+}
+
+std::string Slice(const std::string& text, const TextSpan& span) {
+  return text.substr(span.begin_byte, span.byte_length());
+}
+
+TEST(AnalyzeDocumentTest, SentencesCarryTokensAndExactOffsets) {
+  // Multi-byte text, emoji and CRLF: both offset kinds must agree.
+  const std::string text =
+      "Caf\xC3\xA9 au lait \xF0\x9F\x98\x80 is good.\r\nNa\xC3\xAFve "
+      "tests pass.";
+  const AnalyzedDocument doc = Analyze(text);
+  ASSERT_EQ(doc.sentences.size(), 2u);
+  const Sentence& s1 = doc.sentences[1];
+  EXPECT_EQ(Slice(text, s1.span), "Na\xC3\xAFve tests pass.");
+  EXPECT_EQ(s1.span.begin_char, 25u);  // Code points before "Naïve".
+  EXPECT_EQ(s1.span.end_char - s1.span.begin_char, 17u);
+  EXPECT_EQ(s1.token_count(), 3u);
+  EXPECT_EQ(doc.tokens[s1.token_begin].norm, "na\xC3\xAFve");
+  EXPECT_EQ(doc.sentences[0].token_count(), 5u);
+}
+
+TEST(AnalyzeDocumentTest, LongSentencesAreCutAtTokenBoundaries) {
+  std::string text;
+  for (int i = 0; i < 25; ++i) text += "word" + std::to_string(i) + " ";
+  text += "end.";
+  const AnalyzedDocument doc = Analyze(text, /*cap=*/10);
+  ASSERT_EQ(doc.sentences.size(), 3u);
+  EXPECT_EQ(doc.sentences[0].token_count(), 10u);
+  EXPECT_EQ(doc.sentences[2].token_count(), 6u);
+  EXPECT_EQ(Slice(text, doc.sentences[0].span).substr(0, 5), "word0");
+  EXPECT_EQ(Slice(text, doc.sentences[1].span).substr(0, 6), "word10");
+  EXPECT_EQ(Slice(text, doc.sentences[2].span).back(), '.');
+}
+
+TEST(AnalyzeDocumentTest, RefusesInvalidUtf8AndTooManyTokens) {
+  auto bad = AnalyzeDocument("ok \xC3", {});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("byte offset 3"));
+  auto big = AnalyzeDocument("one two three four", {0, 3});
+  EXPECT_EQ(big.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(big.status().message(), HasSubstr("limit of 3"));
+}
+
+std::string Sentences(int n, const std::string& prefix) {
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    out += prefix + std::to_string(i) + " has four tokens. ";
+  }
+  return out;
+}
+
+TEST(PassageBuilderTest, PacksWholeSentencesUpToTheTokenCap) {
+  const std::string text = Sentences(10, "Sentence");  // 4 tokens each.
+  const AnalyzedDocument doc = Analyze(text);
+  const auto passages = BuildPassages(doc, {/*max_tokens=*/12, 0});
+  ASSERT_EQ(passages.size(), 4u);  // 3 + 3 + 3 + 1 sentences.
+  for (const PassageBounds& p : passages) {
+    EXPECT_LE(p.token_end - p.token_begin, 12u);
+    // A passage begins and ends on sentence boundaries.
+    EXPECT_EQ(p.span.begin_byte,
+              doc.sentences[p.sentence_begin].span.begin_byte);
+    EXPECT_EQ(p.span.end_byte, doc.sentences[p.sentence_end - 1].span.end_byte);
+  }
+  EXPECT_EQ(Slice(text, passages[3].span), "Sentence9 has four tokens.");
+}
+
+TEST(PassageBuilderTest, OverlapRepeatsSentencesAndAlwaysAdvances) {
+  const AnalyzedDocument doc = Analyze(Sentences(6, "S"));
+  const auto passages = BuildPassages(doc, {12, 1});
+  ASSERT_GE(passages.size(), 2u);
+  EXPECT_EQ(passages[1].sentence_begin, passages[0].sentence_end - 1);
+  // An overlap larger than a passage still advances by one sentence.
+  const auto big = BuildPassages(doc, {8, 5});
+  for (size_t i = 1; i < big.size(); ++i) {
+    EXPECT_GT(big[i].sentence_begin, big[i - 1].sentence_begin);
+  }
+  EXPECT_EQ(big.back().sentence_end, doc.sentences.size());
+}
+
+TEST(PassageBuilderTest, HeadingsStartPassages) {
+  const std::string text = "# Intro\nShort intro.\n\n# Usage\nRun it.";
+  const AnalyzedDocument doc = Analyze(text);
+  const auto passages = BuildPassages(doc, {100, 0});
+  ASSERT_EQ(passages.size(), 2u);
+  EXPECT_EQ(Slice(text, passages[0].span), "# Intro\nShort intro.");
+  EXPECT_EQ(Slice(text, passages[1].span), "# Usage\nRun it.");
+}
+
+TEST(PassageBuilderTest, SentenceLongerThanTheCapStandsAlone) {
+  const std::string text = "Tiny. " + Sentences(1, "This one") + "Tiny too.";
+  const AnalyzedDocument doc = Analyze(text);
+  const auto passages = BuildPassages(doc, {3, 0});
+  ASSERT_EQ(passages.size(), 3u);
+  EXPECT_EQ(passages[1].sentence_end - passages[1].sentence_begin, 1u);
+}
+
+}  // namespace
+}  // namespace attnr::text

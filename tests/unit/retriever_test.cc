@@ -1,0 +1,202 @@
+#include "model/retriever.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace attnr {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::unique_ptr<Retriever> MakeRetriever(TextLimits limits = {}) {
+  RetrieverConfig config;
+  config.limits = limits;
+  auto r = Retriever::Create(config);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return *std::move(r);
+}
+
+const char kDoc[] =
+    "# Networking\n"
+    "The network is configured in /etc/network/interfaces. "
+    "Use ifup to bring an interface up.\n\n"
+    "# Packages\n"
+    "Packages are installed with apt. The apt tool resolves dependencies.\n\n"
+    "# Kernel\n"
+    "The kernel is Linux. It boots from GRUB.\n";
+
+std::string Slice(absl::string_view text, const text::TextSpan& s) {
+  return std::string(text.substr(s.begin_byte, s.byte_length()));
+}
+
+TEST(RetrieverTest, RanksTheAnsweringSectionFirstWithExactRanges) {
+  auto r = MakeRetriever();
+  RetrieveParams params;
+  params.top_k = 3;
+  params.max_passage_tokens = 64;
+  params.explain = true;
+  auto result =
+      r->Retrieve("how do I install packages with apt", {{"d", kDoc}}, params);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_FALSE(result->passages.empty());
+  const RetrievedPassage& top = result->passages[0];
+  EXPECT_EQ(Slice(kDoc, top.span),
+            "# Packages\nPackages are installed with apt. The apt tool "
+            "resolves dependencies.");
+  EXPECT_EQ(top.span.begin_char, top.span.begin_byte);  // ASCII document.
+  EXPECT_GT(top.detail.lexical, 0.0);
+  EXPECT_EQ(top.detail.fused, top.detail.lexical);
+  EXPECT_THAT(top.detail.matched_terms,
+              ::testing::UnorderedElementsAre("install", "packages", "apt"));
+  // Passages without any query term are not returned.
+  for (const RetrievedPassage& p : result->passages) {
+    EXPECT_GT(p.detail.fused, 0.0);
+  }
+  EXPECT_EQ(result->usage.query_tokens, 7u);
+  EXPECT_GT(result->usage.document_tokens, 30u);
+}
+
+TEST(RetrieverTest, RangesAcrossDocumentsAndMultiByteText) {
+  auto r = MakeRetriever();
+  const std::string doc0 = "Nothing relevant here. Just filler text.";
+  const std::string doc1 =
+      "\xF0\x9F\x93\x9A Caf\xC3\xA9 notes.\n\nThe espresso machine needs "
+      "descaling monthly.";
+  RetrieveParams params;
+  params.max_passage_tokens = 6;
+  auto result =
+      r->Retrieve("espresso descaling", {{"a", doc0}, {"b", doc1}}, params);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->passages.size(), 1u);
+  const RetrievedPassage& p = result->passages[0];
+  EXPECT_EQ(p.document_index, 1u);
+  EXPECT_EQ(Slice(doc1, p.span),
+            "The espresso machine needs descaling monthly.");
+  // 📚 (1) + " Café notes." (12) + "\n\n" (2) = 15 code points before.
+  EXPECT_EQ(p.span.begin_char, 15u);
+  EXPECT_EQ(p.span.begin_byte, 19u);
+}
+
+TEST(RetrieverTest, OverlappingPassagesAreNotRepeated) {
+  auto r = MakeRetriever();
+  std::string doc;
+  for (int i = 0; i < 12; ++i)
+    doc += "Filler sentence number " + std::to_string(i) + ". ";
+  doc += "The rare zebra answer is here. ";
+  for (int i = 0; i < 12; ++i) doc += "More filler " + std::to_string(i) + ". ";
+  RetrieveParams params;
+  params.max_passage_tokens = 12;
+  params.overlap_sentences = 2;
+  params.top_k = 10;
+  auto result = r->Retrieve("zebra answer", {{"", doc}}, params);
+  ASSERT_TRUE(result.ok());
+  for (size_t i = 0; i < result->passages.size(); ++i) {
+    for (size_t j = i + 1; j < result->passages.size(); ++j) {
+      const auto& a = result->passages[i].span;
+      const auto& b = result->passages[j].span;
+      EXPECT_TRUE(a.end_byte <= b.begin_byte || b.end_byte <= a.begin_byte);
+    }
+  }
+  EXPECT_THAT(Slice(doc, result->passages[0].span), HasSubstr("zebra"));
+}
+
+TEST(RetrieverTest, ErrorsNameTheFieldAndTheLimit) {
+  auto r = MakeRetriever({/*max_document_tokens=*/10,
+                          /*max_request_tokens=*/15, /*max_query_tokens=*/3});
+  RetrieveParams params;
+  auto bad_utf8 =
+      r->Retrieve("q", {{"", "fine"}, {"", "bad \xFF here"}}, params);
+  EXPECT_EQ(bad_utf8.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_utf8.status().message(),
+              HasSubstr("documents[1]: invalid UTF-8 at byte offset 4"));
+
+  auto long_doc = r->Retrieve("q", {{"", "a b c d e f g h i j k"}}, params);
+  EXPECT_EQ(long_doc.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(long_doc.status().message(),
+              HasSubstr("documents[0]: has 11 tokens"));
+
+  auto request = r->Retrieve(
+      "q", {{"", "a b c d e f g h"}, {"", "a b c d e f g h"}}, params);
+  EXPECT_EQ(request.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(request.status().message(), HasSubstr("max_request_tokens"));
+
+  auto query = r->Retrieve("one two three four", {{"", "text"}}, params);
+  EXPECT_EQ(query.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(query.status().message(), HasSubstr("max_query_tokens"));
+
+  auto punct = r->Retrieve("?!", {{"", "text"}}, params);
+  EXPECT_EQ(punct.status().code(), absl::StatusCode::kInvalidArgument);
+
+  params.views = {ScoringView::kAttention};
+  auto view = r->Retrieve("q", {{"", "text"}}, params);
+  EXPECT_EQ(view.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(view.status().message(), HasSubstr("ATTENTION is not available"));
+}
+
+TEST(RetrieverTest, PastDeadlineIsDeadlineExceeded) {
+  auto r = MakeRetriever();
+  RetrieveParams params;
+  params.deadline = absl::Now() - absl::Seconds(1);
+  auto result = r->Retrieve("q", {{"", "some text"}}, params);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST(RetrieverTest, RefusesWeightsItCannotLoad) {
+  RetrieverConfig config;
+  config.weights_path = "/nonexistent/model.bin";
+  auto r = Retriever::Create(config);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(RetrieverScoreTest, ScoresTextAndRangesInOrder) {
+  auto r = MakeRetriever();
+  const std::string context = kDoc;
+  const size_t apt = context.find("Packages are");
+  const size_t apt_end = context.find("dependencies.") + 13;
+  std::vector<ScoreInput> inputs(3);
+  inputs[0].kind = ScoreInput::Kind::kText;
+  inputs[0].text = "The kernel is Linux.";
+  inputs[1].kind = ScoreInput::Kind::kByteRange;
+  inputs[1].start = static_cast<uint32_t>(apt);
+  inputs[1].end = static_cast<uint32_t>(apt_end);
+  inputs[2].kind = ScoreInput::Kind::kCharRange;
+  inputs[2].start = static_cast<uint32_t>(apt);
+  inputs[2].end = static_cast<uint32_t>(apt_end);
+  const DocumentRef ctx{"ctx", context};
+  auto result = r->Score("install packages with apt", inputs, &ctx, {});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->scores.size(), 3u);
+  EXPECT_EQ(result->scores[0].detail.fused, 0.0);
+  EXPECT_GT(result->scores[1].detail.fused, 0.0);
+  EXPECT_DOUBLE_EQ(result->scores[1].detail.fused,
+                   result->scores[2].detail.fused);
+  EXPECT_EQ(result->scores[1].span.begin_byte, apt);
+  EXPECT_EQ(result->scores[2].span.end_byte, apt_end);
+}
+
+TEST(RetrieverScoreTest, BadRangesAreRefusedWithTheField) {
+  auto r = MakeRetriever();
+  const std::string context = "caf\xC3\xA9 society";
+  const DocumentRef ctx{"", context};
+  std::vector<ScoreInput> inputs(1);
+  inputs[0].kind = ScoreInput::Kind::kByteRange;
+  inputs[0].start = 4;  // Inside "é".
+  inputs[0].end = 6;
+  auto inside = r->Score("cafe", inputs, &ctx, {});
+  EXPECT_EQ(inside.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(inside.status().message(),
+              HasSubstr("passages[0].byte_range: byte offset 4"));
+  inputs[0].kind = ScoreInput::Kind::kCharRange;
+  inputs[0].start = 2;
+  inputs[0].end = 99;
+  auto past = r->Score("cafe", inputs, &ctx, {});
+  EXPECT_THAT(past.status().message(), HasSubstr("within the 12 code points"));
+  auto no_context = r->Score("cafe", inputs, nullptr, {});
+  EXPECT_THAT(no_context.status().message(), HasSubstr("context"));
+}
+
+}  // namespace
+}  // namespace attnr

@@ -1,0 +1,78 @@
+#include "server/server_config.h"
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/status_util.h"
+
+namespace attnr::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string WriteTemp(const std::string& content) {
+  char path[] = "/tmp/attnr_config_XXXXXX";
+  const int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << content;
+  return path;
+}
+
+TEST(ServerConfigTest, ShippedConfigLoadsAndValidates) {
+  const char* src = std::getenv("ATTNR_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  auto config = LoadServerConfig(std::string(src) + "/config/server.textproto");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->listen_address(), "localhost:50051");
+  EXPECT_TRUE(ValidateServerConfig(*config).ok());
+}
+
+TEST(ServerConfigTest, MissingFieldsKeepDefaults) {
+  const std::string path = WriteTemp("max_top_k: 7\ndefault_top_k: 3\n");
+  auto config = LoadServerConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->max_top_k(), 7u);
+  EXPECT_EQ(config->max_documents(), DefaultServerConfig().max_documents());
+  std::remove(path.c_str());
+}
+
+TEST(ServerConfigTest, ParseErrorsNameTheLine) {
+  const std::string path = WriteTemp("max_top_k: 7\nno_such_field: 1\n");
+  auto config = LoadServerConfig(path);
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("line 2"));
+  std::remove(path.c_str());
+  EXPECT_EQ(LoadServerConfig("/nonexistent.textproto").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(ServerConfigTest, InconsistentLimitsAreRefused) {
+  attnr::v1::ServerConfig c = DefaultServerConfig();
+  c.set_default_top_k(c.max_top_k() + 1);
+  EXPECT_THAT(ValidateServerConfig(c).message(), HasSubstr("default_top_k"));
+  c = DefaultServerConfig();
+  c.set_default_passage_tokens(0);
+  EXPECT_FALSE(ValidateServerConfig(c).ok());
+  c = DefaultServerConfig();
+  c.set_listen_address("");
+  EXPECT_FALSE(ValidateServerConfig(c).ok());
+}
+
+TEST(StatusUtilTest, MapsCodeForCodeAndKeepsTheMessage) {
+  const grpc::Status s =
+      ToGrpcStatus(absl::ResourceExhaustedError("over the limit"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(s.error_message(), "over the limit");
+  EXPECT_EQ(ToGrpcStatus(absl::InvalidArgumentError("x")).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ToGrpcStatus(absl::DeadlineExceededError("x")).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
+
+}  // namespace
+}  // namespace attnr::server
