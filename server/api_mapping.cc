@@ -64,7 +64,7 @@ void ToProto(const ScoreDetail& detail, const std::vector<ScoringView>& views,
 void ToProto(const RetrievalUsage& usage, double total_ms,
              attnr::v1::Usage* out) {
   out->set_query_tokens(usage.query_tokens);
-  out->set_document_tokens(usage.document_tokens);
+  out->set_document_tokens(static_cast<uint32_t>(usage.document_tokens));
   out->set_sentences(usage.sentences);
   out->set_passages(usage.passages);
   out->set_cache_hit(usage.cache_hit);
@@ -260,7 +260,7 @@ void FillModelInfo(const ModelDescription& model, const ServerConfig& config,
   l->set_max_document_tokens(config.max_document_tokens());
   l->set_max_request_tokens(config.max_request_tokens());
   l->set_max_query_tokens(config.max_query_tokens());
-  l->set_max_message_bytes(config.max_message_bytes());
+  l->set_max_message_bytes(static_cast<uint32_t>(config.max_message_bytes()));
   l->set_default_top_k(config.default_top_k());
   l->set_max_top_k(config.max_top_k());
   l->set_default_passage_tokens(config.default_passage_tokens());

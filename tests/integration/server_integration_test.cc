@@ -291,6 +291,8 @@ TEST_F(ServerIntegrationTest, CliRetrieveJsonRangesSliceTheDocument) {
   }
   // Default values are printed and proto field names are kept.
   EXPECT_TRUE(j["usage"].contains("cache_hit"));
+  // Counts are JSON numbers (64-bit integers would print as strings).
+  EXPECT_TRUE(j["usage"]["document_tokens"].is_number());
   EXPECT_TRUE(j["passages"][0].contains("document_index"));
 
   // The readable table names rank, score and range.
