@@ -7,7 +7,8 @@ CONFIG ?= config/server.textproto
 
 .PHONY: serve test build configure deps clean
 
-serve: build
+serve: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target attnr-server attnr
 	exec $(BUILD_DIR)/bin/attnr-server --config $(CONFIG)
 
 test: build

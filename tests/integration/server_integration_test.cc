@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/text/utf8.h"
+#include "reflection_probe.grpc.pb.h"
 
 namespace attnr {
 namespace {
@@ -216,6 +217,31 @@ TEST_F(ServerIntegrationTest, HealthIsServing) {
   const CommandResult cli = RunShell(Cli("health " + target_flag()));
   EXPECT_EQ(cli.exit_code, 0) << cli.err;
   EXPECT_EQ(cli.out, "SERVING\n");
+}
+
+TEST_F(ServerIntegrationTest, ReflectionListsTheServices) {
+  auto channel = grpc::CreateChannel(server_->target(),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  auto stream = stub->ServerReflectionInfo(&context);
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("");
+  ASSERT_TRUE(stream->Write(request));
+  stream->WritesDone();
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  std::vector<std::string> names;
+  for (const auto& s : response.list_services_response().service()) {
+    names.push_back(s.name());
+  }
+  EXPECT_THAT(names, ::testing::IsSupersetOf(
+                         {"attnr.v1.Retriever", "grpc.health.v1.Health"}));
+  while (stream->Read(&response)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 TEST_F(ServerIntegrationTest, ModelInfoDescribesViewsAndLimits) {
