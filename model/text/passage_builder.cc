@@ -4,6 +4,17 @@
 
 namespace attnr::text {
 
+namespace {
+
+// A sentence costs its tokens, and at least one: sentences without words
+// (bare code fences, emoji-only lines) must not pack into one passage
+// without bound.
+uint32_t Cost(const Sentence& s) {
+  return std::max<uint32_t>(s.token_count(), 1);
+}
+
+}  // namespace
+
 std::vector<PassageBounds> BuildPassages(const AnalyzedDocument& doc,
                                          const PassageOptions& options) {
   std::vector<PassageBounds> passages;
@@ -12,13 +23,13 @@ std::vector<PassageBounds> BuildPassages(const AnalyzedDocument& doc,
   uint32_t begin = 0;
   while (begin < n) {
     uint32_t end = begin + 1;
-    uint32_t tokens = doc.sentences[begin].token_count();
+    uint32_t tokens = Cost(doc.sentences[begin]);
     while (end < n) {
       const Sentence& next = doc.sentences[end];
-      if (tokens + next.token_count() > max_tokens) break;
+      if (tokens + Cost(next) > max_tokens) break;
       if (next.kind == SentenceKind::kHeading) break;
       if (next.starts_block && tokens * 2 >= max_tokens) break;
-      tokens += next.token_count();
+      tokens += Cost(next);
       ++end;
     }
     PassageBounds p;

@@ -25,7 +25,8 @@ struct PassageOptions {
 };
 
 // Packs whole sentences into passages of at most `max_tokens` tokens (a
-// single longer sentence stands alone). A heading always starts a passage,
+// single longer sentence stands alone; a sentence without words counts as
+// one token). A heading always starts a passage,
 // so a section's title travels with its text; a new paragraph starts one
 // once the current passage is at least half full. Every sentence belongs to
 // at least one passage; passages advance even with large overlaps.

@@ -105,6 +105,17 @@ TEST(PassageBuilderTest, HeadingsStartPassages) {
   EXPECT_EQ(Slice(text, passages[1].span), "# Usage\nRun it.");
 }
 
+TEST(PassageBuilderTest, SentencesWithoutWordsStillFillPassages) {
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "```\n```\n";  // Empty code blocks.
+  const AnalyzedDocument doc = Analyze(text);
+  ASSERT_EQ(doc.sentences.size(), 40u);
+  const auto passages = BuildPassages(doc, {10, 0});
+  // Each block starts a new passage once one is half full: 8 passages of 5.
+  ASSERT_EQ(passages.size(), 8u);
+  EXPECT_EQ(passages[0].sentence_end - passages[0].sentence_begin, 5u);
+}
+
 TEST(PassageBuilderTest, SentenceLongerThanTheCapStandsAlone) {
   const std::string text = "Tiny. " + Sentences(1, "This one") + "Tiny too.";
   const AnalyzedDocument doc = Analyze(text);
