@@ -138,17 +138,29 @@ absl::StatusOr<std::vector<ScoringView>> Retriever::ResolveViews(
   return views;
 }
 
+absl::StatusOr<Retriever::PreparedQuery> Retriever::PrepareQuery(
+    absl::string_view query, const std::vector<ScoringView>& views) const {
+  PreparedQuery prepared;
+  auto tokens = AnalyzeQuery(query, config_.limits);
+  if (!tokens.ok()) return tokens.status();
+  prepared.tokens = *std::move(tokens);
+  auto resolved = ResolveViews(views, "options.views");
+  if (!resolved.ok()) return resolved.status();
+  prepared.views = *std::move(resolved);
+  return prepared;
+}
+
 absl::StatusOr<RetrieveResult> Retriever::Retrieve(
     absl::string_view query, const std::vector<DocumentRef>& documents,
     const RetrieveParams& params) const {
   RetrieveResult result;
   absl::Time start = absl::Now();
-  auto query_tokens = AnalyzeQuery(query, config_.limits);
-  if (!query_tokens.ok()) return query_tokens.status();
-  auto views = ResolveViews(params.views, "options.views");
-  if (!views.ok()) return views.status();
-  result.views = *views;
-  result.usage.query_tokens = static_cast<uint32_t>(query_tokens->size());
+  auto query_ready = PrepareQuery(query, params.views);
+  if (!query_ready.ok()) return query_ready.status();
+  const std::vector<text::Token>& query_tokens = query_ready->tokens;
+  const std::vector<ScoringView>& views = query_ready->views;
+  result.views = views;
+  result.usage.query_tokens = static_cast<uint32_t>(query_tokens.size());
 
   // Text stage: every document through the pipeline, limits checked as
   // early as possible so an oversized request costs little.
@@ -193,10 +205,10 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
     }
   }
   std::vector<ScoreDetail> details(units.size());
-  if (std::find(views->begin(), views->end(), ScoringView::kLexical) !=
-      views->end()) {
+  if (std::find(views.begin(), views.end(), ScoringView::kLexical) !=
+      views.end()) {
     scoring::LexicalScores lexical =
-        scoring::ScoreLexical(*query_tokens, units, params.explain);
+        scoring::ScoreLexical(query_tokens, units, params.explain);
     for (size_t u = 0; u < units.size(); ++u) {
       details[u].lexical = lexical.scores[u];
       if (params.explain) {
@@ -204,7 +216,7 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
       }
     }
   }
-  for (ScoreDetail& d : details) d.fused = Fuse(d, *views);
+  for (ScoreDetail& d : details) d.fused = Fuse(d, views);
   if (absl::Status s = CheckDeadline(params.deadline, "score"); !s.ok()) {
     return s;
   }
@@ -242,12 +254,12 @@ absl::StatusOr<ScoreResult> Retriever::Score(
     const DocumentRef* context, const ScoreParams& params) const {
   ScoreResult result;
   absl::Time start = absl::Now();
-  auto query_tokens = AnalyzeQuery(query, config_.limits);
-  if (!query_tokens.ok()) return query_tokens.status();
-  auto views = ResolveViews(params.views, "options.views");
-  if (!views.ok()) return views.status();
-  result.views = *views;
-  result.usage.query_tokens = static_cast<uint32_t>(query_tokens->size());
+  auto query_ready = PrepareQuery(query, params.views);
+  if (!query_ready.ok()) return query_ready.status();
+  const std::vector<text::Token>& query_tokens = query_ready->tokens;
+  const std::vector<ScoringView>& views = query_ready->views;
+  result.views = views;
+  result.usage.query_tokens = static_cast<uint32_t>(query_tokens.size());
 
   std::optional<text::AnalyzedDocument> ctx;
   std::vector<text::PassageBounds> ctx_passages;
@@ -341,10 +353,10 @@ absl::StatusOr<ScoreResult> Retriever::Score(
   }
 
   start = absl::Now();
-  if (std::find(views->begin(), views->end(), ScoringView::kLexical) !=
-      views->end()) {
+  if (std::find(views.begin(), views.end(), ScoringView::kLexical) !=
+      views.end()) {
     scoring::LexicalScores lexical =
-        scoring::ScoreLexical(*query_tokens, units, params.explain);
+        scoring::ScoreLexical(query_tokens, units, params.explain);
     for (size_t i = 0; i < inputs.size(); ++i) {
       result.scores[i].detail.lexical = lexical.scores[i];
       if (params.explain) {
@@ -353,7 +365,7 @@ absl::StatusOr<ScoreResult> Retriever::Score(
       }
     }
   }
-  for (ScoredInput& s : result.scores) s.detail.fused = Fuse(s.detail, *views);
+  for (ScoredInput& s : result.scores) s.detail.fused = Fuse(s.detail, views);
   result.usage.times.score_ms = MillisSince(start);
   return result;
 }

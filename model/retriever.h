@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/retrieval_types.h"
+#include "model/text/tokenizer.h"
 
 namespace attnr {
 
@@ -45,6 +46,14 @@ class Retriever {
 
  private:
   explicit Retriever(const RetrieverConfig& config);
+
+  struct PreparedQuery {
+    std::vector<text::Token> tokens;
+    std::vector<ScoringView> views;
+  };
+  // Validates and tokenizes the query and resolves the views to fuse.
+  absl::StatusOr<PreparedQuery> PrepareQuery(
+      absl::string_view query, const std::vector<ScoringView>& views) const;
 
   // The views to fuse for a request, or INVALID_ARGUMENT naming `field`.
   absl::StatusOr<std::vector<ScoringView>> ResolveViews(

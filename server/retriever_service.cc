@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -62,35 +63,51 @@ void RetrieverService::Release() {
   --running_;
 }
 
+absl::Status RetrieverService::RunModelCall(
+    absl::Time start, absl::Time deadline,
+    const std::function<absl::Status()>& prepare,
+    const std::function<absl::Status(const attnr::Retriever&)>& run,
+    attnr::v1::Usage* usage) {
+  const attnr::Retriever* retriever =
+      retriever_.load(std::memory_order_acquire);
+  if (retriever == nullptr) {
+    return absl::UnavailableError("the model is still loading");
+  }
+  if (absl::Status s = prepare(); !s.ok()) return s;
+  const double validate_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+  if (absl::Status s = Admit(deadline); !s.ok()) return s;
+  absl::Status status = run(*retriever);
+  Release();
+  if (!status.ok()) return status;
+  attnr::v1::StageTimings* t = usage->mutable_timings();
+  t->set_validate_ms(validate_ms);
+  t->set_total_ms(absl::ToDoubleMilliseconds(absl::Now() - start));
+  return absl::OkStatus();
+}
+
 grpc::Status RetrieverService::Retrieve(
     grpc::ServerContext* context, const attnr::v1::RetrieveRequest* request,
     attnr::v1::RetrieveResponse* response) {
   const absl::Time start = absl::Now();
   const absl::Time deadline = DeadlineOf(*context);
-  uint64_t tokens = 0;
-  absl::Status status = [&]() -> absl::Status {
-    const attnr::Retriever* retriever =
-        retriever_.load(std::memory_order_acquire);
-    if (retriever == nullptr) {
-      return absl::UnavailableError("the model is still loading");
-    }
-    auto call = ToRetrieveCall(*request, config_, deadline);
-    if (!call.ok()) return call.status();
-    const double validate_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
-    if (absl::Status s = Admit(deadline); !s.ok()) return s;
-    auto result =
-        retriever->Retrieve(request->query(), call->documents, call->params);
-    Release();
-    if (!result.ok()) return result.status();
-    tokens = result->usage.document_tokens;
-    FillRetrieveResponse(*request, *result, retriever->description(), response);
-    attnr::v1::StageTimings* t = response->mutable_usage()->mutable_timings();
-    t->set_validate_ms(validate_ms);
-    t->set_total_ms(absl::ToDoubleMilliseconds(absl::Now() - start));
-    return absl::OkStatus();
-  }();
-  LogAccess("Retrieve", *context, status, request->documents_size(), tokens,
-            start);
+  absl::StatusOr<RetrieveCall> call;
+  const absl::Status status = RunModelCall(
+      start, deadline,
+      [&] {
+        call = ToRetrieveCall(*request, config_, deadline);
+        return call.status();
+      },
+      [&](const attnr::Retriever& retriever) {
+        auto result =
+            retriever.Retrieve(request->query(), call->documents, call->params);
+        if (!result.ok()) return result.status();
+        FillRetrieveResponse(*request, *result, retriever.description(),
+                             response);
+        return absl::OkStatus();
+      },
+      response->mutable_usage());
+  LogAccess("Retrieve", *context, status, request->documents_size(),
+            response->usage().document_tokens(), start);
   return ToGrpcStatus(status);
 }
 
@@ -99,31 +116,24 @@ grpc::Status RetrieverService::Score(grpc::ServerContext* context,
                                      attnr::v1::ScoreResponse* response) {
   const absl::Time start = absl::Now();
   const absl::Time deadline = DeadlineOf(*context);
-  uint64_t tokens = 0;
-  absl::Status status = [&]() -> absl::Status {
-    const attnr::Retriever* retriever =
-        retriever_.load(std::memory_order_acquire);
-    if (retriever == nullptr) {
-      return absl::UnavailableError("the model is still loading");
-    }
-    auto call = ToScoreCall(*request, config_, deadline);
-    if (!call.ok()) return call.status();
-    const double validate_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
-    if (absl::Status s = Admit(deadline); !s.ok()) return s;
-    auto result = retriever->Score(request->query(), call->inputs,
-                                   call->has_context ? &call->context : nullptr,
-                                   call->params);
-    Release();
-    if (!result.ok()) return result.status();
-    tokens = result->usage.document_tokens;
-    FillScoreResponse(*request, *result, retriever->description(), response);
-    attnr::v1::StageTimings* t = response->mutable_usage()->mutable_timings();
-    t->set_validate_ms(validate_ms);
-    t->set_total_ms(absl::ToDoubleMilliseconds(absl::Now() - start));
-    return absl::OkStatus();
-  }();
-  LogAccess("Score", *context, status, request->has_context() ? 1 : 0, tokens,
-            start);
+  absl::StatusOr<ScoreCall> call;
+  const absl::Status status = RunModelCall(
+      start, deadline,
+      [&] {
+        call = ToScoreCall(*request, config_, deadline);
+        return call.status();
+      },
+      [&](const attnr::Retriever& retriever) {
+        auto result = retriever.Score(
+            request->query(), call->inputs,
+            call->has_context ? &call->context : nullptr, call->params);
+        if (!result.ok()) return result.status();
+        FillScoreResponse(*request, *result, retriever.description(), response);
+        return absl::OkStatus();
+      },
+      response->mutable_usage());
+  LogAccess("Score", *context, status, request->has_context() ? 1 : 0,
+            response->usage().document_tokens(), start);
   return ToGrpcStatus(status);
 }
 

@@ -2,6 +2,7 @@
 #define ATTNR_SERVER_RETRIEVER_SERVICE_H_
 
 #include <atomic>
+#include <functional>
 
 #include "absl/synchronization/mutex.h"
 #include "model/retriever.h"
@@ -32,6 +33,15 @@ class RetrieverService final : public attnr::v1::Retriever::Service {
                             attnr::v1::ModelInfo* response) override;
 
  private:
+  // The skeleton of a model call: UNAVAILABLE until the model is loaded,
+  // `prepare` (request checks) outside the admission limit, `run` inside it,
+  // then the validate/total timings into `usage`.
+  absl::Status RunModelCall(
+      absl::Time start, absl::Time deadline,
+      const std::function<absl::Status()>& prepare,
+      const std::function<absl::Status(const attnr::Retriever&)>& run,
+      attnr::v1::Usage* usage);
+
   // Admits at most max_concurrent_requests model calls at once; the others
   // wait, until their deadline at most (then DEADLINE_EXCEEDED), so the two
   // cores are not split between too many long documents.
