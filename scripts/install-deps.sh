@@ -9,6 +9,8 @@ PACKAGES=(
   libabsl-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libstemmer-dev
   libtorch-dev libopenblas0-openmp
+  # bench/ (make bench, and its smoke test in make test)
+  python3 python3-xapian python3-numpy gnuplot-nox
 )
 
 missing=()

@@ -1,0 +1,1 @@
+"""attnr evaluation and benchmark harness (run with `make bench`)."""

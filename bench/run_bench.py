@@ -1,0 +1,364 @@
+#!/usr/bin/python3
+"""attnr benchmark: quality on the dev sets and speed, beside the Xapian peer.
+
+    bench/run_bench.py [--out bench/results] [--build-dir build] [--smoke]
+
+Builds the dev sets from Debian packages (cached outside the repository),
+starts the real attnr server, queries it through the `attnr` CLI batch mode
+and the `attnr-bench` load driver, runs Xapian BM25 over paragraph chunks on
+the same text in the same run, and writes REPORT.md, results.json and a
+latency plot. --smoke runs everything on a tiny in-repo fixture instead.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from attnr_bench import faq_sets, metrics, multihop, service, xapian_peer  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VIEW_NAMES = {"SCORING_VIEW_LEXICAL": "lexical",
+              "SCORING_VIEW_ATTENTION": "attention",
+              "SCORING_VIEW_ENTITY": "entity"}
+
+
+def load_fixture(path):
+    """A dataset whose gold answers are given as text; ranges are found."""
+    with open(path, encoding="utf-8") as f:
+        ds = json.load(f)
+    texts = {d["id"]: d["text"] for d in ds["documents"]}
+    for q in ds["queries"]:
+        q["gold"] = []
+        for answer in q.pop("gold_text"):
+            start = texts[q["doc"]].find(answer)
+            assert start >= 0, (q["qid"], answer)
+            q["gold"].append([start, start + len(answer)])
+    return ds
+
+
+def percentile(values, p):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def evaluate(datasets, server, views):
+    """Per dataset and system: aggregated metrics (and per-query scores)."""
+    systems = [("attnr (all views)", None)] + [
+        (f"attnr view={v}", [v]) for v in views] + [("xapian-bm25 (peer)", "xapian")]
+    results = {}
+    for ds in datasets:
+        texts = {d["id"]: d["text"] for d in ds["documents"]}
+        per_system = {name: [] for name, _ in systems}
+        for doc_id, text in texts.items():
+            queries = [q for q in ds["queries"] if q["doc"] == doc_id]
+            if not queries:
+                continue
+            for name, sel in systems:
+                if sel == "xapian":
+                    index = xapian_peer.XapianIndex(text)
+                    ranked_by_qid = {q["qid"]: index.search(q["query"], 10)
+                                     for q in queries}
+                else:
+                    responses = server.retrieve_batch(text, queries, 10, sel)
+                    ranked_by_qid = {}
+                    for qid, r in responses.items():
+                        ranked = []
+                        for p in r["passages"]:
+                            g = p["range"]
+                            assert 0 <= g["start_char"] < g["end_char"] <= len(text)
+                            ranked.append([g["start_char"], g["end_char"]])
+                        ranked_by_qid[qid] = ranked
+                for q in queries:
+                    per_system[name].append(
+                        metrics.score_query(ranked_by_qid.get(q["qid"], []), q["gold"]))
+        results[ds["name"]] = {n: metrics.aggregate(v) for n, v in per_system.items()}
+        results[ds["name"]]["_raw"] = per_system
+    # Overall: every query of every set pooled.
+    overall = {}
+    for name, _ in systems:
+        pooled = [s for ds in datasets for s in results[ds["name"]]["_raw"][name]]
+        overall[name] = metrics.aggregate(pooled)
+    for ds in datasets:
+        del results[ds["name"]]["_raw"]
+    results["overall"] = overall
+    return results, [name for name, _ in systems]
+
+
+def speed_corpus(datasets):
+    """All dev-set text, for building documents of a chosen length."""
+    return "\n\n".join(d["text"] for ds in datasets for d in ds["documents"])
+
+
+def document_of(corpus, tokens):
+    """The corpus (repeated as needed) cut after about `tokens` word tokens
+    (\\w+ runs, close to the service's tokenizer)."""
+    text = corpus
+    while True:
+        ends = [m.end() for m in re.finditer(r"\w+", text)]
+        if len(ends) >= tokens:
+            return text[:ends[tokens - 1]]
+        text = text + "\n\n" + corpus
+
+
+def measure_speed(server, build_dir, corpus, sizes, query, cold, warm,
+                  requests, tmp):
+    rows = []
+    for target in sizes:
+        text = document_of(corpus, target)
+        path = os.path.join(tmp, f"speed-{target}.txt")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        out = subprocess.run(
+            [os.path.join(build_dir, "bin/attnr-bench"), "--target",
+             server.target, "--doc", path, "--query", query, "--cold",
+             str(cold), "--warm", str(warm), "--clients", "1,2,4",
+             "--requests", str(requests)],
+            check=True, capture_output=True, text=True)
+        r = json.loads(out.stdout)
+        index = xapian_peer.XapianIndex(text)
+        xq = []
+        for _ in range(max(warm, 5)):
+            t = time.perf_counter()
+            index.search(query, 10)
+            xq.append((time.perf_counter() - t) * 1000)
+        rows.append({
+            "target_tokens": target, "tokens": r["document_tokens"],
+            "bytes": r["document_bytes"],
+            "cold_p50": percentile(r["cold_ms"], 50),
+            "cold_p95": percentile(r["cold_ms"], 95),
+            "warm_p50": percentile(r["warm_ms"], 50),
+            "warm_p95": percentile(r["warm_ms"], 95),
+            "warm_server_p50": percentile(r["warm_server_ms"], 50),
+            "cold_tokens_per_s": r["document_tokens"] /
+                                 (percentile(r["cold_ms"], 50) / 1000),
+            "throughput_rps": r["throughput_rps"],
+            "xapian_index_ms": index.index_seconds * 1000,
+            "xapian_query_p50": percentile(xq, 50),
+            "xapian_chunks": len(index.ranges),
+        })
+    return rows
+
+
+def gemm_peak_gflops():
+    """Measured float32 GEMM rate on this machine (the physical limit the
+    model's FLOP/s is compared with), via numpy on the system BLAS."""
+    try:
+        import numpy as np
+    except ImportError:
+        return None
+    n = 1024
+    a = np.random.rand(n, n).astype(np.float32)
+    b = np.random.rand(n, n).astype(np.float32)
+    a @ b
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    if dirty:
+        commit += " + uncommitted changes"
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1),
+            "os": platform.platform(), "commit": commit,
+            "date": datetime.datetime.now(datetime.timezone.utc)
+            .strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def plot(rows, path):
+    if not shutil.which("gnuplot"):
+        return False
+    data = path + ".dat"
+    with open(data, "w") as f:
+        for r in rows:
+            f.write(f"{r['tokens']} {r['cold_p50']} {r['warm_p50']} "
+                    f"{r['xapian_index_ms'] + r['xapian_query_p50']} "
+                    f"{r['xapian_query_p50']}\n")
+    script = f"""
+set terminal pngcairo size 900,560 noenhanced
+set output '{path}'
+set title 'Retrieve latency vs document length (p50, this machine)'
+set xlabel 'document tokens'
+set ylabel 'milliseconds'
+set logscale xy
+set key top left
+set grid
+plot '{data}' using 1:2 with linespoints title 'attnr cold (first query)', \\
+     '{data}' using 1:3 with linespoints title 'attnr warm (repeated query)', \\
+     '{data}' using 1:4 with linespoints title 'xapian peer: chunk+index+query', \\
+     '{data}' using 1:5 with linespoints title 'xapian peer: query on built index'
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    os.remove(data)
+    return True
+
+
+def fmt(x, digits=3):
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def write_report(out, quality, systems, speed, info, env, gemm, rss, smoke):
+    peer = "xapian-bm25 (peer)"
+    main = systems[0]
+    lines = ["# attnr benchmark report", ""]
+    if smoke:
+        lines += ["**Smoke run on the tiny in-repo fixture: not a measurement.**", ""]
+    lines += [
+        f"Measured {env['date']} on commit `{env['commit']}`: {env['cpu']}, "
+        f"{env['cores']} cores, {env['memory_gib']} GiB, {env['os']}.",
+        f"Model served: `{info['name']}/{info['version']}` with views "
+        f"{', '.join(VIEW_NAMES.get(v, v) for v in info['views'])}.",
+        "Regenerate with `make bench`. Every number below comes from this one run.",
+        "",
+        "## Quality",
+        "",
+        "A returned range is relevant when at least half of it lies inside a gold "
+        "range. MRR@10, Recall@1/@5 (fraction of gold ranges hit), F1 between the "
+        "characters of the top-1 range and the gold, cover-all@5 (multi-gold sets: "
+        "every gold range at least half inside some top-5 range of ≤1,500 chars). "
+        "Peer: Xapian BM25 (default `BM25Weight`, English stemmer) over 40–200-word "
+        "paragraph chunks of the same document.",
+        "",
+        "| dataset | system | queries | MRR@10 | R@1 | R@5 | F1@1 | cover-all@5 | MRR vs peer |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for ds, by_system in quality.items():
+        peer_mrr = by_system[peer]["mrr10"]
+        for name in systems:
+            m = by_system[name]
+            ratio = m["mrr10"] / peer_mrr if peer_mrr else None
+            lines.append(
+                f"| {ds} | {name} | {m['n']} | {fmt(m.get('mrr10'))} | "
+                f"{fmt(m.get('r1'))} | {fmt(m.get('r5'))} | {fmt(m.get('f1'))} | "
+                f"{fmt(m.get('cover5'))} | "
+                f"{'–' if ratio is None else f'{ratio:.2f}×'} |")
+    o = quality["overall"]
+    lines += ["", f"Overall MRR@10: {main} {fmt(o[main]['mrr10'])} vs peer "
+              f"{fmt(o[peer]['mrr10'])}.", ""]
+    lines += [
+        "## Speed",
+        "",
+        "Retrieve latency measured by `attnr-bench` through the client library "
+        "(gRPC on loopback, document sent with every request, top_k 10, no text). "
+        "Cold: a document the server has not seen (first line varied); warm: the "
+        "same request repeated. Peer: Xapian on the same text in the same run.",
+        "",
+        "| tokens | attnr cold p50 / p95 ms | attnr warm p50 / p95 ms | server-side warm p50 ms | "
+        "tokens/s (cold) | xapian chunk+index ms | xapian query p50 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in speed:
+        lines.append(
+            f"| {r['tokens']} | {fmt(r['cold_p50'], 1)} / {fmt(r['cold_p95'], 1)} | "
+            f"{fmt(r['warm_p50'], 1)} / {fmt(r['warm_p95'], 1)} | "
+            f"{fmt(r['warm_server_p50'], 1)} | {r['cold_tokens_per_s']:,.0f} | "
+            f"{fmt(r['xapian_index_ms'], 1)} | {fmt(r['xapian_query_p50'], 2)} |")
+    lines += ["", "Throughput (requests/s, repeated query, concurrent clients):", "",
+              "| tokens | 1 client | 2 clients | 4 clients |", "|---|---|---|---|"]
+    for r in speed:
+        t = r["throughput_rps"]
+        lines.append(f"| {r['tokens']} | {t['1']:.1f} | {t['2']:.1f} | {t['4']:.1f} |")
+    lines += [
+        "",
+        f"Peak server RSS over the whole run: {fmt(rss, 0)} MiB.",
+        "",
+        f"Compute: measured float32 GEMM peak (numpy on the system BLAS, 1024²): "
+        f"{fmt(gemm, 1)} GFLOP/s. Model FLOP/s: "
+        + ("n/a — this build serves no neural view, so no model FLOPs are spent."
+           if "SCORING_VIEW_ATTENTION" not in info["views"] else "see model card."),
+        "",
+        "![latency vs document length](latency.png)",
+        "",
+    ]
+    with open(os.path.join(out, "REPORT.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
+    parser.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--config", default=os.path.join(ROOT, "config/server.textproto"))
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny in-repo fixture, few repetitions")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    if args.smoke:
+        datasets = [load_fixture(os.path.join(ROOT, "bench/fixtures/smoke.json"))]
+        sizes, cold, warm, requests = [300, 1000], 2, 3, 3
+    else:
+        datasets = faq_sets.all_sets() + [multihop.multihop()]
+        sizes, cold, warm, requests = [1000, 10000, 35000, 100000], 5, 20, 20
+    saved = os.path.join(faq_sets.sources.cache_dir(), "datasets")
+    os.makedirs(saved, exist_ok=True)
+    for ds in datasets:
+        if not args.smoke:  # Kept for inspection and for training exclusion.
+            with open(os.path.join(saved, ds["name"] + ".json"), "w",
+                      encoding="utf-8") as f:
+                json.dump(ds, f, ensure_ascii=False)
+        print(f"dataset {ds['name']}: {len(ds['documents'])} documents, "
+              f"{len(ds['queries'])} queries", flush=True)
+
+    server = service.Server(args.build_dir, args.config)
+    try:
+        info = server.info()
+        views = [VIEW_NAMES[v] for v in info["views"]]
+        quality, systems = evaluate(datasets, server, views)
+        for ds, by in quality.items():
+            for name in systems:
+                print(f"  {ds:12s} {name:22s} MRR@10 {by[name]['mrr10']:.3f}",
+                      flush=True)
+        query = "How do I install a package and keep it up to date?"
+        speed = measure_speed(server, args.build_dir, speed_corpus(datasets),
+                              sizes, query, cold, warm, requests, server.tmp)
+        for r in speed:
+            print(f"  speed {r['tokens']:>7} tokens: cold p50 {r['cold_p50']:.1f} ms, "
+                  f"warm p50 {r['warm_p50']:.1f} ms", flush=True)
+        rss = server.peak_rss_mb()
+    finally:
+        server.stop()
+    gemm = gemm_peak_gflops()
+    env = machine()
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump({"machine": env, "model": info, "quality": quality,
+                   "speed": speed, "peak_rss_mib": rss, "gemm_gflops": gemm},
+                  f, indent=1)
+    plot(speed, os.path.join(args.out, "latency.png"))
+    write_report(args.out, quality, systems, speed, info, env, gemm, rss,
+                 args.smoke)
+    print(f"wrote {os.path.join(args.out, 'REPORT.md')}")
+
+
+if __name__ == "__main__":
+    main()

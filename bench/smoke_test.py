@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""Smoke test of the bench harness (run by `make test`): the whole pipeline
+on the tiny fixture against the real server, then checks the report."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+here = os.path.dirname(os.path.abspath(__file__))
+build_dir = sys.argv[1]
+out = tempfile.mkdtemp(prefix="attnr-bench-smoke-")
+subprocess.run([sys.executable, os.path.join(here, "run_bench.py"), "--smoke",
+                "--build-dir", build_dir, "--out", out], check=True)
+report = open(os.path.join(out, "REPORT.md"), encoding="utf-8").read()
+results = json.load(open(os.path.join(out, "results.json")))
+failures = []
+
+
+def check(condition, what):
+    if not condition:
+        failures.append(what)
+
+
+smoke = results["quality"]["smoke"]
+for system in ("attnr (all views)", "attnr view=lexical", "xapian-bm25 (peer)"):
+    check(system in smoke, f"system {system} evaluated")
+    check(f"| smoke | {system} |" in report, f"report row for {system}")
+    m = smoke.get(system, {})
+    check(m.get("n") == 5, f"{system}: 5 queries scored")
+    for key in ("mrr10", "r1", "r5", "f1"):
+        check(0.0 <= m.get(key, -1) <= 1.0, f"{system}: {key} in [0, 1]")
+    check("cover5" in m, f"{system}: cover-all@5 on the multi-gold query")
+# The fixture's single-hop questions are easy for both lexical systems.
+check(smoke["attnr (all views)"]["r5"] >= 0.75, "attnr finds the easy answers")
+check(smoke["xapian-bm25 (peer)"]["r5"] >= 0.75, "the peer finds them too")
+speed = results["speed"]
+check(len(speed) == 2 and speed[0]["tokens"] < speed[1]["tokens"],
+      "two document sizes, increasing")
+for r in speed:
+    check(r["cold_p50"] > 0 and r["warm_p50"] > 0, "latencies measured")
+    check(set(r["throughput_rps"]) == {"1", "2", "4"}, "1, 2, 4 clients")
+    check(r["xapian_chunks"] >= 1, "peer indexed the same text")
+check(results["peak_rss_mib"] and results["peak_rss_mib"] > 0, "server RSS")
+check("## Speed" in report and "Peak server RSS" in report, "speed section")
+if failures:
+    print("bench smoke test FAILED:\n  " + "\n  ".join(failures))
+    sys.exit(1)
+print(f"bench smoke test passed ({out})")
