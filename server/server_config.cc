@@ -44,6 +44,7 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_cache_bytes(512ull << 20);
   c.set_drain_seconds(10);
   c.set_max_concurrent_requests(8);
+  c.set_attention_fusion_weight(1.0);
   return c;
 }
 
@@ -96,6 +97,9 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
     return fail("max_concurrent_requests must be > 0");
   }
   if (c.drain_seconds() < 0) return fail("drain_seconds must be >= 0");
+  if (!(c.attention_fusion_weight() >= 0)) {
+    return fail("attention_fusion_weight must be >= 0");
+  }
   return absl::OkStatus();
 }
 

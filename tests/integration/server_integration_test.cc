@@ -598,7 +598,8 @@ TEST(ServerLifecycleTest, BadConfigAndUnloadableWeightsStopStartup) {
       absl::StrCat(ATTNR_SERVER_BIN, " --config ", ok,
                    " --listen 127.0.0.1:0 --weights /nonexistent/weights.bin"));
   EXPECT_EQ(weights.exit_code, 1);
-  EXPECT_THAT(weights.err, HasSubstr("weights"));
+  EXPECT_THAT(weights.err,
+              HasSubstr("weights file /nonexistent/weights.bin not found"));
 }
 
 }  // namespace

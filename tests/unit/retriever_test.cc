@@ -144,11 +144,18 @@ TEST(RetrieverTest, PastDeadlineIsDeadlineExceeded) {
   EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
-TEST(RetrieverTest, RefusesWeightsItCannotLoad) {
+TEST(RetrieverTest, MissingWeightsAreRefusedNotReplaced) {
   RetrieverConfig config;
   config.weights_path = "/nonexistent/model.bin";
   auto r = Retriever::Create(config);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(r.status().message(), HasSubstr("/nonexistent/model.bin"));
+}
+
+TEST(RetrieverTest, WithoutWeightsOnlyTheLexicalViewIsOffered) {
+  auto r = MakeRetriever();
+  EXPECT_EQ(r->description().views, std::vector<ScoringView>{ScoringView::kLexical});
+  EXPECT_EQ(r->cache(), nullptr);
 }
 
 TEST(RetrieverScoreTest, ScoresTextAndRangesInOrder) {

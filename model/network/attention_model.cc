@@ -1,0 +1,116 @@
+#include "model/network/attention_model.h"
+
+#include <malloc.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "model/network/encoder.h"
+#include "model/network/weights_file.h"
+
+namespace attnr::network {
+namespace {
+
+class TorchEncodedDocument final : public EncodedDocument {
+ public:
+  explicit TorchEncodedDocument(std::vector<torch::Tensor> keys, size_t tokens)
+      : keys_(std::move(keys)), tokens_(tokens) {
+    for (const torch::Tensor& k : keys_) bytes_ += k.numel() * k.element_size();
+  }
+  size_t bytes() const override { return bytes_; }
+  size_t tokens() const override { return tokens_; }
+  const std::vector<torch::Tensor>& keys() const { return keys_; }
+
+ private:
+  std::vector<torch::Tensor> keys_;
+  size_t tokens_;
+  size_t bytes_ = 0;
+};
+
+torch::Tensor IdsTensor(const Vocabulary& vocabulary,
+                        const std::vector<text::Token>& tokens) {
+  std::vector<int64_t> ids =
+      vocabulary.Ids(tokens, 0, static_cast<uint32_t>(tokens.size()));
+  return torch::tensor(ids, torch::TensorOptions().dtype(torch::kLong));
+}
+
+}  // namespace
+
+struct AttentionModel::State {
+  LoadedModel model;
+};
+
+AttentionModel::AttentionModel(std::unique_ptr<State> state)
+    : state_(std::move(state)) {}
+AttentionModel::~AttentionModel() = default;
+
+absl::StatusOr<std::unique_ptr<AttentionModel>> AttentionModel::Load(
+    const std::string& path, int threads) {
+  // glibc would hand LibTorch's large temporaries back to the kernel after
+  // every op and fault them in again (measured 10-18x slower here).
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  torch::set_num_threads(threads);  // LibTorch starts with one.
+  auto loaded = LoadWeights(path);
+  if (!loaded.ok()) return loaded.status();
+  auto state = std::make_unique<State>();
+  state->model = *std::move(loaded);
+  return std::unique_ptr<AttentionModel>(new AttentionModel(std::move(state)));
+}
+
+absl::StatusOr<std::shared_ptr<const EncodedDocument>> AttentionModel::Encode(
+    const std::vector<text::Token>& tokens) const {
+  if (tokens.empty()) {
+    return std::make_shared<TorchEncodedDocument>(std::vector<torch::Tensor>(), 0);
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    EncoderOutput out = state_->model.encoder->Forward(
+        IdsTensor(state_->model.vocabulary, tokens), /*keep_keys=*/true,
+        /*keep_queries=*/false);
+    return std::make_shared<TorchEncodedDocument>(std::move(out.keys),
+                                                  tokens.size());
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("encoder failed: ", e.what_without_backtrace()));
+  }
+}
+
+absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::Relevance(
+    const std::vector<text::Token>& query,
+    const std::vector<const EncodedDocument*>& documents) const {
+  std::vector<std::vector<float>> out(documents.size());
+  std::vector<const std::vector<torch::Tensor>*> keys;
+  std::vector<size_t> which;
+  for (size_t d = 0; d < documents.size(); ++d) {
+    const auto* doc = static_cast<const TorchEncodedDocument*>(documents[d]);
+    if (doc->tokens() == 0) continue;  // Nothing to attend to.
+    keys.push_back(&doc->keys());
+    which.push_back(d);
+  }
+  if (keys.empty() || query.empty()) return out;
+  try {
+    torch::NoGradGuard no_grad;
+    EncoderOutput q = state_->model.encoder->Forward(
+        IdsTensor(state_->model.vocabulary, query), /*keep_keys=*/false,
+        /*keep_queries=*/true);
+    std::vector<torch::Tensor> relevance =
+        state_->model.encoder->Relevance(q, keys);
+    for (size_t i = 0; i < which.size(); ++i) {
+      const torch::Tensor r = relevance[i].contiguous();
+      out[which[i]].assign(r.data_ptr<float>(), r.data_ptr<float>() + r.numel());
+    }
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("attention read-out failed: ", e.what_without_backtrace()));
+  }
+  return out;
+}
+
+const std::string& AttentionModel::name() const { return state_->model.header.name; }
+const std::string& AttentionModel::version() const {
+  return state_->model.header.version;
+}
+const std::string& AttentionModel::sha256() const { return state_->model.sha256; }
+const std::string& AttentionModel::notes() const { return state_->model.header.notes; }
+
+}  // namespace attnr::network

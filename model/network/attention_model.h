@@ -1,0 +1,56 @@
+#ifndef ATTNR_MODEL_NETWORK_ATTENTION_MODEL_H_
+#define ATTNR_MODEL_NETWORK_ATTENTION_MODEL_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/text/tokenizer.h"
+
+namespace attnr::network {
+
+// A document encoded once: its keys at every layer. Opaque outside the
+// network code (no LibTorch types leak into the rest of the service).
+class EncodedDocument {
+ public:
+  virtual ~EncodedDocument() = default;
+  virtual size_t bytes() const = 0;
+  virtual size_t tokens() const = 0;
+};
+
+// The trained attention retriever as the service uses it: loads a weights
+// file, encodes documents, and scores query tokens' attention over them.
+// Thread-safe: inference only reads the parameters.
+class AttentionModel {
+ public:
+  // Errors: NOT_FOUND, DATA_LOSS (corrupt), FAILED_PRECONDITION (a file this
+  // build cannot run), as LoadWeights.
+  static absl::StatusOr<std::unique_ptr<AttentionModel>> Load(
+      const std::string& path, int threads);
+  ~AttentionModel();
+
+  absl::StatusOr<std::shared_ptr<const EncodedDocument>> Encode(
+      const std::vector<text::Token>& tokens) const;
+
+  // Attention mass per token of each document (one vector per document, in
+  // order); all masses together sum to 1.
+  absl::StatusOr<std::vector<std::vector<float>>> Relevance(
+      const std::vector<text::Token>& query,
+      const std::vector<const EncodedDocument*>& documents) const;
+
+  const std::string& name() const;
+  const std::string& version() const;
+  const std::string& sha256() const;
+  const std::string& notes() const;
+
+ private:
+  struct State;
+  explicit AttentionModel(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace attnr::network
+
+#endif  // ATTNR_MODEL_NETWORK_ATTENTION_MODEL_H_

@@ -1,0 +1,101 @@
+#ifndef ATTNR_MODEL_NETWORK_ENCODER_H_
+#define ATTNR_MODEL_NETWORK_ENCODER_H_
+
+// The one header that brings in LibTorch: include it only from the few
+// translation units that run the network (encoder, weights file, attention
+// model, trainer), to keep builds tractable on two cores.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace attnr::network {
+
+struct EncoderConfig {
+  int64_t vocab_words = 50000;  // Frozen GloVe rows.
+  int64_t vocab_buckets = 4096;  // Trainable rows for other words.
+  int64_t glove_dim = 100;
+  int64_t width = 128;
+  int64_t layers = 4;
+  int64_t heads = 4;
+  int64_t window = 256;  // Each token attends to itself and 255 before it.
+  int64_t ffn = 512;
+  int64_t lm_vocab = 8192;  // Next-token head over the most frequent words.
+
+  int64_t head_dim() const { return width / heads; }
+  std::string ToJson() const;
+  // Fills from JSON produced by ToJson; false if a field is missing.
+  bool FromJson(const std::string& json);
+};
+
+// What one pass over a token sequence yields.
+struct EncoderOutput {
+  torch::Tensor hidden;               // [n, width], after the final norm.
+  std::vector<torch::Tensor> keys;    // Per layer, [heads, n, head_dim].
+  std::vector<torch::Tensor> queries; // Per layer, [heads, n, head_dim].
+};
+
+// A decoder-only transformer over word tokens: frozen GloVe embeddings
+// (plus trainable hash buckets for other words) projected to `width`, then
+// pre-norm blocks of causal sliding-window attention with ALiBi position
+// biases (so it reads documents far longer than it was trained on at a cost
+// linear in their length) and a GELU feed-forward.
+//
+// Retrieval read-out (the AttentionRetriever idea): the query's tokens,
+// encoded by the same network, attend with each layer's own query
+// projection to all of a document's keys at that layer; the attention mass
+// a sentence receives, mixed over layers and heads by learned weights and
+// over query tokens by learned term weights, is its relevance.
+class EncoderImpl : public torch::nn::Module {
+ public:
+  explicit EncoderImpl(const EncoderConfig& config);
+
+  // Encodes ids [n] (int64). Keys and queries are kept when asked for.
+  EncoderOutput Forward(const torch::Tensor& ids, bool keep_keys,
+                        bool keep_queries);
+
+  // Attention mass per token of each document ([n_d] each): one softmax
+  // over all the documents' tokens, so the masses sum to 1 over them all and
+  // compare across documents. `query` comes from Forward with keep_queries;
+  // each entry of `docs` is a document's per-layer keys.
+  std::vector<torch::Tensor> Relevance(
+      const EncoderOutput& query,
+      const std::vector<const std::vector<torch::Tensor>*>& docs);
+
+  // Next-token logits over the lm_vocab most frequent words, [n, lm_vocab].
+  torch::Tensor LanguageModelLogits(const torch::Tensor& hidden);
+
+  // Copies the GloVe table [vocab_words, glove_dim] into the frozen rows.
+  void SetGlove(const torch::Tensor& vectors);
+
+  const EncoderConfig& config() const { return config_; }
+
+ private:
+  struct Block {
+    torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+    torch::nn::Linear qkv{nullptr}, out{nullptr}, ff1{nullptr}, ff2{nullptr};
+  };
+
+  torch::Tensor Embed(const torch::Tensor& ids);
+  // Causal sliding-window attention of q over k, v ([heads, n, head_dim]).
+  torch::Tensor LocalAttention(const torch::Tensor& q, const torch::Tensor& k,
+                               const torch::Tensor& v);
+
+  EncoderConfig config_;
+  torch::Tensor glove_;    // [vocab_words, glove_dim], no gradient.
+  torch::Tensor buckets_;  // [vocab_buckets, glove_dim].
+  torch::nn::Linear in_proj_{nullptr};
+  std::vector<Block> blocks_;
+  torch::nn::LayerNorm final_norm_{nullptr};
+  torch::nn::Linear term_weight_{nullptr};  // Query-term weights.
+  torch::Tensor head_mix_;                  // [layers * heads] logits.
+  torch::nn::Linear lm_proj_{nullptr};      // width -> glove_dim.
+  torch::Tensor lm_bias_;                   // [lm_vocab].
+  torch::Tensor slopes_;                    // ALiBi slope per head.
+};
+TORCH_MODULE(Encoder);
+
+}  // namespace attnr::network
+
+#endif  // ATTNR_MODEL_NETWORK_ENCODER_H_

@@ -1,0 +1,328 @@
+// attnr-train: trains the attention retriever and writes its weights file.
+//
+//   attnr-train --corpus DIR --out model.bin [--checkpoint_dir DIR]
+//               [--steps N] [--seed S] [--threads T]
+//
+// DIR holds corpus.json, vocab.txt and glove.f32 (model/train/
+// build_corpus.py). Objectives, per example: the retrieval loss -log(the
+// attention mass the query puts on its gold sentences) over a window of the
+// document around them (the rest of the window is the hard negatives), plus
+// next-token prediction over the same window. Checkpoints every
+// --checkpoint_every steps; a rerun with the same flags resumes from the last
+// one, bit for bit (seeded sampling, saved RNG and optimizer state).
+#include <malloc.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "model/network/encoder.h"
+#include "model/network/weights_file.h"
+#include "model/train/training_corpus.h"
+
+ABSL_FLAG(std::string, corpus, "", "Folder with corpus.json, vocab.txt, glove.f32.");
+ABSL_FLAG(std::string, out, "", "Weights file to write.");
+ABSL_FLAG(std::string, checkpoint_dir, "", "Checkpoints (resume from here).");
+ABSL_FLAG(std::string, log, "", "JSON-lines training log (default: checkpoint_dir/train.log).");
+ABSL_FLAG(int32_t, steps, 3000, "Optimizer steps.");
+ABSL_FLAG(int32_t, accumulate, 4, "Examples per optimizer step.");
+ABSL_FLAG(int32_t, window_tokens, 768, "Document tokens per training window.");
+ABSL_FLAG(int32_t, checkpoint_every, 100, "Steps between checkpoints.");
+ABSL_FLAG(int32_t, eval_every, 250, "Steps between held-out evaluations.");
+ABSL_FLAG(int32_t, seed, 20261124, "Seed for everything random.");
+ABSL_FLAG(int32_t, threads, 2, "Intra-op threads.");
+ABSL_FLAG(double, lr, 1e-3, "Peak learning rate (AdamW, warm-up, cosine).");
+ABSL_FLAG(double, lm_weight, 0.3, "Weight of the next-token loss.");
+ABSL_FLAG(double, lm_fraction, 0.25, "Share of positions with a next-token loss.");
+ABSL_FLAG(int32_t, width, 128, "Model width.");
+ABSL_FLAG(int32_t, layers, 4, "Transformer layers.");
+ABSL_FLAG(int32_t, heads, 4, "Attention heads.");
+ABSL_FLAG(int32_t, buckets, 4096, "Hash buckets for words outside the vocabulary.");
+ABSL_FLAG(std::string, version, "1.0.0", "Model version written to the weights.");
+
+namespace {
+
+using attnr::network::Encoder;
+using attnr::network::EncoderConfig;
+using attnr::train::TrainingCorpus;
+using attnr::train::TrainingExample;
+
+[[noreturn]] void Die(const std::string& message) {
+  std::cerr << "attnr-train: " << message << "\n";
+  std::exit(1);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) Die("cannot read " + path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// One training window: document token ids, the candidate sentences inside
+// it (relative token ranges) and which of them are gold.
+struct Window {
+  std::vector<int64_t> ids;
+  std::vector<int64_t> sentence_of_token;  // -1 outside candidate sentences.
+  int64_t sentences = 0;
+  std::vector<int64_t> gold;  // Window-relative sentence indices.
+};
+
+Window MakeWindow(const TrainingCorpus& corpus, const TrainingExample& ex,
+                  int64_t max_tokens, std::mt19937_64& rng) {
+  const auto& doc = corpus.documents[ex.document];
+  const int64_t n = static_cast<int64_t>(doc.ids.size());
+  const int64_t length = std::min(max_tokens, n);
+  const int64_t gold_begin = doc.sentences[ex.gold_sentences.front()].first;
+  const int64_t gold_end = doc.sentences[ex.gold_sentences.back()].second;
+  // A window holding the start of the gold, placed at random around it.
+  const int64_t lo = std::max<int64_t>(0, std::min(gold_end, gold_begin + length) - length);
+  const int64_t hi = std::max(lo, std::min(gold_begin, n - length));
+  const int64_t start = std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  const int64_t end = start + length;
+  Window w;
+  w.ids.assign(doc.ids.begin() + start, doc.ids.begin() + end);
+  w.sentence_of_token.assign(length, -1);
+  for (uint32_t s = 0; s < doc.sentences.size(); ++s) {
+    const auto [b, e] = doc.sentences[s];
+    if (b < start || e > end) continue;
+    for (int64_t t = b; t < e; ++t) w.sentence_of_token[t - start] = w.sentences;
+    if (std::binary_search(ex.gold_sentences.begin(), ex.gold_sentences.end(), s)) {
+      w.gold.push_back(w.sentences);
+    }
+    ++w.sentences;
+  }
+  return w;
+}
+
+struct Losses {
+  torch::Tensor retrieval, lm;
+  torch::Tensor sentence_mass;  // [sentences], for evaluation.
+};
+
+Losses Run(Encoder& model, const TrainingExample& ex, const Window& w,
+           double lm_fraction) {
+  const auto opts = torch::TensorOptions().dtype(torch::kLong);
+  const torch::Tensor doc_ids = torch::tensor(w.ids, opts);
+  const torch::Tensor query_ids = torch::tensor(ex.query_ids, opts);
+  attnr::network::EncoderOutput doc = model->Forward(doc_ids, true, false);
+  attnr::network::EncoderOutput query = model->Forward(query_ids, false, true);
+  const torch::Tensor relevance = model->Relevance(query, {&doc.keys})[0];
+  // Attention mass per candidate sentence (tokens outside go to a spill bin).
+  torch::Tensor bins = torch::tensor(w.sentence_of_token, opts);
+  bins = torch::where(bins < 0, torch::full_like(bins, w.sentences), bins);
+  const torch::Tensor mass =
+      torch::zeros({w.sentences + 1}).index_add(0, bins, relevance);
+  Losses out;
+  out.sentence_mass = mass.slice(0, 0, w.sentences);
+  const torch::Tensor gold = torch::tensor(w.gold, opts);
+  out.retrieval = -torch::log(mass.index_select(0, gold).sum() + 1e-9);
+  // Next-token prediction over the window's frequent words, at a random
+  // fraction of the positions: the output layer over lm_vocab words costs
+  // about as much as the encoder, and a sample teaches nearly as much.
+  const int64_t lm_vocab = model->config().lm_vocab;
+  const int64_t n = doc_ids.size(0);
+  torch::Tensor positions = torch::arange(n - 1, torch::kLong);
+  if (lm_fraction < 1.0) {
+    positions = positions.index_select(
+        0, torch::randperm(n - 1, torch::kLong)
+               .slice(0, 0, std::max<int64_t>(1, (n - 1) * lm_fraction)));
+  }
+  torch::Tensor targets = doc_ids.index_select(0, positions + 1);
+  targets = torch::where(targets < lm_vocab, targets, torch::full_like(targets, -100));
+  const torch::Tensor logits =
+      model->LanguageModelLogits(doc.hidden.index_select(0, positions));
+  out.lm = torch::nn::functional::cross_entropy(
+      logits, targets,
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+  return out;
+}
+
+double LearningRate(int64_t step, int64_t steps, double peak) {
+  const int64_t warmup = std::max<int64_t>(1, steps / 20);
+  if (step < warmup) return peak * (step + 1) / warmup;
+  const double progress = static_cast<double>(step - warmup) / std::max<int64_t>(1, steps - warmup);
+  return peak * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * progress)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  // Keep large LibTorch temporaries mapped (glibc would return and re-fault
+  // them on every op; measured 10-18x slower here).
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  torch::set_num_threads(absl::GetFlag(FLAGS_threads));
+  const std::string dir = absl::GetFlag(FLAGS_corpus);
+  const std::string out_path = absl::GetFlag(FLAGS_out);
+  if (dir.empty() || out_path.empty()) Die("--corpus and --out are required");
+  const int64_t steps = absl::GetFlag(FLAGS_steps);
+  const int seed = absl::GetFlag(FLAGS_seed);
+  torch::manual_seed(seed);
+
+  auto vocabulary = attnr::network::Vocabulary::Create(
+      ReadAll(dir + "/vocab.txt"), absl::GetFlag(FLAGS_buckets));
+  if (!vocabulary.ok()) Die(std::string(vocabulary.status().message()));
+  auto corpus = attnr::train::LoadTrainingCorpus(dir + "/corpus.json", *vocabulary);
+  if (!corpus.ok()) Die(std::string(corpus.status().message()));
+
+  EncoderConfig config;
+  config.vocab_words = vocabulary->word_count();
+  config.vocab_buckets = vocabulary->buckets();
+  config.width = absl::GetFlag(FLAGS_width);
+  config.layers = absl::GetFlag(FLAGS_layers);
+  config.heads = absl::GetFlag(FLAGS_heads);
+  config.ffn = 4 * config.width;
+  config.lm_vocab = std::min<int64_t>(config.lm_vocab, config.vocab_words);
+  const std::string glove = ReadAll(dir + "/glove.f32");
+  if (glove.size() != static_cast<size_t>(config.vocab_words * config.glove_dim * 4)) {
+    Die("glove.f32 does not match vocab.txt");
+  }
+  Encoder model(config);
+  model->SetGlove(torch::from_blob(const_cast<char*>(glove.data()),
+                                   {config.vocab_words, config.glove_dim},
+                                   torch::kFloat)
+                      .clone());
+
+  // Split: every 20th example is held out for the log's evaluation.
+  std::vector<uint32_t> train_idx, eval_idx;
+  for (uint32_t i = 0; i < corpus->examples.size(); ++i) {
+    (i % 20 == 7 ? eval_idx : train_idx).push_back(i);
+  }
+  std::vector<torch::Tensor> trainable;
+  for (auto& p : model->parameters()) {
+    if (p.requires_grad()) trainable.push_back(p);
+  }
+  torch::optim::AdamW optimizer(
+      trainable, torch::optim::AdamWOptions(absl::GetFlag(FLAGS_lr)).weight_decay(0.01));
+  std::mt19937_64 rng(seed);
+  int64_t step = 0;
+
+  const std::string ckpt_dir = absl::GetFlag(FLAGS_checkpoint_dir);
+  const std::string ckpt_state = ckpt_dir + "/state.json";
+  if (!ckpt_dir.empty()) {
+    std::filesystem::create_directories(ckpt_dir);
+    if (std::filesystem::exists(ckpt_state)) {
+      const auto state = nlohmann::json::parse(ReadAll(ckpt_state));
+      torch::load(model, ckpt_dir + "/model.pt");
+      torch::load(optimizer, ckpt_dir + "/optimizer.pt");
+      std::istringstream(state["rng"].get<std::string>()) >> rng;
+      step = state["step"];
+      std::cerr << "attnr-train: resumed from step " << step << "\n";
+    }
+  }
+  std::string log_path = absl::GetFlag(FLAGS_log);
+  if (log_path.empty() && !ckpt_dir.empty()) log_path = ckpt_dir + "/train.log";
+  std::ofstream log;
+  if (!log_path.empty()) log.open(log_path, std::ios::app);
+  auto emit = [&](const nlohmann::json& line) {
+    std::cerr << line.dump() << "\n";
+    if (log) log << line.dump() << "\n" << std::flush;
+  };
+  emit({{"event", "start"}, {"step", step}, {"examples", train_idx.size()},
+        {"eval_examples", eval_idx.size()}, {"documents", corpus->documents.size()},
+        {"config", nlohmann::json::parse(config.ToJson())}});
+
+  auto evaluate = [&]() {
+    torch::NoGradGuard no_grad;
+    std::mt19937_64 eval_rng(seed + 1);  // Same windows every time.
+    double loss = 0, top1 = 0, mrr = 0;
+    const size_t count = std::min<size_t>(eval_idx.size(), 150);
+    for (size_t i = 0; i < count; ++i) {
+      const TrainingExample& ex = corpus->examples[eval_idx[i]];
+      const Window w = MakeWindow(*corpus, ex, absl::GetFlag(FLAGS_window_tokens), eval_rng);
+      if (w.gold.empty()) continue;
+      const Losses l = Run(model, ex, w, 1.0);
+      loss += l.retrieval.item<double>();
+      const torch::Tensor order = torch::argsort(l.sentence_mass, 0, true);
+      for (int64_t r = 0; r < order.size(0); ++r) {
+        const int64_t s = order[r].item<int64_t>();
+        if (std::find(w.gold.begin(), w.gold.end(), s) != w.gold.end()) {
+          mrr += 1.0 / (r + 1);
+          top1 += r == 0;
+          break;
+        }
+      }
+    }
+    emit({{"event", "eval"}, {"step", step}, {"eval_retrieval_loss", loss / count},
+          {"eval_top1", top1 / count}, {"eval_mrr", mrr / count}});
+  };
+
+  const auto started = std::chrono::steady_clock::now();
+  const int accumulate = absl::GetFlag(FLAGS_accumulate);
+  const double lm_weight = absl::GetFlag(FLAGS_lm_weight);
+  while (step < steps) {
+    model->train();
+    optimizer.zero_grad();
+    double ret_sum = 0, lm_sum = 0;
+    for (int a = 0; a < accumulate; ++a) {
+      const uint32_t pick = train_idx[std::uniform_int_distribution<size_t>(
+          0, train_idx.size() - 1)(rng)];
+      const TrainingExample& ex = corpus->examples[pick];
+      const Window w = MakeWindow(*corpus, ex, absl::GetFlag(FLAGS_window_tokens), rng);
+      if (w.gold.empty()) continue;
+      const Losses l = Run(model, ex, w, absl::GetFlag(FLAGS_lm_fraction));
+      ((l.retrieval + lm_weight * l.lm) / accumulate).backward();
+      ret_sum += l.retrieval.item<double>();
+      lm_sum += l.lm.item<double>();
+    }
+    torch::nn::utils::clip_grad_norm_(trainable, 1.0);
+    const double lr = LearningRate(step, steps, absl::GetFlag(FLAGS_lr));
+    for (auto& group : optimizer.param_groups()) {
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    }
+    optimizer.step();
+    ++step;
+    if (step % 10 == 0 || step == steps) {
+      emit({{"event", "train"}, {"step", step}, {"retrieval_loss", ret_sum / accumulate},
+            {"lm_loss", lm_sum / accumulate}, {"lr", lr},
+            {"elapsed_s", std::chrono::duration<double>(
+                              std::chrono::steady_clock::now() - started).count()}});
+    }
+    if (step % absl::GetFlag(FLAGS_eval_every) == 0 || step == steps) {
+      model->eval();
+      evaluate();
+    }
+    if (!ckpt_dir.empty() &&
+        (step % absl::GetFlag(FLAGS_checkpoint_every) == 0 || step == steps)) {
+      torch::save(model, ckpt_dir + "/model.pt.tmp");
+      torch::save(optimizer, ckpt_dir + "/optimizer.pt.tmp");
+      std::rename((ckpt_dir + "/model.pt.tmp").c_str(), (ckpt_dir + "/model.pt").c_str());
+      std::rename((ckpt_dir + "/optimizer.pt.tmp").c_str(),
+                  (ckpt_dir + "/optimizer.pt").c_str());
+      std::ostringstream rng_state;
+      rng_state << rng;
+      std::ofstream(ckpt_state + ".tmp")
+          << nlohmann::json{{"step", step}, {"rng", rng_state.str()}}.dump();
+      std::rename((ckpt_state + ".tmp").c_str(), ckpt_state.c_str());
+    }
+  }
+  model->eval();
+  attnr::network::ModelHeader header;
+  header.name = "attnr-attention";
+  header.version = absl::GetFlag(FLAGS_version);
+  header.encoder = config;
+  header.notes = absl::StrCat(
+      "trained ", steps, " steps x ", accumulate, " examples, window ",
+      absl::GetFlag(FLAGS_window_tokens), " tokens, seed ", seed, "; corpus ",
+      corpus->documents.size(), " documents, ", corpus->examples.size(),
+      " examples (perlfaq, FOLDOC outside the dev sample); GloVe 100-d frozen");
+  if (absl::Status s = attnr::network::SaveWeights(out_path, header, *vocabulary, model);
+      !s.ok()) {
+    Die(std::string(s.message()));
+  }
+  emit({{"event", "done"}, {"step", step}, {"weights", out_path}});
+  return 0;
+}
