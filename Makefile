@@ -30,7 +30,7 @@ train: build
 	/usr/bin/python3 model/train/build_corpus.py --out $(TRAIN_CACHE)/corpus
 	build/bin/attnr-train --corpus $(TRAIN_CACHE)/corpus --out $(WEIGHTS) \
 	  --checkpoint_dir $(TRAIN_CACHE)/checkpoints-$(MODEL_VERSION) \
-	  --version $(MODEL_VERSION) --steps 10000 --seed 20261124 --threads 2
+	  --version $(MODEL_VERSION) --steps 3500 --seed 20261124 --threads 2
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)

@@ -56,8 +56,11 @@ def percentile(values, p):
 
 def evaluate(datasets, server, views):
     """Per dataset and system: aggregated metrics (and per-query scores)."""
-    systems = [("attnr (all views)", None)] + [
-        (f"attnr view={v}", [v]) for v in views] + [("xapian-bm25 (peer)", "xapian")]
+    systems = [("attnr (default views)", None)]
+    if len(views) > 1:
+        systems.append(("attnr (" + "+".join(views) + " fused)", views))
+    systems += [(f"attnr view={v}", [v]) for v in views] + [
+        ("xapian-bm25 (peer)", "xapian")]
     results = {}
     for ds in datasets:
         texts = {d["id"]: d["text"] for d in ds["documents"]}
@@ -173,8 +176,9 @@ def weights_path_of(config_path):
         m = re.search(r'^weights_path:\s*"([^"]*)"', f.read(), re.M)
     if not m or not m.group(1):
         return None
-    path = m.group(1)
-    return path if os.path.isabs(path) else os.path.join(ROOT, path)
+    path = m.group(1)  # Relative to the config file's folder, as the server reads it.
+    return path if os.path.isabs(path) else os.path.normpath(
+        os.path.join(os.path.dirname(os.path.abspath(config_path)), path))
 
 
 def gemm_peak_gflops():
@@ -262,7 +266,9 @@ def write_report(out, quality, systems, speed, info, env, gemm, rss, smoke,
         f"Measured {env['date']} on commit `{env['commit']}`: {env['cpu']}, "
         f"{env['cores']} cores, {env['memory_gib']} GiB, {env['os']}.",
         f"Model served: `{info['name']}/{info['version']}` with views "
-        f"{', '.join(VIEW_NAMES.get(v, v) for v in info['views'])}.",
+        f"{', '.join(VIEW_NAMES.get(v, v) for v in info['views'])}; default views "
+        f"(a request naming none): "
+        f"{', '.join(VIEW_NAMES.get(v, v) for v in info.get('default_views', []))}.",
         "Regenerate with `make bench`. Every number below comes from this one run.",
         "",
         "## Quality",

@@ -58,6 +58,11 @@ def main():
     ds = held_out(args.corpus)
     base = open(args.config).read()
     base = re.sub(r"^attention_fusion_weight:.*$", "", base, flags=re.M)
+    # The derived configs live elsewhere: make the weights path absolute.
+    config_dir = os.path.dirname(os.path.abspath(args.config))
+    base = re.sub(r'^weights_path:\s*"([^"/][^"]*)"',
+                  lambda m: f'weights_path: "{os.path.normpath(os.path.join(config_dir, m.group(1)))}"',
+                  base, flags=re.M)
     rows = []
     for w in WEIGHTS + ["attention only"]:
         cfg = tempfile.NamedTemporaryFile("w", suffix=".textproto", delete=False)

@@ -114,6 +114,7 @@ struct ModelDescription {
   std::string version;
   std::string description;
   std::vector<ScoringView> views;
+  std::vector<ScoringView> default_views;
   std::string weights_sha256;
 };
 

@@ -4,10 +4,10 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/container/flat_hash_map.h"
 #include "model/network/digest.h"
 #include "model/scoring/lexical_view.h"
 #include "model/text/analyzed_document.h"
@@ -101,7 +101,8 @@ void Fuse(const std::vector<ScoringView>& views, double attention_weight,
     });
     for (uint32_t rank = 0; rank < order.size(); ++rank) {
       ScoreDetail& d = (*details)[order[rank]];
-      const double weight = v == ScoringView::kAttention ? attention_weight : 1.0;
+      const double weight =
+          v == ScoringView::kAttention ? attention_weight : 1.0;
       if (ViewScore(d, v) > 0) d.fused += weight / (kRrf + rank + 1);
     }
   }
@@ -131,6 +132,7 @@ Retriever::Retriever(const RetrieverConfig& config,
         "In-document BM25 over sentence-packed passages (Snowball English "
         "stemmer, stopwords removed); no trained model loaded.";
     description_.views = {ScoringView::kLexical};
+    description_.default_views = description_.views;
     return;
   }
   cache_ = std::make_unique<DocumentCache>(config.cache_bytes);
@@ -142,18 +144,29 @@ Retriever::Retriever(const RetrieverConfig& config,
       model_->notes());
   description_.views = {ScoringView::kLexical, ScoringView::kAttention};
   description_.weights_sha256 = model_->sha256();
+  description_.default_views =
+      config.default_views.empty() ? description_.views : config.default_views;
 }
 
 absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
     const RetrieverConfig& config) {
   std::unique_ptr<network::AttentionModel> model;
   if (!config.weights_path.empty()) {
-    auto loaded = network::AttentionModel::Load(config.weights_path,
-                                                config.threads);
+    auto loaded =
+        network::AttentionModel::Load(config.weights_path, config.threads);
     if (!loaded.ok()) return loaded.status();
     model = *std::move(loaded);
   }
-  return std::unique_ptr<Retriever>(new Retriever(config, std::move(model)));
+  std::unique_ptr<Retriever> retriever(new Retriever(config, std::move(model)));
+  for (ScoringView v : config.default_views) {
+    const auto& all = retriever->description_.views;
+    if (std::find(all.begin(), all.end(), v) == all.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("default_views names ", ScoringViewName(v),
+                       ", which the loaded model does not have"));
+    }
+  }
+  return retriever;
 }
 
 absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
@@ -191,7 +204,8 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     usage->times.encode_ms = MillisSince(start);
     auto mass = model_->Relevance(query, pointers);
     if (!mass.ok()) return mass.status();
-    absl::flat_hash_map<const std::vector<text::Token>*, const std::vector<float>*>
+    absl::flat_hash_map<const std::vector<text::Token>*,
+                        const std::vector<float>*>
         by_tokens;
     for (size_t i = 0; i < sequences.size(); ++i) {
       by_tokens[sequences[i].tokens] = &(*mass)[i];
@@ -210,7 +224,8 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
         scoring::ScoreLexical(query, units, explain);
     for (size_t u = 0; u < scored; ++u) {
       details[u].lexical = lexical.scores[u];
-      if (explain) details[u].matched_terms = std::move(lexical.matched_terms[u]);
+      if (explain)
+        details[u].matched_terms = std::move(lexical.matched_terms[u]);
     }
   }
   Fuse(views, config_.attention_fusion_weight, &details);
@@ -219,7 +234,7 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
 
 absl::StatusOr<std::vector<ScoringView>> Retriever::ResolveViews(
     const std::vector<ScoringView>& requested, absl::string_view field) const {
-  if (requested.empty()) return description_.views;
+  if (requested.empty()) return description_.default_views;
   std::vector<ScoringView> views;
   for (ScoringView v : requested) {
     if (std::find(description_.views.begin(), description_.views.end(), v) ==
@@ -465,7 +480,8 @@ absl::StatusOr<ScoreResult> Retriever::Score(
   for (size_t i = 0; i < inputs.size(); ++i) {
     result.scores[i].detail = std::move((*scored)[i]);
   }
-  result.usage.times.score_ms = MillisSince(start) - result.usage.times.encode_ms;
+  result.usage.times.score_ms =
+      MillisSince(start) - result.usage.times.encode_ms;
   return result;
 }
 

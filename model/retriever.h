@@ -27,6 +27,8 @@ struct RetrieverConfig {
   size_t cache_bytes = 512u << 20;
   // Weight of the attention view in rank fusion (lexical weighs 1).
   double attention_fusion_weight = 1.0;
+  // Views used when a request names none; empty means all the model has.
+  std::vector<ScoringView> default_views;
 };
 
 // The retrieval pipeline: text -> views -> fusion -> ranked ranges.

@@ -254,6 +254,9 @@ void FillModelInfo(const ModelDescription& model, const ServerConfig& config,
   info->set_version(model.version);
   info->set_description(model.description);
   for (ScoringView v : model.views) info->add_views(ToProtoView(v));
+  for (ScoringView v : model.default_views) {
+    info->add_default_views(ToProtoView(v));
+  }
   info->set_weights_sha256(model.weights_sha256);
   attnr::v1::Limits* l = info->mutable_limits();
   l->set_max_documents(config.max_documents());

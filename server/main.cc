@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -53,6 +54,15 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     spdlog::critical("{}", config.status().ToString());
     return 2;
+  }
+  // A relative weights_path in the config file is relative to the file's
+  // folder, so the server runs the same from any working directory.
+  if (const std::string& w = config->weights_path();
+      !w.empty() && w.front() != '/') {
+    config->set_weights_path(
+        (std::filesystem::path(absl::GetFlag(FLAGS_config)).parent_path() / w)
+            .lexically_normal()
+            .string());
   }
   if (!absl::GetFlag(FLAGS_listen).empty()) {
     config->set_listen_address(absl::GetFlag(FLAGS_listen));

@@ -26,6 +26,9 @@ class Server:
             time.sleep(0.02)
         self.target = "127.0.0.1:" + open(port_file).read().strip()
         while self.cli("health", check=False).returncode != 0:
+            if self.proc.poll() is not None:
+                raise RuntimeError("attnr-server exited while starting:\n" +
+                                   open(self.log.name).read()[-2000:])
             if time.time() > deadline:
                 raise RuntimeError("attnr-server never became SERVING")
             time.sleep(0.05)

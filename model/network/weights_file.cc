@@ -2,13 +2,13 @@
 
 #include <cstring>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "model/network/digest.h"
 
 namespace attnr::network {
@@ -40,19 +40,19 @@ bool Take(const std::string& data, size_t end, size_t* pos, std::string* out) {
 
 absl::Status SaveWeights(const std::string& path, const ModelHeader& header,
                          const Vocabulary& vocabulary, Encoder& encoder) {
-  const std::string header_json =
-      nlohmann::json{{"name", header.name},
-                     {"version", header.version},
-                     {"encoder", nlohmann::json::parse(header.encoder.ToJson())},
-                     {"notes", header.notes}}
-          .dump();
+  const std::string header_json = nlohmann::json{
+      {"name", header.name},
+      {"version", header.version},
+      {"encoder", nlohmann::json::parse(header.encoder.ToJson())},
+      {"notes", header.notes}}.dump();
   std::ostringstream tensors;
   try {
     torch::serialize::OutputArchive archive;
     encoder->save(archive);
     archive.save_to(tensors);
   } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat("cannot serialize weights: ", e.what()));
+    return absl::InternalError(
+        absl::StrCat("cannot serialize weights: ", e.what()));
   }
   const std::string vocab = vocabulary.Serialize();
   std::string out(kMagic, kMagicSize);
@@ -71,14 +71,17 @@ absl::Status SaveWeights(const std::string& path, const ModelHeader& header,
     if (!f) return absl::InternalError(absl::StrCat("cannot write ", tmp));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
+    return absl::InternalError(
+        absl::StrCat("cannot rename ", tmp, " to ", path));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<LoadedModel> LoadWeights(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
-  if (!f) return absl::NotFoundError(absl::StrCat("weights file ", path, " not found"));
+  if (!f)
+    return absl::NotFoundError(
+        absl::StrCat("weights file ", path, " not found"));
   std::stringstream buffer;
   buffer << f.rdbuf();
   const std::string data = buffer.str();
@@ -123,10 +126,29 @@ absl::StatusOr<LoadedModel> LoadWeights(const std::string& path) {
   model.vocabulary = *std::move(vocabulary);
   try {
     model.encoder = Encoder(config);
+    // Module::load replaces tensors wholesale (shape included), so compare
+    // every tensor with the shape the declared architecture gives it.
+    std::vector<std::pair<std::string, std::vector<int64_t>>> declared;
+    for (const auto& p : model.encoder->named_parameters()) {
+      declared.emplace_back(p.key(), p.value().sizes().vec());
+    }
     std::istringstream in(blob);
     torch::serialize::InputArchive archive;
     archive.load_from(in);
     model.encoder->load(archive);
+    for (const auto& [name, shape] : declared) {
+      const torch::Tensor* loaded =
+          model.encoder->named_parameters().find(name);
+      if (loaded == nullptr || loaded->sizes().vec() != shape) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "weights file ", path,
+            " does not match the encoder it declares: "
+            "tensor '",
+            name, "' has shape [",
+            loaded == nullptr ? "missing" : absl::StrJoin(loaded->sizes(), ","),
+            "], the header implies [", absl::StrJoin(shape, ","), "]"));
+      }
+    }
   } catch (const c10::Error& e) {
     return absl::FailedPreconditionError(absl::StrCat(
         "weights file ", path, " does not match the encoder it declares: ",

@@ -18,10 +18,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <numeric>
 #include <random>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -30,11 +30,16 @@
 #include "model/network/weights_file.h"
 #include "model/train/training_corpus.h"
 
-ABSL_FLAG(std::string, corpus, "", "Folder with corpus.json, vocab.txt, glove.f32.");
+ABSL_FLAG(std::string, corpus, "",
+          "Folder with corpus.json, vocab.txt, glove.f32.");
 ABSL_FLAG(std::string, out, "", "Weights file to write.");
 ABSL_FLAG(std::string, checkpoint_dir, "", "Checkpoints (resume from here).");
-ABSL_FLAG(std::string, log, "", "JSON-lines training log (default: checkpoint_dir/train.log).");
+ABSL_FLAG(std::string, log, "",
+          "JSON-lines training log (default: checkpoint_dir/train.log).");
 ABSL_FLAG(int32_t, steps, 3000, "Optimizer steps.");
+ABSL_FLAG(int32_t, stop_after, 0,
+          "Stop (after checkpointing) once this many steps are done, as if "
+          "cut off; 0 runs to --steps. For testing resumption.");
 ABSL_FLAG(int32_t, accumulate, 4, "Examples per optimizer step.");
 ABSL_FLAG(int32_t, window_tokens, 768, "Document tokens per training window.");
 ABSL_FLAG(int32_t, checkpoint_every, 100, "Steps between checkpoints.");
@@ -43,12 +48,18 @@ ABSL_FLAG(int32_t, seed, 20261124, "Seed for everything random.");
 ABSL_FLAG(int32_t, threads, 2, "Intra-op threads.");
 ABSL_FLAG(double, lr, 1e-3, "Peak learning rate (AdamW, warm-up, cosine).");
 ABSL_FLAG(double, lm_weight, 0.3, "Weight of the next-token loss.");
-ABSL_FLAG(double, lm_fraction, 0.25, "Share of positions with a next-token loss.");
+ABSL_FLAG(double, lm_fraction, 0.25,
+          "Share of positions with a next-token loss.");
 ABSL_FLAG(int32_t, width, 128, "Model width.");
 ABSL_FLAG(int32_t, layers, 4, "Transformer layers.");
 ABSL_FLAG(int32_t, heads, 4, "Attention heads.");
-ABSL_FLAG(int32_t, buckets, 4096, "Hash buckets for words outside the vocabulary.");
-ABSL_FLAG(std::string, version, "1.0.0", "Model version written to the weights.");
+ABSL_FLAG(int32_t, buckets, 4096,
+          "Hash buckets for words outside the vocabulary.");
+ABSL_FLAG(std::string, version, "1.0.0",
+          "Model version written to the weights.");
+ABSL_FLAG(std::string, inspect, "",
+          "Print this weights file's header and learned layer x head "
+          "read-out mixture as JSON, then exit.");
 
 namespace {
 
@@ -87,7 +98,8 @@ Window MakeWindow(const TrainingCorpus& corpus, const TrainingExample& ex,
   const int64_t gold_begin = doc.sentences[ex.gold_sentences.front()].first;
   const int64_t gold_end = doc.sentences[ex.gold_sentences.back()].second;
   // A window holding the start of the gold, placed at random around it.
-  const int64_t lo = std::max<int64_t>(0, std::min(gold_end, gold_begin + length) - length);
+  const int64_t lo =
+      std::max<int64_t>(0, std::min(gold_end, gold_begin + length) - length);
   const int64_t hi = std::max(lo, std::min(gold_begin, n - length));
   const int64_t start = std::uniform_int_distribution<int64_t>(lo, hi)(rng);
   const int64_t end = start + length;
@@ -97,8 +109,10 @@ Window MakeWindow(const TrainingCorpus& corpus, const TrainingExample& ex,
   for (uint32_t s = 0; s < doc.sentences.size(); ++s) {
     const auto [b, e] = doc.sentences[s];
     if (b < start || e > end) continue;
-    for (int64_t t = b; t < e; ++t) w.sentence_of_token[t - start] = w.sentences;
-    if (std::binary_search(ex.gold_sentences.begin(), ex.gold_sentences.end(), s)) {
+    for (int64_t t = b; t < e; ++t)
+      w.sentence_of_token[t - start] = w.sentences;
+    if (std::binary_search(ex.gold_sentences.begin(), ex.gold_sentences.end(),
+                           s)) {
       w.gold.push_back(w.sentences);
     }
     ++w.sentences;
@@ -112,7 +126,7 @@ struct Losses {
 };
 
 Losses Run(Encoder& model, const TrainingExample& ex, const Window& w,
-           double lm_fraction) {
+           double lm_fraction, std::mt19937_64& rng) {
   const auto opts = torch::TensorOptions().dtype(torch::kLong);
   const torch::Tensor doc_ids = torch::tensor(w.ids, opts);
   const torch::Tensor query_ids = torch::tensor(ex.query_ids, opts);
@@ -133,14 +147,19 @@ Losses Run(Encoder& model, const TrainingExample& ex, const Window& w,
   // about as much as the encoder, and a sample teaches nearly as much.
   const int64_t lm_vocab = model->config().lm_vocab;
   const int64_t n = doc_ids.size(0);
-  torch::Tensor positions = torch::arange(n - 1, torch::kLong);
+  // Positions come from the trainer's own generator (saved in checkpoints),
+  // not LibTorch's, so a resumed run samples exactly what it would have.
+  std::vector<int64_t> picked(n - 1);
+  std::iota(picked.begin(), picked.end(), 0);
   if (lm_fraction < 1.0) {
-    positions = positions.index_select(
-        0, torch::randperm(n - 1, torch::kLong)
-               .slice(0, 0, std::max<int64_t>(1, (n - 1) * lm_fraction)));
+    std::shuffle(picked.begin(), picked.end(), rng);
+    picked.resize(std::max<int64_t>(1, (n - 1) * lm_fraction));
+    std::sort(picked.begin(), picked.end());
   }
+  const torch::Tensor positions = torch::tensor(picked, opts);
   torch::Tensor targets = doc_ids.index_select(0, positions + 1);
-  targets = torch::where(targets < lm_vocab, targets, torch::full_like(targets, -100));
+  targets = torch::where(targets < lm_vocab, targets,
+                         torch::full_like(targets, -100));
   const torch::Tensor logits =
       model->LanguageModelLogits(doc.hidden.index_select(0, positions));
   out.lm = torch::nn::functional::cross_entropy(
@@ -152,14 +171,49 @@ Losses Run(Encoder& model, const TrainingExample& ex, const Window& w,
 double LearningRate(int64_t step, int64_t steps, double peak) {
   const int64_t warmup = std::max<int64_t>(1, steps / 20);
   if (step < warmup) return peak * (step + 1) / warmup;
-  const double progress = static_cast<double>(step - warmup) / std::max<int64_t>(1, steps - warmup);
+  const double progress =
+      static_cast<double>(step - warmup) / std::max<int64_t>(1, steps - warmup);
   return peak * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * progress)));
 }
 
 }  // namespace
 
+int Inspect(const std::string& path) {
+  auto model = attnr::network::LoadWeights(path);
+  if (!model.ok()) Die(std::string(model.status().message()));
+  const EncoderConfig& c = model->header.encoder;
+  torch::Tensor mix;
+  for (const auto& p : model->encoder->named_parameters()) {
+    if (p.key() == "head_mix")
+      mix = torch::softmax(p.value(), 0).view({c.layers, c.heads});
+  }
+  nlohmann::json layers = nlohmann::json::array();
+  for (int64_t l = 0; l < c.layers; ++l) {
+    std::vector<double> heads;
+    for (int64_t h = 0; h < c.heads; ++h)
+      heads.push_back(mix[l][h].item<double>());
+    layers.push_back(heads);
+  }
+  int64_t trainable = 0;
+  for (const auto& p : model->encoder->parameters()) {
+    if (p.requires_grad()) trainable += p.numel();
+  }
+  std::cout << nlohmann::json{{"name", model->header.name},
+                              {"version", model->header.version},
+                              {"sha256", model->sha256},
+                              {"encoder", nlohmann::json::parse(c.ToJson())},
+                              {"trainable_parameters", trainable},
+                              {"readout_mix_layer_x_head", layers},
+                              {"notes", model->header.notes}}
+                   .dump(1)
+            << "\n";
+  return 0;
+}
+
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  if (!absl::GetFlag(FLAGS_inspect).empty())
+    return Inspect(absl::GetFlag(FLAGS_inspect));
   // Keep large LibTorch temporaries mapped (glibc would return and re-fault
   // them on every op; measured 10-18x slower here).
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
@@ -175,7 +229,8 @@ int main(int argc, char** argv) {
   auto vocabulary = attnr::network::Vocabulary::Create(
       ReadAll(dir + "/vocab.txt"), absl::GetFlag(FLAGS_buckets));
   if (!vocabulary.ok()) Die(std::string(vocabulary.status().message()));
-  auto corpus = attnr::train::LoadTrainingCorpus(dir + "/corpus.json", *vocabulary);
+  auto corpus =
+      attnr::train::LoadTrainingCorpus(dir + "/corpus.json", *vocabulary);
   if (!corpus.ok()) Die(std::string(corpus.status().message()));
 
   EncoderConfig config;
@@ -187,7 +242,8 @@ int main(int argc, char** argv) {
   config.ffn = 4 * config.width;
   config.lm_vocab = std::min<int64_t>(config.lm_vocab, config.vocab_words);
   const std::string glove = ReadAll(dir + "/glove.f32");
-  if (glove.size() != static_cast<size_t>(config.vocab_words * config.glove_dim * 4)) {
+  if (glove.size() !=
+      static_cast<size_t>(config.vocab_words * config.glove_dim * 4)) {
     Die("glove.f32 does not match vocab.txt");
   }
   Encoder model(config);
@@ -206,7 +262,8 @@ int main(int argc, char** argv) {
     if (p.requires_grad()) trainable.push_back(p);
   }
   torch::optim::AdamW optimizer(
-      trainable, torch::optim::AdamWOptions(absl::GetFlag(FLAGS_lr)).weight_decay(0.01));
+      trainable,
+      torch::optim::AdamWOptions(absl::GetFlag(FLAGS_lr)).weight_decay(0.01));
   std::mt19937_64 rng(seed);
   int64_t step = 0;
 
@@ -231,8 +288,11 @@ int main(int argc, char** argv) {
     std::cerr << line.dump() << "\n";
     if (log) log << line.dump() << "\n" << std::flush;
   };
-  emit({{"event", "start"}, {"step", step}, {"examples", train_idx.size()},
-        {"eval_examples", eval_idx.size()}, {"documents", corpus->documents.size()},
+  emit({{"event", "start"},
+        {"step", step},
+        {"examples", train_idx.size()},
+        {"eval_examples", eval_idx.size()},
+        {"documents", corpus->documents.size()},
         {"config", nlohmann::json::parse(config.ToJson())}});
 
   auto evaluate = [&]() {
@@ -240,11 +300,13 @@ int main(int argc, char** argv) {
     std::mt19937_64 eval_rng(seed + 1);  // Same windows every time.
     double loss = 0, top1 = 0, mrr = 0;
     const size_t count = std::min<size_t>(eval_idx.size(), 150);
+    if (count == 0) return;  // A corpus too small to hold any out.
     for (size_t i = 0; i < count; ++i) {
       const TrainingExample& ex = corpus->examples[eval_idx[i]];
-      const Window w = MakeWindow(*corpus, ex, absl::GetFlag(FLAGS_window_tokens), eval_rng);
+      const Window w =
+          MakeWindow(*corpus, ex, absl::GetFlag(FLAGS_window_tokens), eval_rng);
       if (w.gold.empty()) continue;
-      const Losses l = Run(model, ex, w, 1.0);
+      const Losses l = Run(model, ex, w, 1.0, eval_rng);
       loss += l.retrieval.item<double>();
       const torch::Tensor order = torch::argsort(l.sentence_mass, 0, true);
       for (int64_t r = 0; r < order.size(0); ++r) {
@@ -256,14 +318,22 @@ int main(int argc, char** argv) {
         }
       }
     }
-    emit({{"event", "eval"}, {"step", step}, {"eval_retrieval_loss", loss / count},
-          {"eval_top1", top1 / count}, {"eval_mrr", mrr / count}});
+    emit({{"event", "eval"},
+          {"step", step},
+          {"eval_retrieval_loss", loss / count},
+          {"eval_top1", top1 / count},
+          {"eval_mrr", mrr / count}});
   };
 
   const auto started = std::chrono::steady_clock::now();
   const int accumulate = absl::GetFlag(FLAGS_accumulate);
   const double lm_weight = absl::GetFlag(FLAGS_lm_weight);
+  const int64_t stop_after = absl::GetFlag(FLAGS_stop_after);
   while (step < steps) {
+    if (stop_after > 0 && step >= stop_after) {
+      emit({{"event", "stopped"}, {"step", step}});
+      return 0;
+    }
     model->train();
     optimizer.zero_grad();
     double ret_sum = 0, lm_sum = 0;
@@ -271,9 +341,10 @@ int main(int argc, char** argv) {
       const uint32_t pick = train_idx[std::uniform_int_distribution<size_t>(
           0, train_idx.size() - 1)(rng)];
       const TrainingExample& ex = corpus->examples[pick];
-      const Window w = MakeWindow(*corpus, ex, absl::GetFlag(FLAGS_window_tokens), rng);
+      const Window w =
+          MakeWindow(*corpus, ex, absl::GetFlag(FLAGS_window_tokens), rng);
       if (w.gold.empty()) continue;
-      const Losses l = Run(model, ex, w, absl::GetFlag(FLAGS_lm_fraction));
+      const Losses l = Run(model, ex, w, absl::GetFlag(FLAGS_lm_fraction), rng);
       ((l.retrieval + lm_weight * l.lm) / accumulate).backward();
       ret_sum += l.retrieval.item<double>();
       lm_sum += l.lm.item<double>();
@@ -286,10 +357,14 @@ int main(int argc, char** argv) {
     optimizer.step();
     ++step;
     if (step % 10 == 0 || step == steps) {
-      emit({{"event", "train"}, {"step", step}, {"retrieval_loss", ret_sum / accumulate},
-            {"lm_loss", lm_sum / accumulate}, {"lr", lr},
+      emit({{"event", "train"},
+            {"step", step},
+            {"retrieval_loss", ret_sum / accumulate},
+            {"lm_loss", lm_sum / accumulate},
+            {"lr", lr},
             {"elapsed_s", std::chrono::duration<double>(
-                              std::chrono::steady_clock::now() - started).count()}});
+                              std::chrono::steady_clock::now() - started)
+                              .count()}});
     }
     if (step % absl::GetFlag(FLAGS_eval_every) == 0 || step == steps) {
       model->eval();
@@ -299,7 +374,8 @@ int main(int argc, char** argv) {
         (step % absl::GetFlag(FLAGS_checkpoint_every) == 0 || step == steps)) {
       torch::save(model, ckpt_dir + "/model.pt.tmp");
       torch::save(optimizer, ckpt_dir + "/optimizer.pt.tmp");
-      std::rename((ckpt_dir + "/model.pt.tmp").c_str(), (ckpt_dir + "/model.pt").c_str());
+      std::rename((ckpt_dir + "/model.pt.tmp").c_str(),
+                  (ckpt_dir + "/model.pt").c_str());
       std::rename((ckpt_dir + "/optimizer.pt.tmp").c_str(),
                   (ckpt_dir + "/optimizer.pt").c_str());
       std::ostringstream rng_state;
@@ -319,7 +395,8 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_window_tokens), " tokens, seed ", seed, "; corpus ",
       corpus->documents.size(), " documents, ", corpus->examples.size(),
       " examples (perlfaq, FOLDOC outside the dev sample); GloVe 100-d frozen");
-  if (absl::Status s = attnr::network::SaveWeights(out_path, header, *vocabulary, model);
+  if (absl::Status s =
+          attnr::network::SaveWeights(out_path, header, *vocabulary, model);
       !s.ok()) {
     Die(std::string(s.message()));
   }
