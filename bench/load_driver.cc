@@ -33,6 +33,7 @@ struct Options {
   int warm = 20;
   std::vector<int> clients = {1, 2, 4};
   int requests = 20;
+  std::vector<attnr::v1::ScoringView> views;  // Empty: the server's default.
 };
 
 bool Parse(int argc, char** argv, Options* o) {
@@ -47,6 +48,16 @@ bool Parse(int argc, char** argv, Options* o) {
     } else if (flag == "--cold" && absl::SimpleAtoi(value, &o->cold)) {
     } else if (flag == "--warm" && absl::SimpleAtoi(value, &o->warm)) {
     } else if (flag == "--requests" && absl::SimpleAtoi(value, &o->requests)) {
+    } else if (flag == "--views") {
+      for (absl::string_view v : absl::StrSplit(value, ',')) {
+        if (v == "lexical") {
+          o->views.push_back(attnr::v1::SCORING_VIEW_LEXICAL);
+        } else if (v == "attention") {
+          o->views.push_back(attnr::v1::SCORING_VIEW_ATTENTION);
+        } else {
+          return false;
+        }
+      }
     } else if (flag == "--clients") {
       o->clients.clear();
       for (absl::string_view c : absl::StrSplit(value, ',')) {
@@ -61,9 +72,10 @@ bool Parse(int argc, char** argv, Options* o) {
   return !o->doc.empty() && !o->query.empty();
 }
 
-attnr::v1::RetrieveRequest Request(const std::string& query,
+attnr::v1::RetrieveRequest Request(const Options& o, const std::string& query,
                                    const std::string& text) {
   attnr::v1::RetrieveRequest r;
+  for (auto v : o.views) r.mutable_options()->add_views(v);
   r.set_query(query);
   r.add_documents()->set_text(text);
   r.mutable_options()->set_top_k(10);
@@ -77,7 +89,8 @@ int main(int argc, char** argv) {
   Options o;
   if (!Parse(argc, argv, &o)) {
     std::cerr << "usage: attnr-bench --target HOST:PORT --doc FILE --query "
-                 "TEXT [--cold N] [--warm N] [--clients 1,2,4] [--requests N]\n";
+                 "TEXT [--cold N] [--warm N] [--clients 1,2,4] [--requests N] "
+                 "[--views lexical,attention]\n";
     return 2;
   }
   std::ifstream in(o.doc, std::ios::binary);
@@ -111,13 +124,13 @@ int main(int argc, char** argv) {
   for (int i = 0; i < o.cold; ++i) {
     double server_ms;
     cold.push_back(timed(
-        Request(o.query, absl::StrCat("attnr-bench cold run ", i, " ",
+        Request(o, o.query, absl::StrCat("attnr-bench cold run ", i, " ",
                                       absl::ToUnixNanos(absl::Now()), "\n\n",
                                       text)),
         &server_ms));
     cold_server.push_back(server_ms);
   }
-  const attnr::v1::RetrieveRequest same = Request(o.query, text);
+  const attnr::v1::RetrieveRequest same = Request(o, o.query, text);
   timed(same, nullptr);  // Makes the next calls repeats.
   for (int i = 0; i < o.warm; ++i) {
     double server_ms;

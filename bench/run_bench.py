@@ -117,7 +117,7 @@ def document_of(corpus, tokens):
 
 
 def measure_speed(server, build_dir, corpus, sizes, query, cold, warm,
-                  requests, tmp):
+                  requests, tmp, views=None):
     rows = []
     for target in sizes:
         text = document_of(corpus, target)
@@ -128,7 +128,8 @@ def measure_speed(server, build_dir, corpus, sizes, query, cold, warm,
             [os.path.join(build_dir, "bin/attnr-bench"), "--target",
              server.target, "--doc", path, "--query", query, "--cold",
              str(cold), "--warm", str(warm), "--clients", "1,2,4",
-             "--requests", str(requests)],
+             "--requests", str(requests)] +
+            (["--views", ",".join(views)] if views else []),
             check=True, capture_output=True, text=True)
         r = json.loads(out.stdout)
         index = xapian_peer.XapianIndex(text)
@@ -223,15 +224,17 @@ def machine():
             .strftime("%Y-%m-%d %H:%M UTC")}
 
 
-def plot(rows, path):
+def plot(rows, model_rows, path):
     if not shutil.which("gnuplot"):
         return False
     data = path + ".dat"
     with open(data, "w") as f:
-        for r in rows:
+        for i, r in enumerate(rows):
+            m = model_rows[i] if i < len(model_rows) else None
             f.write(f"{r['tokens']} {r['cold_p50']} {r['warm_p50']} "
                     f"{r['xapian_index_ms'] + r['xapian_query_p50']} "
-                    f"{r['xapian_query_p50']}\n")
+                    f"{r['xapian_query_p50']} "
+                    f"{m['cold_p50'] if m else 'NaN'} {m['warm_p50'] if m else 'NaN'}\n")
     script = f"""
 set terminal pngcairo size 900,560 noenhanced
 set output '{path}'
@@ -241,8 +244,10 @@ set ylabel 'milliseconds'
 set logscale xy
 set key top left
 set grid
-plot '{data}' using 1:2 with linespoints title 'attnr cold (first query)', \\
-     '{data}' using 1:3 with linespoints title 'attnr warm (repeated query)', \\
+plot '{data}' using 1:2 with linespoints title 'attnr default views, cold', \\
+     '{data}' using 1:3 with linespoints title 'attnr default views, warm', \\
+     '{data}' using 1:6 with linespoints title 'attnr lexical+attention, cold (encode)', \\
+     '{data}' using 1:7 with linespoints title 'attnr lexical+attention, warm (cached)', \\
      '{data}' using 1:4 with linespoints title 'xapian peer: chunk+index+query', \\
      '{data}' using 1:5 with linespoints title 'xapian peer: query on built index'
 """
@@ -255,8 +260,27 @@ def fmt(x, digits=3):
     return "–" if x is None else f"{x:.{digits}f}"
 
 
-def write_report(out, quality, systems, speed, info, env, gemm, rss, smoke,
-                 weights):
+def speed_table(rows):
+    lines = [
+        "| tokens | attnr cold p50 / p95 ms | attnr warm p50 / p95 ms | server-side warm p50 ms | "
+        "tokens/s (cold) | xapian chunk+index ms | xapian query p50 ms |",
+        "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['tokens']} | {fmt(r['cold_p50'], 1)} / {fmt(r['cold_p95'], 1)} | "
+            f"{fmt(r['warm_p50'], 1)} / {fmt(r['warm_p95'], 1)} | "
+            f"{fmt(r['warm_server_p50'], 1)} | {r['cold_tokens_per_s']:,.0f} | "
+            f"{fmt(r['xapian_index_ms'], 1)} | {fmt(r['xapian_query_p50'], 2)} |")
+    lines += ["", "Throughput (requests/s, repeated query, concurrent clients):", "",
+              "| tokens | 1 client | 2 clients | 4 clients |", "|---|---|---|---|"]
+    for r in rows:
+        t = r["throughput_rps"]
+        lines.append(f"| {r['tokens']} | {t['1']:.1f} | {t['2']:.1f} | {t['4']:.1f} |")
+    return lines
+
+
+def write_report(out, quality, systems, speed, model_speed, info, env, gemm,
+                 rss, smoke, weights):
     peer = "xapian-bm25 (peer)"
     main = systems[0]
     lines = ["# attnr benchmark report", ""]
@@ -304,21 +328,13 @@ def write_report(out, quality, systems, speed, info, env, gemm, rss, smoke,
         "Cold: a document the server has not seen (first line varied); warm: the "
         "same request repeated. Peer: Xapian on the same text in the same run.",
         "",
-        "| tokens | attnr cold p50 / p95 ms | attnr warm p50 / p95 ms | server-side warm p50 ms | "
-        "tokens/s (cold) | xapian chunk+index ms | xapian query p50 ms |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for r in speed:
-        lines.append(
-            f"| {r['tokens']} | {fmt(r['cold_p50'], 1)} / {fmt(r['cold_p95'], 1)} | "
-            f"{fmt(r['warm_p50'], 1)} / {fmt(r['warm_p95'], 1)} | "
-            f"{fmt(r['warm_server_p50'], 1)} | {r['cold_tokens_per_s']:,.0f} | "
-            f"{fmt(r['xapian_index_ms'], 1)} | {fmt(r['xapian_query_p50'], 2)} |")
-    lines += ["", "Throughput (requests/s, repeated query, concurrent clients):", "",
-              "| tokens | 1 client | 2 clients | 4 clients |", "|---|---|---|---|"]
-    for r in speed:
-        t = r["throughput_rps"]
-        lines.append(f"| {r['tokens']} | {t['1']:.1f} | {t['2']:.1f} | {t['4']:.1f} |")
+    lines += ["### Default views (what a request naming no view gets)", ""]
+    lines += speed_table(speed)
+    if model_speed:
+        lines += ["", "### Lexical + attention (the trained model: encode on a "
+                  "cache miss, read-out on a hit)", ""]
+        lines += speed_table(model_speed)
     lines += [
         "",
         f"Peak server RSS over the whole run (every document above, the largest "
@@ -330,7 +346,7 @@ def write_report(out, quality, systems, speed, info, env, gemm, rss, smoke,
     if weights and "SCORING_VIEW_ATTENTION" in info["views"]:
         lines += ["", "| tokens | encode ms (cold, server) | encoder GFLOP | "
                   "achieved GFLOP/s | share of GEMM peak |", "|---|---|---|---|---|"]
-        for r in speed:
+        for r in model_speed:
             per_token = encoder_flops_per_token(weights, r["tokens"])
             if not per_token or not r["cold_encode_ms"]:
                 continue
@@ -390,9 +406,17 @@ def main():
         query = "How do I install a package and keep it up to date?"
         speed = measure_speed(server, args.build_dir, speed_corpus(datasets),
                               sizes, query, cold, warm, requests, server.tmp)
-        for r in speed:
-            print(f"  speed {r['tokens']:>7} tokens: cold p50 {r['cold_p50']:.1f} ms, "
-                  f"warm p50 {r['warm_p50']:.1f} ms", flush=True)
+        model_speed = []
+        if "attention" in views:  # The model's own path: encode, cache, read-out.
+            model_speed = measure_speed(
+                server, args.build_dir, speed_corpus(datasets), sizes, query,
+                max(2, cold // 2), warm, max(3, requests // 4), server.tmp,
+                ["lexical", "attention"])
+        for label, rows in (("default", speed), ("lexical+attention", model_speed)):
+            for r in rows:
+                print(f"  speed {label} {r['tokens']:>7} tokens: cold p50 "
+                      f"{r['cold_p50']:.1f} ms, warm p50 {r['warm_p50']:.1f} ms",
+                      flush=True)
         rss = server.peak_rss_mb()
     finally:
         server.stop()
@@ -400,11 +424,11 @@ def main():
     env = machine()
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"machine": env, "model": info, "quality": quality,
-                   "speed": speed, "peak_rss_mib": rss, "gemm_gflops": gemm},
-                  f, indent=1)
-    plot(speed, os.path.join(args.out, "latency.png"))
-    write_report(args.out, quality, systems, speed, info, env, gemm, rss,
-                 args.smoke, weights_path_of(args.config))
+                   "speed": speed, "model_speed": model_speed,
+                   "peak_rss_mib": rss, "gemm_gflops": gemm}, f, indent=1)
+    plot(speed, model_speed, os.path.join(args.out, "latency.png"))
+    write_report(args.out, quality, systems, speed, model_speed, info, env,
+                 gemm, rss, args.smoke, weights_path_of(args.config))
     print(f"wrote {os.path.join(args.out, 'REPORT.md')}")
 
 
