@@ -91,20 +91,28 @@ std::string FormatRetrieveTable(const std::string& query,
                   Range(p.range().start_char(), p.range().end_char()),
                   Range(p.range().start_byte(), p.range().end_byte()),
                   p.text().empty() ? "" : Snippet(p.text(), 80)));
-    if (p.has_breakdown() && !p.breakdown().matched_terms().empty()) {
+    if (p.has_breakdown()) {
+      const attnr::v1::ScoreBreakdown& b = p.breakdown();
       absl::StrAppend(
-          &out,
-          "     matched: ", absl::StrJoin(p.breakdown().matched_terms(), ", "),
-          absl::StrFormat("  (lexical %.4f)", p.breakdown().lexical()), "\n");
+          &out, "     matched: ",
+          b.matched_terms().empty() ? "-"
+                                    : absl::StrJoin(b.matched_terms(), ", "),
+          absl::StrFormat("  (lexical %.4f", b.lexical()),
+          b.attention() > 0 ? absl::StrFormat(", attention %.4f", b.attention())
+                            : "",
+          ")\n");
     }
   }
   const attnr::v1::Usage& u = response.usage();
   absl::StrAppend(
-      &out, absl::StrFormat("%d document tokens, %d sentences, %d passages; "
-                            "%.1f ms (text %.1f, score %.1f); model %s\n",
-                            u.document_tokens(), u.sentences(), u.passages(),
-                            u.timings().total_ms(), u.timings().text_ms(),
-                            u.timings().score_ms(), response.model()));
+      &out,
+      absl::StrFormat("%d document tokens, %d sentences, %d passages; "
+                      "%.1f ms (text %.1f, encode %.1f%s, score %.1f); "
+                      "model %s\n",
+                      u.document_tokens(), u.sentences(), u.passages(),
+                      u.timings().total_ms(), u.timings().text_ms(),
+                      u.timings().encode_ms(), u.cache_hit() ? " cached" : "",
+                      u.timings().score_ms(), response.model()));
   return out;
 }
 
@@ -125,13 +133,15 @@ std::string FormatScoreTable(const attnr::v1::ScoreResponse& response) {
 }
 
 std::string FormatModelInfo(const attnr::v1::ModelInfo& info) {
-  std::vector<std::string> views;
+  std::vector<std::string> views, defaults;
   for (int v : info.views()) views.push_back(ViewName(v));
+  for (int v : info.default_views()) defaults.push_back(ViewName(v));
   const attnr::v1::Limits& l = info.limits();
   return absl::StrCat(
       "model:       ", info.name(), "/", info.version(), "\n",
       "description: ", info.description(), "\n",
-      "views:       ", absl::StrJoin(views, ", "), "\n", "weights:     ",
+      "views:       ", absl::StrJoin(views, ", "),
+      " (default: ", absl::StrJoin(defaults, ", "), ")\n", "weights:     ",
       info.weights_sha256().empty() ? "(none)" : info.weights_sha256(), "\n",
       "limits:      ", l.max_documents(), " documents, ",
       l.max_document_tokens(), " tokens/document, ", l.max_request_tokens(),
