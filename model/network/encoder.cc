@@ -1,21 +1,17 @@
 #include "model/network/encoder.h"
 
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 namespace attnr::network {
 
 std::string EncoderConfig::ToJson() const {
-  return nlohmann::json{{"vocab_words", vocab_words},
-                        {"vocab_buckets", vocab_buckets},
-                        {"glove_dim", glove_dim},
-                        {"width", width},
-                        {"layers", layers},
-                        {"heads", heads},
-                        {"window", window},
-                        {"ffn", ffn},
-                        {"lm_vocab", lm_vocab}}
+  return nlohmann::json{
+      {"vocab_words", vocab_words}, {"vocab_buckets", vocab_buckets},
+      {"glove_dim", glove_dim},     {"width", width},
+      {"layers", layers},           {"heads", heads},
+      {"window", window},           {"ffn", ffn},
+      {"lm_vocab", lm_vocab}}
       .dump();
 }
 
@@ -44,26 +40,29 @@ EncoderImpl::EncoderImpl(const EncoderConfig& config) : config_(config) {
       /*requires_grad=*/false);
   buckets_ = register_parameter(
       "buckets", torch::randn({config.vocab_buckets, config.glove_dim}) * 0.3);
-  in_proj_ = register_module(
-      "in_proj", torch::nn::Linear(config.glove_dim, config.width));
+  in_proj_ = register_module("in_proj",
+                             torch::nn::Linear(config.glove_dim, config.width));
   for (int64_t l = 0; l < config.layers; ++l) {
     Block b;
     const std::string p = "block" + std::to_string(l) + "_";
-    b.norm1 = register_module(p + "norm1",
-                              torch::nn::LayerNorm(std::vector<int64_t>{config.width}));
+    b.norm1 = register_module(
+        p + "norm1", torch::nn::LayerNorm(std::vector<int64_t>{config.width}));
     b.qkv = register_module(p + "qkv",
                             torch::nn::Linear(config.width, 3 * config.width));
     b.out = register_module(p + "out",
                             torch::nn::Linear(config.width, config.width));
-    b.norm2 = register_module(p + "norm2",
-                              torch::nn::LayerNorm(std::vector<int64_t>{config.width}));
-    b.ff1 = register_module(p + "ff1", torch::nn::Linear(config.width, config.ffn));
-    b.ff2 = register_module(p + "ff2", torch::nn::Linear(config.ffn, config.width));
+    b.norm2 = register_module(
+        p + "norm2", torch::nn::LayerNorm(std::vector<int64_t>{config.width}));
+    b.ff1 =
+        register_module(p + "ff1", torch::nn::Linear(config.width, config.ffn));
+    b.ff2 =
+        register_module(p + "ff2", torch::nn::Linear(config.ffn, config.width));
     blocks_.push_back(b);
   }
   final_norm_ = register_module(
       "final_norm", torch::nn::LayerNorm(std::vector<int64_t>{config.width}));
-  term_weight_ = register_module("term_weight", torch::nn::Linear(config.width, 1));
+  term_weight_ =
+      register_module("term_weight", torch::nn::Linear(config.width, 1));
   head_mix_ = register_parameter("head_mix",
                                  torch::zeros({config.layers * config.heads}));
   lm_proj_ = register_module("lm_proj",
@@ -86,7 +85,8 @@ void EncoderImpl::SetGlove(const torch::Tensor& vectors) {
 torch::Tensor EncoderImpl::Embed(const torch::Tensor& ids) {
   const int64_t words = config_.vocab_words;
   const torch::Tensor is_word = ids < words;
-  const torch::Tensor word_rows = glove_.index_select(0, ids.clamp_max(words - 1));
+  const torch::Tensor word_rows =
+      glove_.index_select(0, ids.clamp_max(words - 1));
   const torch::Tensor bucket_rows =
       buckets_.index_select(0, (ids - words).clamp_min(0));
   return torch::where(is_word.unsqueeze(1), word_rows, bucket_rows);
@@ -98,25 +98,30 @@ torch::Tensor EncoderImpl::LocalAttention(const torch::Tensor& q,
   const int64_t n = q.size(1);
   const int64_t w = config_.window;
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
-  std::vector<torch::Tensor> outs;
   // Blocks of `w` queries see keys [block start - w + 1, block end): work
-  // and memory grow linearly with n.
+  // and memory grow linearly with n. Query i of a block and key j of its
+  // span are i + w - 1 - j apart in every full block, so the ALiBi bias and
+  // the causal/window mask are built once; the first block (keys from 0) and
+  // a short last block are slices of the same tensor.
+  const float inf = std::numeric_limits<float>::infinity();
+  const torch::Tensor distance =
+      (torch::arange(w, torch::kLong).unsqueeze(1) + (w - 1) -
+       torch::arange(2 * w - 1, torch::kLong).unsqueeze(0))
+          .to(torch::kFloat);  // [w, 2w - 1]
+  const torch::Tensor bias =
+      (-slopes_.view({-1, 1, 1}) * distance.unsqueeze(0))
+          .masked_fill(~((distance >= 0) & (distance < w)).unsqueeze(0), -inf);
+  std::vector<torch::Tensor> outs;
   for (int64_t s = 0; s < n; s += w) {
     const int64_t e = std::min(n, s + w);
     const int64_t ks = std::max<int64_t>(0, s - w + 1);
-    const torch::Tensor qi = torch::arange(s, e, torch::kLong).unsqueeze(1);
-    const torch::Tensor kj = torch::arange(ks, e, torch::kLong).unsqueeze(0);
-    const torch::Tensor distance = (qi - kj).to(torch::kFloat);  // [bq, bk]
-    const torch::Tensor allowed = (distance >= 0) & (distance < w);
-    // ALiBi: a penalty linear in distance, one slope per head.
-    torch::Tensor bias = -slopes_.view({-1, 1, 1}) * distance.unsqueeze(0);
-    bias = bias.masked_fill(~allowed.unsqueeze(0),
-                            -std::numeric_limits<float>::infinity());
+    const int64_t offset = ks - (s - w + 1);  // Columns before key 0.
     const torch::Tensor scores =
         torch::matmul(q.slice(1, s, e), k.slice(1, ks, e).transpose(1, 2)) *
             scale +
-        bias;
-    outs.push_back(torch::matmul(torch::softmax(scores, -1), v.slice(1, ks, e)));
+        bias.slice(1, 0, e - s).slice(2, offset, offset + (e - ks));
+    outs.push_back(
+        torch::matmul(torch::softmax(scores, -1), v.slice(1, ks, e)));
   }
   return torch::cat(outs, 1);
 }
@@ -161,9 +166,10 @@ std::vector<torch::Tensor> EncoderImpl::Relevance(
           torch::matmul(query.queries[l], (*keys)[l].transpose(1, 2)) * scale);
       lse.push_back(torch::logsumexp(logits.back(), -1));
     }
-    const torch::Tensor total = torch::logsumexp(torch::stack(lse), 0);  // [h, m]
-    const torch::Tensor weights =
-        (mix[l].view({-1, 1}) * terms.view({1, -1})).reshape({1, -1});  // [1, h*m]
+    const torch::Tensor total =
+        torch::logsumexp(torch::stack(lse), 0);  // [h, m]
+    const torch::Tensor weights = (mix[l].view({-1, 1}) * terms.view({1, -1}))
+                                      .reshape({1, -1});  // [1, h*m]
     for (size_t d = 0; d < docs.size(); ++d) {
       const torch::Tensor p = torch::exp(logits[d] - total.unsqueeze(-1));
       const torch::Tensor r =
