@@ -168,9 +168,10 @@ def sqlite_faq():
     return _finish("sqlite-faq", doc.text(), queries)
 
 
-def foldoc(documents=3, entries_per_document=120, queries_per_document=40,
-           seed=1234):
-    """'What is X?' over FOLDOC entries concatenated into long documents."""
+def foldoc_entries():
+    """Every FOLDOC entry as (headword, definition), in dictionary order, with
+    the cross-reference braces removed. Shared with the trainer's corpus
+    builder, so the dev/train exclusion compares identically parsed text."""
     root = sources.unpacked("dict-foldoc")
     with gzip.open(os.path.join(root, "usr/share/dictd/foldoc.dict.dz"),
                    "rt", encoding="utf-8") as f:
@@ -183,12 +184,18 @@ def foldoc(documents=3, entries_per_document=120, queries_per_document=40,
                          for l in body.split("\n")).strip()
         if not head or head.startswith("00") or not body:
             continue
-        body = re.sub(r"\{([^{}]*)\}", r"\1", body)  # Cross-reference marks.
-        words = len(body.split())
-        # Whole-word headwords of defining entries, not "See X" redirects.
-        if 40 <= words <= 300 and re.match(r"^[A-Za-z][\w .+#-]*$", head) \
-                and not body.startswith("See "):
-            entries.append((head, body))
+        entries.append((head, re.sub(r"\{([^{}]*)\}", r"\1", body)))
+    return entries
+
+
+def foldoc(documents=3, entries_per_document=120, queries_per_document=40,
+           seed=1234):
+    """'What is X?' over FOLDOC entries concatenated into long documents."""
+    # Whole-word headwords of defining entries, not "See X" redirects.
+    entries = [(head, body) for head, body in foldoc_entries()
+               if 40 <= len(body.split()) <= 300
+               and re.match(r"^[A-Za-z][\w .+#-]*$", head)
+               and not body.startswith("See ")]
     rng = random.Random(seed)
     rng.shuffle(entries)
     out_docs, out_queries = [], []

@@ -15,7 +15,6 @@ sets' questions. Output: corpus.json, vocab.txt, glove.f32 (row-major).
 """
 import argparse
 import glob
-import gzip
 import json
 import os
 import random
@@ -71,19 +70,9 @@ def perlfaq():
 
 
 def foldoc(dev_texts, documents=40, entries_per_document=100, seed=7):
-    root = sources.unpacked("dict-foldoc")
-    with gzip.open(os.path.join(root, "usr/share/dictd/foldoc.dict.dz"), "rt",
-                   encoding="utf-8") as f:
-        raw = f.read()
     entries = []
-    for block in re.split(r"\n(?=\S)", raw):
-        head, _, body = block.partition("\n")
-        head = head.strip()
-        body = "\n".join(l[3:] if l.startswith("   ") else l
-                         for l in body.split("\n")).strip()
-        body = re.sub(r"\{([^{}]*)\}", r"\1", body)
-        if (not head or head.startswith("00") or body.startswith("See ") or
-                not 25 <= len(body.split()) <= 400):
+    for head, body in faq_sets.foldoc_entries():
+        if body.startswith("See ") or not 25 <= len(body.split()) <= 400:
             continue
         if any(body in t for t in dev_texts):
             continue  # In a FOLDOC dev document: never trained on.
