@@ -191,6 +191,7 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
       std::shared_ptr<const network::EncodedDocument> doc = cache_->Get(key);
       if (doc == nullptr) {
         all_hit = false;
+        absl::MutexLock lock(&model_mu_);
         auto fresh = model_->Encode(*seq.tokens);
         if (!fresh.ok()) return fresh.status();
         doc = *std::move(fresh);
@@ -202,7 +203,11 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     }
     usage->cache_hit = all_hit;
     usage->times.encode_ms = MillisSince(start);
-    auto mass = model_->Relevance(query, pointers);
+    absl::StatusOr<std::vector<std::vector<float>>> mass;
+    {
+      absl::MutexLock lock(&model_mu_);
+      mass = model_->Relevance(query, pointers);
+    }
     if (!mass.ok()) return mass.status();
     absl::flat_hash_map<const std::vector<text::Token>*,
                         const std::vector<float>*>
