@@ -191,8 +191,13 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
       std::shared_ptr<const network::EncodedDocument> doc = cache_->Get(key);
       if (doc == nullptr) {
         all_hit = false;
-        absl::MutexLock lock(&model_mu_);
+        if (!model_mu_.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
+          model_mu_.Unlock();
+          return absl::DeadlineExceededError(
+              "deadline exceeded while waiting for the model (encode)");
+        }
         auto fresh = model_->Encode(*seq.tokens);
+        model_mu_.Unlock();
         if (!fresh.ok()) return fresh.status();
         doc = *std::move(fresh);
         cache_->Put(key, doc);
@@ -204,10 +209,13 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     usage->cache_hit = all_hit;
     usage->times.encode_ms = MillisSince(start);
     absl::StatusOr<std::vector<std::vector<float>>> mass;
-    {
-      absl::MutexLock lock(&model_mu_);
-      mass = model_->Relevance(query, pointers);
+    if (!model_mu_.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
+      model_mu_.Unlock();
+      return absl::DeadlineExceededError(
+          "deadline exceeded while waiting for the model (read-out)");
     }
+    mass = model_->Relevance(query, pointers);
+    model_mu_.Unlock();
     if (!mass.ok()) return mass.status();
     absl::flat_hash_map<const std::vector<text::Token>*,
                         const std::vector<float>*>
