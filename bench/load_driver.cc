@@ -10,12 +10,11 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -124,9 +123,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < o.cold; ++i) {
     double server_ms;
     cold.push_back(timed(
-        Request(o, o.query, absl::StrCat("attnr-bench cold run ", i, " ",
-                                      absl::ToUnixNanos(absl::Now()), "\n\n",
-                                      text)),
+        Request(o, o.query,
+                absl::StrCat("attnr-bench cold run ", i, " ",
+                             absl::ToUnixNanos(absl::Now()), "\n\n", text)),
         &server_ms));
     cold_server.push_back(server_ms);
   }

@@ -60,7 +60,8 @@ absl::StatusOr<std::unique_ptr<AttentionModel>> AttentionModel::Load(
 absl::StatusOr<std::shared_ptr<const EncodedDocument>> AttentionModel::Encode(
     const std::vector<text::Token>& tokens) const {
   if (tokens.empty()) {
-    return std::make_shared<TorchEncodedDocument>(std::vector<torch::Tensor>(), 0);
+    return std::make_shared<TorchEncodedDocument>(std::vector<torch::Tensor>(),
+                                                  0);
   }
   try {
     torch::NoGradGuard no_grad;
@@ -97,20 +98,27 @@ absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::Relevance(
         state_->model.encoder->Relevance(q, keys);
     for (size_t i = 0; i < which.size(); ++i) {
       const torch::Tensor r = relevance[i].contiguous();
-      out[which[i]].assign(r.data_ptr<float>(), r.data_ptr<float>() + r.numel());
+      out[which[i]].assign(r.data_ptr<float>(),
+                           r.data_ptr<float>() + r.numel());
     }
   } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("attention read-out failed: ", e.what_without_backtrace()));
+    return absl::InternalError(absl::StrCat("attention read-out failed: ",
+                                            e.what_without_backtrace()));
   }
   return out;
 }
 
-const std::string& AttentionModel::name() const { return state_->model.header.name; }
+const std::string& AttentionModel::name() const {
+  return state_->model.header.name;
+}
 const std::string& AttentionModel::version() const {
   return state_->model.header.version;
 }
-const std::string& AttentionModel::sha256() const { return state_->model.sha256; }
-const std::string& AttentionModel::notes() const { return state_->model.header.notes; }
+const std::string& AttentionModel::sha256() const {
+  return state_->model.sha256;
+}
+const std::string& AttentionModel::notes() const {
+  return state_->model.header.notes;
+}
 
 }  // namespace attnr::network

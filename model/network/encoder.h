@@ -13,7 +13,7 @@
 namespace attnr::network {
 
 struct EncoderConfig {
-  int64_t vocab_words = 50000;  // Frozen GloVe rows.
+  int64_t vocab_words = 50000;   // Frozen GloVe rows.
   int64_t vocab_buckets = 4096;  // Trainable rows for other words.
   int64_t glove_dim = 100;
   int64_t width = 128;
@@ -31,9 +31,9 @@ struct EncoderConfig {
 
 // What one pass over a token sequence yields.
 struct EncoderOutput {
-  torch::Tensor hidden;               // [n, width], after the final norm.
-  std::vector<torch::Tensor> keys;    // Per layer, [heads, n, head_dim].
-  std::vector<torch::Tensor> queries; // Per layer, [heads, n, head_dim].
+  torch::Tensor hidden;                // [n, width], after the final norm.
+  std::vector<torch::Tensor> keys;     // Per layer, [heads, n, head_dim].
+  std::vector<torch::Tensor> queries;  // Per layer, [heads, n, head_dim].
 };
 
 // A decoder-only transformer over word tokens: frozen GloVe embeddings

@@ -1,9 +1,8 @@
 #include "model/train/training_corpus.h"
 
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -34,9 +33,9 @@ absl::StatusOr<TrainingCorpus> LoadTrainingCorpus(
     options.max_sentence_tokens = 64;
     auto doc = text::AnalyzeDocument(text, options);
     if (!doc.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": document ", d["id"].get<std::string>(), ": ",
-          doc.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": document ", d["id"].get<std::string>(), ": ",
+                       doc.status().message()));
     }
     TrainingDocument td;
     td.ids = vocabulary.Ids(doc->tokens, 0,
@@ -59,7 +58,8 @@ absl::StatusOr<TrainingCorpus> LoadTrainingCorpus(
     ex.document = it->second;
     const std::string query = e["query"];
     const auto tokens = text::Tokenize(query);
-    ex.query_ids = vocabulary.Ids(tokens, 0, static_cast<uint32_t>(tokens.size()));
+    ex.query_ids =
+        vocabulary.Ids(tokens, 0, static_cast<uint32_t>(tokens.size()));
     if (ex.query_ids.empty()) continue;
     const auto& spans = char_spans[ex.document];
     for (uint32_t s = 0; s < spans.size(); ++s) {

@@ -154,7 +154,8 @@ TEST(RetrieverTest, MissingWeightsAreRefusedNotReplaced) {
 
 TEST(RetrieverTest, WithoutWeightsOnlyTheLexicalViewIsOffered) {
   auto r = MakeRetriever();
-  EXPECT_EQ(r->description().views, std::vector<ScoringView>{ScoringView::kLexical});
+  EXPECT_EQ(r->description().views,
+            std::vector<ScoringView>{ScoringView::kLexical});
   EXPECT_EQ(r->cache(), nullptr);
 }
 
