@@ -268,16 +268,16 @@ absl::StatusOr<std::vector<ScoringView>> Retriever::ResolveViews(
   return views;
 }
 
-absl::StatusOr<Retriever::PreparedQuery> Retriever::PrepareQuery(
-    absl::string_view query, const std::vector<ScoringView>& views) const {
-  PreparedQuery prepared;
+absl::StatusOr<std::vector<text::Token>> Retriever::PrepareQuery(
+    absl::string_view query, const std::vector<ScoringView>& requested,
+    std::vector<ScoringView>* views, RetrievalUsage* usage) const {
   auto tokens = AnalyzeQuery(query, config_.limits);
   if (!tokens.ok()) return tokens.status();
-  prepared.tokens = *std::move(tokens);
-  auto resolved = ResolveViews(views, "options.views");
+  auto resolved = ResolveViews(requested, "options.views");
   if (!resolved.ok()) return resolved.status();
-  prepared.views = *std::move(resolved);
-  return prepared;
+  *views = *std::move(resolved);
+  usage->query_tokens = static_cast<uint32_t>(tokens->size());
+  return tokens;
 }
 
 absl::StatusOr<RetrieveResult> Retriever::Retrieve(
@@ -285,12 +285,10 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
     const RetrieveParams& params) const {
   RetrieveResult result;
   absl::Time start = absl::Now();
-  auto query_ready = PrepareQuery(query, params.views);
-  if (!query_ready.ok()) return query_ready.status();
-  const std::vector<text::Token>& query_tokens = query_ready->tokens;
-  const std::vector<ScoringView>& views = query_ready->views;
-  result.views = views;
-  result.usage.query_tokens = static_cast<uint32_t>(query_tokens.size());
+  const auto query_tokens =
+      PrepareQuery(query, params.views, &result.views, &result.usage);
+  if (!query_tokens.ok()) return query_tokens.status();
+  const std::vector<ScoringView>& views = result.views;
 
   // Text stage: every document through the pipeline, limits checked as
   // early as possible so an oversized request costs little.
@@ -338,12 +336,10 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
   for (size_t d = 0; d < docs.size(); ++d) {
     sequences.push_back({documents[d].text, &docs[d].tokens});
   }
-  auto scored = ScoreUnits(query_tokens, units, units.size(), sequences, views,
+  auto scored = ScoreUnits(*query_tokens, units, units.size(), sequences, views,
                            params.explain, params.deadline, &result.usage);
   if (!scored.ok()) return scored.status();
   std::vector<ScoreDetail>& details = *scored;
-  // The encode stage has its own timing; the score stage is the rest.
-  result.usage.times.score_ms = -result.usage.times.encode_ms;
   if (absl::Status s = CheckDeadline(params.deadline, "score"); !s.ok()) {
     return s;
   }
@@ -372,7 +368,9 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
                     [&](const RetrievedPassage& q) { return Overlaps(p, q); });
     if (!overlaps) result.passages.push_back(std::move(p));
   }
-  result.usage.times.score_ms += MillisSince(start);
+  // The encode stage is timed on its own; the score stage is the rest.
+  result.usage.times.score_ms =
+      MillisSince(start) - result.usage.times.encode_ms;
   return result;
 }
 
@@ -381,12 +379,10 @@ absl::StatusOr<ScoreResult> Retriever::Score(
     const DocumentRef* context, const ScoreParams& params) const {
   ScoreResult result;
   absl::Time start = absl::Now();
-  auto query_ready = PrepareQuery(query, params.views);
-  if (!query_ready.ok()) return query_ready.status();
-  const std::vector<text::Token>& query_tokens = query_ready->tokens;
-  const std::vector<ScoringView>& views = query_ready->views;
-  result.views = views;
-  result.usage.query_tokens = static_cast<uint32_t>(query_tokens.size());
+  const auto query_tokens =
+      PrepareQuery(query, params.views, &result.views, &result.usage);
+  if (!query_tokens.ok()) return query_tokens.status();
+  const std::vector<ScoringView>& views = result.views;
 
   std::optional<text::AnalyzedDocument> ctx;
   std::vector<text::PassageBounds> ctx_passages;
@@ -487,8 +483,9 @@ absl::StatusOr<ScoreResult> Retriever::Score(
       sequences.push_back({inputs[i].text, &own_tokens[i]});
     }
   }
-  auto scored = ScoreUnits(query_tokens, units, inputs.size(), sequences, views,
-                           params.explain, params.deadline, &result.usage);
+  auto scored =
+      ScoreUnits(*query_tokens, units, inputs.size(), sequences, views,
+                 params.explain, params.deadline, &result.usage);
   if (!scored.ok()) return scored.status();
   for (size_t i = 0; i < inputs.size(); ++i) {
     result.scores[i].detail = std::move((*scored)[i]);

@@ -79,13 +79,11 @@ class Retriever {
       const std::vector<ScoringView>& views, bool explain, absl::Time deadline,
       RetrievalUsage* usage) const;
 
-  struct PreparedQuery {
-    std::vector<text::Token> tokens;
-    std::vector<ScoringView> views;
-  };
-  // Validates and tokenizes the query and resolves the views to fuse.
-  absl::StatusOr<PreparedQuery> PrepareQuery(
-      absl::string_view query, const std::vector<ScoringView>& views) const;
+  // Validates and tokenizes the query, resolves the views to fuse into
+  // *views and counts the query's tokens into *usage.
+  absl::StatusOr<std::vector<text::Token>> PrepareQuery(
+      absl::string_view query, const std::vector<ScoringView>& requested,
+      std::vector<ScoringView>* views, RetrievalUsage* usage) const;
 
   // The views to fuse for a request, or INVALID_ARGUMENT naming `field`.
   absl::StatusOr<std::vector<ScoringView>> ResolveViews(

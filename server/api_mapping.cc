@@ -18,30 +18,6 @@ absl::Status CheckQuery(const std::string& query) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<ScoringView>> ToViews(
-    const google::protobuf::RepeatedField<int>& views,
-    absl::string_view field) {
-  std::vector<ScoringView> out;
-  for (int i = 0; i < views.size(); ++i) {
-    switch (views[i]) {
-      case attnr::v1::SCORING_VIEW_LEXICAL:
-        out.push_back(ScoringView::kLexical);
-        break;
-      case attnr::v1::SCORING_VIEW_ATTENTION:
-        out.push_back(ScoringView::kAttention);
-        break;
-      case attnr::v1::SCORING_VIEW_ENTITY:
-        out.push_back(ScoringView::kEntity);
-        break;
-      default:
-        return absl::InvalidArgumentError(absl::StrCat(
-            field, "[", i, "]: ", views[i],
-            " is not a scoring view (use LEXICAL, ATTENTION or ENTITY)"));
-    }
-  }
-  return out;
-}
-
 void ToProto(const text::TextSpan& span, attnr::v1::TextRange* range) {
   range->set_start_char(span.begin_char);
   range->set_end_char(span.end_char);
@@ -80,6 +56,30 @@ std::string ModelName(const ModelDescription& model) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<ScoringView>> FromProtoViews(
+    const google::protobuf::RepeatedField<int>& views,
+    absl::string_view field) {
+  std::vector<ScoringView> out;
+  for (int i = 0; i < views.size(); ++i) {
+    switch (views[i]) {
+      case attnr::v1::SCORING_VIEW_LEXICAL:
+        out.push_back(ScoringView::kLexical);
+        break;
+      case attnr::v1::SCORING_VIEW_ATTENTION:
+        out.push_back(ScoringView::kAttention);
+        break;
+      case attnr::v1::SCORING_VIEW_ENTITY:
+        out.push_back(ScoringView::kEntity);
+        break;
+      default:
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, "[", i, "]: ", views[i],
+            " is not a scoring view (use LEXICAL, ATTENTION or ENTITY)"));
+    }
+  }
+  return out;
+}
 
 attnr::v1::ScoringView ToProtoView(ScoringView view) {
   switch (view) {
@@ -142,7 +142,7 @@ absl::StatusOr<RetrieveCall> ToRetrieveCall(
   }
   p.overlap_sentences = o.overlap_sentences();
   p.explain = o.explain();
-  auto views = ToViews(o.views(), "options.views");
+  auto views = FromProtoViews(o.views(), "options.views");
   if (!views.ok()) return views.status();
   p.views = *std::move(views);
   p.deadline = deadline;
@@ -192,7 +192,7 @@ absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
     }
     call.inputs.push_back(in);
   }
-  auto views = ToViews(request.options().views(), "options.views");
+  auto views = FromProtoViews(request.options().views(), "options.views");
   if (!views.ok()) return views.status();
   call.params.views = *std::move(views);
   call.params.explain = request.options().explain();

@@ -51,6 +51,11 @@ void FillModelInfo(const ModelDescription& model,
 
 attnr::v1::ScoringView ToProtoView(ScoringView view);
 
+// Proto views (a request's or the config's) to the library's; an
+// unspecified or unknown value is INVALID_ARGUMENT naming `field`[i].
+absl::StatusOr<std::vector<ScoringView>> FromProtoViews(
+    const google::protobuf::RepeatedField<int>& views, absl::string_view field);
+
 }  // namespace attnr::server
 
 #endif  // ATTNR_SERVER_API_MAPPING_H_

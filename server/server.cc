@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/api_mapping.h"
 
 namespace attnr::server {
 
@@ -58,21 +59,10 @@ absl::Status Server::LoadModel() {
   rc.threads = static_cast<int>(config_.intra_op_threads());
   rc.cache_bytes = config_.cache_bytes();
   rc.attention_fusion_weight = config_.attention_fusion_weight();
-  for (int v : config_.default_views()) {
-    switch (v) {
-      case attnr::v1::SCORING_VIEW_LEXICAL:
-        rc.default_views.push_back(ScoringView::kLexical);
-        break;
-      case attnr::v1::SCORING_VIEW_ATTENTION:
-        rc.default_views.push_back(ScoringView::kAttention);
-        break;
-      case attnr::v1::SCORING_VIEW_ENTITY:
-        rc.default_views.push_back(ScoringView::kEntity);
-        break;
-      default:
-        return absl::InvalidArgumentError("default_views: unspecified view");
-    }
-  }
+  auto default_views =
+      FromProtoViews(config_.default_views(), "server config: default_views");
+  if (!default_views.ok()) return default_views.status();
+  rc.default_views = *std::move(default_views);
   auto retriever = attnr::Retriever::Create(rc);
   if (!retriever.ok()) return retriever.status();
   retriever_ = *std::move(retriever);

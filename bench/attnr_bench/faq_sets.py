@@ -188,6 +188,24 @@ def foldoc_entries():
     return entries
 
 
+def entry_documents(entries, documents, per_document, id_prefix):
+    """Packs (headword, definition) entries, in order, into `documents` long
+    documents of `per_document` entries; returns [(document, [(headword,
+    [start, end] of its definition)])]. Stops early when entries run out."""
+    out = []
+    for d in range(documents):
+        chosen = entries[d * per_document:(d + 1) * per_document]
+        if not chosen:
+            break
+        doc = TextBuilder()
+        spans = []
+        for head, body in chosen:
+            spans.append((head, doc.add(body)))
+            doc.add("\n\n")
+        out.append(({"id": f"{id_prefix}{d}", "text": doc.text()}, spans))
+    return out
+
+
 def foldoc(documents=3, entries_per_document=120, queries_per_document=40,
            seed=1234):
     """'What is X?' over FOLDOC entries concatenated into long documents."""
@@ -199,18 +217,12 @@ def foldoc(documents=3, entries_per_document=120, queries_per_document=40,
     rng = random.Random(seed)
     rng.shuffle(entries)
     out_docs, out_queries = [], []
-    for d in range(documents):
-        chosen = entries[d * entries_per_document:(d + 1) * entries_per_document]
-        doc = TextBuilder()
-        spans = []
-        for head, body in chosen:
-            spans.append((head, doc.add(body)))
-            doc.add("\n\n")
-        doc_id = f"foldoc-{d}"
-        out_docs.append({"id": doc_id, "text": doc.text()})
+    for doc, spans in entry_documents(entries, documents, entries_per_document,
+                                      "foldoc-"):
+        out_docs.append(doc)
         for head, span in rng.sample(spans, queries_per_document):
-            out_queries.append({"qid": f"{doc_id}-{len(out_queries)}",
-                                "doc": doc_id, "query": f"What is {head}?",
+            out_queries.append({"qid": f"{doc['id']}-{len(out_queries)}",
+                                "doc": doc["id"], "query": f"What is {head}?",
                                 "gold": [span]})
     return {"name": "foldoc", "documents": out_docs, "queries": out_queries}
 

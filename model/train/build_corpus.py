@@ -80,20 +80,12 @@ def foldoc(dev_texts, documents=40, entries_per_document=100, seed=7):
     rng = random.Random(seed)
     rng.shuffle(entries)
     docs, examples = [], []
-    for d in range(documents):
-        chosen = entries[d * entries_per_document:(d + 1) * entries_per_document]
-        if not chosen:
-            break
-        doc = TextBuilder()
-        spans = []
-        for head, body in chosen:
-            spans.append((head, doc.add(body)))
-            doc.add("\n\n")
-        doc_id = f"foldoc-train-{d}"
-        docs.append({"id": doc_id, "text": doc.text()})
+    for doc, spans in faq_sets.entry_documents(
+            entries, documents, entries_per_document, "foldoc-train-"):
+        docs.append(doc)
         for head, span in spans:
             if re.match(r"^[A-Za-z][\w .+#-]*$", head):
-                examples.append({"doc": doc_id, "query": f"What is {head}?",
+                examples.append({"doc": doc["id"], "query": f"What is {head}?",
                                  "gold": [span]})
     return docs, examples
 
