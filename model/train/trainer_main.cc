@@ -7,7 +7,12 @@
 // build_corpus.py). Objectives, per example: the retrieval loss -log(the
 // attention mass the query puts on its gold sentences) over a window of the
 // document around them (the rest of the window is the hard negatives), plus
-// next-token prediction over the same window. Checkpoints every
+// next-token prediction over the same window. With --negative_windows K, K
+// more windows of the same document, encoded without gradients, share the
+// query's softmax: the read-out then learns to rank against thousands of
+// tokens of distractors, as it must when serving whole documents.
+// --init_from starts from a trained weights file (a second training stage).
+// Checkpoints every
 // --checkpoint_every steps; a rerun with the same flags resumes from the last
 // one, bit for bit (seeded sampling, saved RNG and optimizer state).
 #include <malloc.h>
@@ -42,6 +47,14 @@ ABSL_FLAG(int32_t, stop_after, 0,
           "cut off; 0 runs to --steps. For testing resumption.");
 ABSL_FLAG(int32_t, accumulate, 4, "Examples per optimizer step.");
 ABSL_FLAG(int32_t, window_tokens, 768, "Document tokens per training window.");
+ABSL_FLAG(int32_t, negative_windows, 0,
+          "Extra windows of the same document per example (no gradient), "
+          "sharing the query's softmax as distractors.");
+ABSL_FLAG(std::string, corpus_json, "corpus.json",
+          "File in --corpus holding documents and examples.");
+ABSL_FLAG(std::string, init_from, "",
+          "Start from this weights file's parameters (same architecture "
+          "and vocabulary).");
 ABSL_FLAG(int32_t, checkpoint_every, 100, "Steps between checkpoints.");
 ABSL_FLAG(int32_t, eval_every, 250, "Steps between held-out evaluations.");
 ABSL_FLAG(int32_t, seed, 20261124, "Seed for everything random.");
@@ -84,11 +97,30 @@ std::string ReadAll(const std::string& path) {
 // One training window: document token ids, the candidate sentences inside
 // it (relative token ranges) and which of them are gold.
 struct Window {
+  int64_t start = 0;  // First token's index in the document.
   std::vector<int64_t> ids;
   std::vector<int64_t> sentence_of_token;  // -1 outside candidate sentences.
   int64_t sentences = 0;
   std::vector<int64_t> gold;  // Window-relative sentence indices.
 };
+
+// Fills `w` with tokens [start, end) of `doc`: the sentences wholly inside
+// are its candidates; those listed in `gold` (ascending) are gold.
+void FillWindow(const attnr::train::TrainingDocument& doc, int64_t start,
+                int64_t end, const std::vector<uint32_t>& gold, Window& w) {
+  w.ids.assign(doc.ids.begin() + start, doc.ids.begin() + end);
+  w.sentence_of_token.assign(end - start, -1);
+  for (uint32_t s = 0; s < doc.sentences.size(); ++s) {
+    const auto [b, e] = doc.sentences[s];
+    if (b < start || e > end) continue;
+    for (int64_t t = b; t < e; ++t)
+      w.sentence_of_token[t - start] = w.sentences;
+    if (std::binary_search(gold.begin(), gold.end(), s)) {
+      w.gold.push_back(w.sentences);
+    }
+    ++w.sentences;
+  }
+}
 
 Window MakeWindow(const TrainingCorpus& corpus, const TrainingExample& ex,
                   int64_t max_tokens, std::mt19937_64& rng) {
@@ -102,22 +134,47 @@ Window MakeWindow(const TrainingCorpus& corpus, const TrainingExample& ex,
       std::max<int64_t>(0, std::min(gold_end, gold_begin + length) - length);
   const int64_t hi = std::max(lo, std::min(gold_begin, n - length));
   const int64_t start = std::uniform_int_distribution<int64_t>(lo, hi)(rng);
-  const int64_t end = start + length;
   Window w;
-  w.ids.assign(doc.ids.begin() + start, doc.ids.begin() + end);
-  w.sentence_of_token.assign(length, -1);
-  for (uint32_t s = 0; s < doc.sentences.size(); ++s) {
-    const auto [b, e] = doc.sentences[s];
-    if (b < start || e > end) continue;
-    for (int64_t t = b; t < e; ++t)
-      w.sentence_of_token[t - start] = w.sentences;
-    if (std::binary_search(ex.gold_sentences.begin(), ex.gold_sentences.end(),
-                           s)) {
-      w.gold.push_back(w.sentences);
-    }
-    ++w.sentences;
-  }
+  w.start = start;
+  FillWindow(doc, start, start + length, ex.gold_sentences, w);
   return w;
+}
+
+// Up to `count` distractor windows of `max_tokens` from the parts of the
+// example's document before and after `gold` (they hold no gold sentence:
+// answers are contiguous and the gold window holds their start).
+std::vector<Window> MakeNegativeWindows(const TrainingCorpus& corpus,
+                                        const TrainingExample& ex,
+                                        const Window& gold, int64_t max_tokens,
+                                        int count, std::mt19937_64& rng) {
+  const auto& doc = corpus.documents[ex.document];
+  const int64_t n = static_cast<int64_t>(doc.ids.size());
+  const int64_t gold_end = gold.start + static_cast<int64_t>(gold.ids.size());
+  const int64_t answer_end = doc.sentences[ex.gold_sentences.back()].second;
+  // Free tokens: [0, gold.start) and [max(gold_end, answer_end), n).
+  const int64_t after = std::max(gold_end, answer_end);
+  const int64_t free_before = gold.start, free_after = n - after;
+  std::vector<Window> out;
+  for (int i = 0; i < count; ++i) {
+    const int64_t total = free_before + free_after;
+    if (total < 32) break;  // A document with no room for distractors.
+    const int64_t length =
+        std::min(max_tokens, std::max(free_before, free_after));
+    // Pick a side in proportion to its room, then a start inside it.
+    const bool before =
+        free_after < length ||
+        (free_before >= length && std::uniform_int_distribution<int64_t>(
+                                      0, total - 1)(rng) < free_before);
+    const int64_t lo = before ? 0 : after;
+    const int64_t room = before ? free_before : free_after;
+    const int64_t start =
+        lo + std::uniform_int_distribution<int64_t>(0, room - length)(rng);
+    Window w;
+    w.start = start;
+    FillWindow(doc, start, start + length, {}, w);
+    out.push_back(std::move(w));
+  }
+  return out;
 }
 
 struct Losses {
@@ -125,23 +182,47 @@ struct Losses {
   torch::Tensor sentence_mass;  // [sentences], for evaluation.
 };
 
+// Attention mass per candidate sentence of `w` (tokens outside candidate
+// sentences go to a spill bin, dropped).
+torch::Tensor SentenceMass(const Window& w, const torch::Tensor& relevance) {
+  const auto opts = torch::TensorOptions().dtype(torch::kLong);
+  torch::Tensor bins = torch::tensor(w.sentence_of_token, opts);
+  bins = torch::where(bins < 0, torch::full_like(bins, w.sentences), bins);
+  return torch::zeros({w.sentences + 1})
+      .index_add(0, bins, relevance)
+      .slice(0, 0, w.sentences);
+}
+
 Losses Run(Encoder& model, const TrainingExample& ex, const Window& w,
-           double lm_fraction, std::mt19937_64& rng) {
+           const std::vector<Window>& negatives, double lm_fraction,
+           std::mt19937_64& rng) {
   const auto opts = torch::TensorOptions().dtype(torch::kLong);
   const torch::Tensor doc_ids = torch::tensor(w.ids, opts);
   const torch::Tensor query_ids = torch::tensor(ex.query_ids, opts);
   attnr::network::EncoderOutput doc = model->Forward(doc_ids, true, false);
   attnr::network::EncoderOutput query = model->Forward(query_ids, false, true);
-  const torch::Tensor relevance = model->Relevance(query, {&doc.keys})[0];
-  // Attention mass per candidate sentence (tokens outside go to a spill bin).
-  torch::Tensor bins = torch::tensor(w.sentence_of_token, opts);
-  bins = torch::where(bins < 0, torch::full_like(bins, w.sentences), bins);
-  const torch::Tensor mass =
-      torch::zeros({w.sentences + 1}).index_add(0, bins, relevance);
+  // Distractor windows: keys without gradient (the query side and the gold
+  // window's keys still learn from them through the shared softmax).
+  std::vector<std::vector<torch::Tensor>> negative_keys;
+  {
+    torch::NoGradGuard no_grad;
+    for (const Window& neg : negatives) {
+      negative_keys.push_back(
+          model->Forward(torch::tensor(neg.ids, opts), true, false).keys);
+    }
+  }
+  std::vector<const std::vector<torch::Tensor>*> keys = {&doc.keys};
+  for (const auto& k : negative_keys) keys.push_back(&k);
+  const std::vector<torch::Tensor> relevance = model->Relevance(query, keys);
+  std::vector<torch::Tensor> masses = {SentenceMass(w, relevance[0])};
+  for (size_t i = 0; i < negatives.size(); ++i) {
+    masses.push_back(SentenceMass(negatives[i], relevance[i + 1]));
+  }
   Losses out;
-  out.sentence_mass = mass.slice(0, 0, w.sentences);
+  // Gold window's sentences first, so w.gold indexes this too.
+  out.sentence_mass = torch::cat(masses);
   const torch::Tensor gold = torch::tensor(w.gold, opts);
-  out.retrieval = -torch::log(mass.index_select(0, gold).sum() + 1e-9);
+  out.retrieval = -torch::log(masses[0].index_select(0, gold).sum() + 1e-9);
   // Next-token prediction over the window's frequent words, at a random
   // fraction of the positions: the output layer over lm_vocab words costs
   // about as much as the encoder, and a sample teaches nearly as much.
@@ -229,8 +310,8 @@ int main(int argc, char** argv) {
   auto vocabulary = attnr::network::Vocabulary::Create(
       ReadAll(dir + "/vocab.txt"), absl::GetFlag(FLAGS_buckets));
   if (!vocabulary.ok()) Die(std::string(vocabulary.status().message()));
-  auto corpus =
-      attnr::train::LoadTrainingCorpus(dir + "/corpus.json", *vocabulary);
+  auto corpus = attnr::train::LoadTrainingCorpus(
+      dir + "/" + absl::GetFlag(FLAGS_corpus_json), *vocabulary);
   if (!corpus.ok()) Die(std::string(corpus.status().message()));
 
   EncoderConfig config;
@@ -251,6 +332,20 @@ int main(int argc, char** argv) {
                                    {config.vocab_words, config.glove_dim},
                                    torch::kFloat)
                       .clone());
+  if (const std::string init = absl::GetFlag(FLAGS_init_from); !init.empty()) {
+    auto start = attnr::network::LoadWeights(init);
+    if (!start.ok()) Die(std::string(start.status().message()));
+    if (start->header.encoder.ToJson() != config.ToJson() ||
+        start->vocabulary.word_count() != vocabulary->word_count()) {
+      Die("--init_from " + init + " has another architecture or vocabulary");
+    }
+    torch::NoGradGuard no_grad;
+    auto from = start->encoder->named_parameters();
+    for (auto& p : model->named_parameters()) p.value().copy_(from[p.key()]);
+    auto from_buffers = start->encoder->named_buffers();
+    for (auto& b : model->named_buffers())
+      b.value().copy_(from_buffers[b.key()]);
+  }
 
   // Split: every 20th example is held out for the log's evaluation.
   std::vector<uint32_t> train_idx, eval_idx;
@@ -306,7 +401,10 @@ int main(int argc, char** argv) {
       const Window w =
           MakeWindow(*corpus, ex, absl::GetFlag(FLAGS_window_tokens), eval_rng);
       if (w.gold.empty()) continue;
-      const Losses l = Run(model, ex, w, 1.0, eval_rng);
+      const std::vector<Window> negatives = MakeNegativeWindows(
+          *corpus, ex, w, absl::GetFlag(FLAGS_window_tokens),
+          absl::GetFlag(FLAGS_negative_windows), eval_rng);
+      const Losses l = Run(model, ex, w, negatives, 1.0, eval_rng);
       loss += l.retrieval.item<double>();
       const torch::Tensor order = torch::argsort(l.sentence_mass, 0, true);
       for (int64_t r = 0; r < order.size(0); ++r) {
@@ -344,7 +442,11 @@ int main(int argc, char** argv) {
       const Window w =
           MakeWindow(*corpus, ex, absl::GetFlag(FLAGS_window_tokens), rng);
       if (w.gold.empty()) continue;
-      const Losses l = Run(model, ex, w, absl::GetFlag(FLAGS_lm_fraction), rng);
+      const std::vector<Window> negatives = MakeNegativeWindows(
+          *corpus, ex, w, absl::GetFlag(FLAGS_window_tokens),
+          absl::GetFlag(FLAGS_negative_windows), rng);
+      const Losses l =
+          Run(model, ex, w, negatives, absl::GetFlag(FLAGS_lm_fraction), rng);
       ((l.retrieval + lm_weight * l.lm) / accumulate).backward();
       ret_sum += l.retrieval.item<double>();
       lm_sum += l.lm.item<double>();
@@ -390,11 +492,18 @@ int main(int argc, char** argv) {
   header.name = "attnr-attention";
   header.version = absl::GetFlag(FLAGS_version);
   header.encoder = config;
+  const std::string init = absl::GetFlag(FLAGS_init_from);
   header.notes = absl::StrCat(
       "trained ", steps, " steps x ", accumulate, " examples, window ",
-      absl::GetFlag(FLAGS_window_tokens), " tokens, seed ", seed, "; corpus ",
+      absl::GetFlag(FLAGS_window_tokens), " tokens + ",
+      absl::GetFlag(FLAGS_negative_windows), " distractor windows, seed ", seed,
+      init.empty()
+          ? ""
+          : absl::StrCat(", from ",
+                         std::filesystem::path(init).filename().string()),
+      "; corpus ", absl::GetFlag(FLAGS_corpus_json), ": ",
       corpus->documents.size(), " documents, ", corpus->examples.size(),
-      " examples (perlfaq, FOLDOC outside the dev sample); GloVe 100-d frozen");
+      " examples (see MODEL_CARD.md); GloVe 100-d frozen");
   if (absl::Status s =
           attnr::network::SaveWeights(out_path, header, *vocabulary, model);
       !s.ok()) {

@@ -4,6 +4,7 @@
 // mismatched.
 #include <sys/wait.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -46,7 +47,9 @@ class TrainerTest : public ::testing::Test {
     std::vector<std::string> words;
     const char* parts[] = {"ka", "lo", "mi", "ne", "ru", "so", "ti", "va"};
     for (const char* a : parts) {
-      for (const char* b : parts) words.push_back(std::string(a) + b);
+      for (const char* b : parts) {
+        for (const char* c : parts) words.push_back(std::string(a) + b + c);
+      }
     }
     std::string vocab, vectors;
     for (size_t i = 0; i < words.size(); ++i) {
@@ -58,8 +61,8 @@ class TrainerTest : public ::testing::Test {
     }
     WriteFile(*dir_ + "/vocab.txt", vocab);
     WriteFile(*dir_ + "/glove.f32", vectors);
-    // Two documents of sentences; each query's words appear only in its
-    // answer sentence.
+    // Three documents of capitalised sentences (so the service's splitter
+    // separates them); each query's words appear only in its answer.
     nlohmann::json corpus = {{"documents", nlohmann::json::array()},
                              {"examples", nlohmann::json::array()}};
     for (int d = 0; d < 3; ++d) {
@@ -67,13 +70,14 @@ class TrainerTest : public ::testing::Test {
       for (int s = 0; s < 24; ++s) {
         const size_t start = text.size();
         std::string sentence;
-        for (int w = 0; w < 6; ++w) {
-          sentence += words[(d * 24 + s) * 7 % 58 + w] + (w < 5 ? " " : ".");
+        for (int w = 0; w < 6; ++w) {  // Words of no other sentence.
+          sentence += words[(d * 24 + s) * 6 + w] + (w < 5 ? " " : ".");
         }
+        sentence[0] = static_cast<char>(std::toupper(sentence[0]));
         text += sentence + " ";
         {  // Every sentence answers one question.
-          const std::string query = words[(d * 24 + s) * 7 % 58] + " " +
-                                    words[(d * 24 + s) * 7 % 58 + 1] + "?";
+          const std::string query =
+              words[(d * 24 + s) * 6] + " " + words[(d * 24 + s) * 6 + 1] + "?";
           corpus["examples"].push_back(
               {{"doc", "d" + std::to_string(d)},
                {"query", query},
@@ -86,7 +90,8 @@ class TrainerTest : public ::testing::Test {
     WriteFile(*dir_ + "/corpus.json", corpus.dump());
   }
 
-  static int Train(const std::string& name, int steps, int stop_after) {
+  static int Train(const std::string& name, int steps, int stop_after,
+                   const std::string& extra_flags = "") {
     std::string cmd = absl::StrCat(
         ATTNR_TRAIN_BIN, " --corpus ", *dir_, " --out ", *dir_, "/", name,
         ".bin --checkpoint_dir ", *dir_, "/ck-", name, " --steps ", steps,
@@ -94,6 +99,7 @@ class TrainerTest : public ::testing::Test {
         "--buckets 16 --threads 1 --checkpoint_every 10 --eval_every 30 "
         "--lr 0.003 --seed 5");
     if (stop_after > 0) absl::StrAppend(&cmd, " --stop_after ", stop_after);
+    absl::StrAppend(&cmd, " ", extra_flags);  // Later flags win.
     absl::StrAppend(&cmd, " 2>>", *dir_, "/", name, ".stderr");
     const int status = std::system(cmd.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -145,7 +151,7 @@ TEST_F(TrainerTest, WeightsLoadAndBadFilesAreRefused) {
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ(model->header.name, "attnr-attention");
   EXPECT_EQ(model->header.encoder.width, 32);
-  EXPECT_EQ(model->vocabulary.word_count(), 64u);
+  EXPECT_EQ(model->vocabulary.word_count(), 512u);
   EXPECT_EQ(model->sha256.size(), 64u);
 
   EXPECT_EQ(network::LoadWeights(*dir_ + "/absent.bin").status().code(),
@@ -183,13 +189,15 @@ TEST_F(TrainerTest, AttentionMassIsADistributionOverAllDocuments) {
   ASSERT_EQ(Train("infer", 20, 0), 0);
   auto model = network::AttentionModel::Load(*dir_ + "/infer.bin", 1);
   ASSERT_TRUE(model.ok()) << model.status();
-  auto a = (*model)->Encode(text::Tokenize("kaka kalo kami. lolo lomi."));
-  auto b = (*model)->Encode(text::Tokenize("vava vaka vami vane varu."));
+  auto a =
+      (*model)->Encode(text::Tokenize("kakaka kakalo kakami. lololo lolomi."));
+  auto b =
+      (*model)->Encode(text::Tokenize("vavava vavaka vavami vavane vavaru."));
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ((*a)->tokens(), 5u);
   EXPECT_GT((*a)->bytes(), 0u);
-  auto mass =
-      (*model)->Relevance(text::Tokenize("kaka lolo"), {a->get(), b->get()});
+  auto mass = (*model)->Relevance(text::Tokenize("kakaka lololo"),
+                                  {a->get(), b->get()});
   ASSERT_TRUE(mass.ok()) << mass.status();
   ASSERT_EQ(mass->size(), 2u);
   ASSERT_EQ((*mass)[0].size(), 5u);
@@ -201,6 +209,50 @@ TEST_F(TrainerTest, AttentionMassIsADistributionOverAllDocuments) {
     }
   }
   EXPECT_NEAR(total, 1.0, 1e-4);
+}
+
+TEST_F(TrainerTest, SecondStageStartsFromGivenWeights) {
+  ASSERT_EQ(Train("base", 20, 0), 0);
+  // With a zero learning rate the one step changes nothing: what comes out
+  // is exactly what --init_from put in.
+  ASSERT_EQ(Train("stage2", 1, 0,
+                  absl::StrCat("--init_from ", *dir_,
+                               "/base.bin --lr 0 --negative_windows 2")),
+            0)
+      << ReadFile(*dir_ + "/stage2.stderr");
+  auto base = network::LoadWeights(*dir_ + "/base.bin");
+  auto stage2 = network::LoadWeights(*dir_ + "/stage2.bin");
+  ASSERT_TRUE(base.ok() && stage2.ok());
+  auto from = base->encoder->named_parameters();
+  int compared = 0;
+  for (const auto& p : stage2->encoder->named_parameters()) {
+    EXPECT_TRUE(torch::equal(p.value(), from[p.key()])) << p.key();
+    ++compared;
+  }
+  EXPECT_GT(compared, 10);
+  EXPECT_THAT(stage2->header.notes,
+              HasSubstr("2 distractor windows, seed 5, from base.bin"));
+
+  // Another architecture cannot start from these weights.
+  EXPECT_EQ(Train("wider", 1, 0,
+                  absl::StrCat("--init_from ", *dir_, "/base.bin --width 48")),
+            1);
+  EXPECT_THAT(ReadFile(*dir_ + "/wider.stderr"),
+              HasSubstr("another architecture or vocabulary"));
+}
+
+TEST_F(TrainerTest, LearnsToRankAgainstDistractorWindows) {
+  // 48-token windows in 150-token documents leave room for two distractor
+  // windows per example, whose keys share the query's softmax.
+  ASSERT_EQ(Train("distract", 90, 0, "--window_tokens 48 --negative_windows 2"),
+            0)
+      << ReadFile(*dir_ + "/distract.stderr");
+  std::vector<double> held_out;
+  for (const auto& e : Log("distract")) {
+    if (e["event"] == "eval") held_out.push_back(e["eval_retrieval_loss"]);
+  }
+  ASSERT_EQ(held_out.size(), 3u);
+  EXPECT_LT(held_out.back(), held_out.front());
 }
 
 }  // namespace
