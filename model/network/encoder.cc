@@ -120,8 +120,7 @@ torch::Tensor EncoderImpl::LocalAttention(const torch::Tensor& q,
             .masked_fill(~((distance >= 0) & (distance < w)).unsqueeze(0),
                          -inf);
   }
-  std::vector<torch::Tensor> outs;
-  for (int64_t s = 0; s < n; s += b) {
+  auto block = [&](int64_t s) {
     const int64_t e = std::min(n, s + b);
     const int64_t ks = std::max<int64_t>(0, s - w + 1);
     const int64_t offset = ks - (s - w + 1);  // Columns before key 0.
@@ -129,9 +128,24 @@ torch::Tensor EncoderImpl::LocalAttention(const torch::Tensor& q,
         torch::matmul(q.slice(1, s, e), k.slice(1, ks, e).transpose(1, 2)) *
             scale +
         block_bias_.slice(1, 0, e - s).slice(2, offset, offset + (e - ks));
-    outs.push_back(
-        torch::matmul(torch::softmax(scores, -1), v.slice(1, ks, e)));
+    return torch::matmul(torch::softmax(scores, -1), v.slice(1, ks, e));
+  };
+  const int64_t blocks = (n + b - 1) / b;
+  if (!torch::GradMode::is_enabled()) {
+    // Serving: blocks are independent, so the threads take whole blocks.
+    // Each block's products are too small to split across threads (the
+    // BLAS threads spent more time yielding to each other than computing);
+    // inside a parallel region LibTorch and OpenBLAS run single-threaded.
+    torch::Tensor out = torch::empty_like(q);
+    at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
+      for (int64_t i = first; i < last; ++i) {
+        out.slice(1, i * b, std::min(n, (i + 1) * b)).copy_(block(i * b));
+      }
+    });
+    return out;
   }
+  std::vector<torch::Tensor> outs;
+  for (int64_t i = 0; i < blocks; ++i) outs.push_back(block(i * b));
   return torch::cat(outs, 1);
 }
 
