@@ -2,7 +2,7 @@
 #   make serve   install what is missing, build, serve on localhost:50051
 #   make test    install what is missing, build, run every test (ctest)
 #   make bench   quality and speed beside the Xapian peer -> bench/results/
-#   make train   rebuild the corpus and retrain the shipped weights (~1 h)
+#   make train   rebuild the corpus and retrain the shipped weights (~1.5 h)
 BUILD_DIR ?= build
 JOBS ?= 2
 CONFIG ?= config/server.textproto
@@ -21,16 +21,28 @@ bench: build
 	/usr/bin/python3 bench/run_bench.py --out bench/results
 
 # Training data and checkpoints live outside the repository; a rerun resumes
-# from the last checkpoint. The flags here are the shipped model's recipe.
+# from the last checkpoint of whichever stage it was in. The flags here are
+# the shipped model's recipe: stage 1 learns to read and to point inside
+# 768-token windows (perlfaq + FOLDOC); stage 2 starts from it and learns to
+# rank against distractor windows of the whole document on the full corpus.
 TRAIN_CACHE ?= $(HOME)/.cache/attnr-train
-MODEL_VERSION ?= 1.0.0
+MODEL_VERSION ?= 1.1.0
 WEIGHTS ?= model/weights/attnr-attention-$(MODEL_VERSION).bin
+# Stage 1 is the 1.0.0 recipe (its weights shipped before 1.1.0).
+STAGE1 := $(TRAIN_CACHE)/attnr-attention-1.0.0.bin
+
 train: build
 	bash scripts/install-deps.sh --train
 	/usr/bin/python3 model/train/build_corpus.py --out $(TRAIN_CACHE)/corpus
-	build/bin/attnr-train --corpus $(TRAIN_CACHE)/corpus --out $(WEIGHTS) \
+	build/bin/attnr-train --corpus $(TRAIN_CACHE)/corpus \
+	  --corpus_json corpus-base.json --out $(STAGE1) \
+	  --checkpoint_dir $(TRAIN_CACHE)/checkpoints-1.0.0 \
+	  --version 1.0.0 --steps 3500 --seed 20261124 --threads 2
+	build/bin/attnr-train --corpus $(TRAIN_CACHE)/corpus --init_from $(STAGE1) \
+	  --out $(WEIGHTS) \
 	  --checkpoint_dir $(TRAIN_CACHE)/checkpoints-$(MODEL_VERSION) \
-	  --version $(MODEL_VERSION) --steps 3500 --seed 20261124 --threads 2
+	  --version $(MODEL_VERSION) --steps 1200 --negative_windows 4 --lr 5e-4 \
+	  --seed 20261124 --threads 2
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)

@@ -124,7 +124,9 @@ const char* ScoringViewName(ScoringView view) {
 
 Retriever::Retriever(const RetrieverConfig& config,
                      std::unique_ptr<network::AttentionModel> model)
-    : config_(config), model_(std::move(model)) {
+    : config_(config),
+      model_(std::move(model)),
+      analyses_(config.cache_bytes / 4) {
   if (model_ == nullptr) {
     description_.name = "attnr-lexical";
     description_.version = "0.1.0";
@@ -135,7 +137,8 @@ Retriever::Retriever(const RetrieverConfig& config,
     description_.default_views = description_.views;
     return;
   }
-  cache_ = std::make_unique<DocumentCache>(config.cache_bytes);
+  cache_ = std::make_unique<DocumentCache<network::EncodedDocument>>(
+      config.cache_bytes);
   description_.name = model_->name();
   description_.version = model_->version();
   description_.description = absl::StrCat(
@@ -169,6 +172,21 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
   return retriever;
 }
 
+absl::StatusOr<std::shared_ptr<const text::AnalyzedDocument>>
+Retriever::Analyze(absl::string_view text, const std::string& digest,
+                   const text::AnalyzeOptions& options) const {
+  // The analysis depends on the text and on the options (sentence cap,
+  // token limit), so both make the key.
+  const std::string key = absl::StrCat(digest, ":", options.max_sentence_tokens,
+                                       ":", options.max_tokens);
+  if (auto cached = analyses_.Get(key)) return cached;
+  auto doc = text::AnalyzeDocument(text, options);
+  if (!doc.ok()) return doc.status();
+  auto shared = std::make_shared<const text::AnalyzedDocument>(*std::move(doc));
+  analyses_.Put(key, shared);
+  return shared;
+}
+
 absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     const std::vector<text::Token>& query,
     const std::vector<scoring::TokenSlice>& units, size_t scored,
@@ -186,8 +204,7 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     std::vector<const network::EncodedDocument*> pointers;
     bool all_hit = !sequences.empty();
     for (const Sequence& seq : sequences) {
-      const std::string key =
-          absl::StrCat(model_->sha256(), ":", network::Sha256Hex(seq.text));
+      const std::string key = absl::StrCat(model_->sha256(), ":", seq.digest);
       std::shared_ptr<const network::EncodedDocument> doc = cache_->Get(key);
       if (doc == nullptr) {
         all_hit = false;
@@ -298,22 +315,24 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
   text::PassageOptions passage_options;
   passage_options.max_tokens = params.max_passage_tokens;
   passage_options.overlap_sentences = params.overlap_sentences;
-  std::vector<text::AnalyzedDocument> docs;
+  std::vector<std::shared_ptr<const text::AnalyzedDocument>> docs;
+  std::vector<std::string> digests;
   std::vector<std::vector<text::PassageBounds>> passages;
   docs.reserve(documents.size());
   for (size_t d = 0; d < documents.size(); ++d) {
-    auto doc = text::AnalyzeDocument(documents[d].text, analyze);
+    digests.push_back(network::Sha256Hex(documents[d].text));
+    auto doc = Analyze(documents[d].text, digests.back(), analyze);
     if (!doc.ok()) {
       return Annotate(doc.status(), absl::StrCat("documents[", d, "]"));
     }
-    result.usage.document_tokens += doc->tokens.size();
+    result.usage.document_tokens += (*doc)->tokens.size();
     if (absl::Status s =
             CheckRequestTokens(result.usage.document_tokens, config_.limits);
         !s.ok()) {
       return s;
     }
-    result.usage.sentences += static_cast<uint32_t>(doc->sentences.size());
-    passages.push_back(text::BuildPassages(*doc, passage_options));
+    result.usage.sentences += static_cast<uint32_t>((*doc)->sentences.size());
+    passages.push_back(text::BuildPassages(**doc, passage_options));
     result.usage.passages += static_cast<uint32_t>(passages.back().size());
     docs.push_back(*std::move(doc));
     if (absl::Status s = CheckDeadline(params.deadline, "text"); !s.ok()) {
@@ -328,13 +347,13 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
   std::vector<std::pair<uint32_t, const text::PassageBounds*>> unit_origin;
   for (uint32_t d = 0; d < docs.size(); ++d) {
     for (const text::PassageBounds& p : passages[d]) {
-      units.push_back({&docs[d].tokens, p.token_begin, p.token_end});
+      units.push_back({&docs[d]->tokens, p.token_begin, p.token_end});
       unit_origin.emplace_back(d, &p);
     }
   }
   std::vector<Sequence> sequences;
   for (size_t d = 0; d < docs.size(); ++d) {
-    sequences.push_back({documents[d].text, &docs[d].tokens});
+    sequences.push_back({digests[d], &docs[d]->tokens});
   }
   auto scored = ScoreUnits(*query_tokens, units, units.size(), sequences, views,
                            params.explain, params.deadline, &result.usage);
@@ -384,13 +403,15 @@ absl::StatusOr<ScoreResult> Retriever::Score(
   if (!query_tokens.ok()) return query_tokens.status();
   const std::vector<ScoringView>& views = result.views;
 
-  std::optional<text::AnalyzedDocument> ctx;
+  std::shared_ptr<const text::AnalyzedDocument> ctx;
+  std::string ctx_digest;
   std::vector<text::PassageBounds> ctx_passages;
   if (context != nullptr) {
     text::AnalyzeOptions analyze;
     analyze.max_sentence_tokens = config_.context_passage_tokens;
     analyze.max_tokens = config_.limits.max_document_tokens;
-    auto doc = text::AnalyzeDocument(context->text, analyze);
+    ctx_digest = network::Sha256Hex(context->text);
+    auto doc = Analyze(context->text, ctx_digest, analyze);
     if (!doc.ok()) return Annotate(doc.status(), "context.text");
     ctx = *std::move(doc);
     text::PassageOptions passage_options;
@@ -420,7 +441,7 @@ absl::StatusOr<ScoreResult> Retriever::Score(
     const bool chars = in.kind == ScoreInput::Kind::kCharRange;
     const std::string field =
         absl::StrCat("passages[", i, chars ? "].char_range" : "].byte_range");
-    if (!ctx.has_value()) {
+    if (ctx == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
           field, ": a range needs the context document, which is missing"));
     }
@@ -477,10 +498,10 @@ absl::StatusOr<ScoreResult> Retriever::Score(
 
   start = absl::Now();
   std::vector<Sequence> sequences;
-  if (ctx.has_value()) sequences.push_back({context->text, &ctx->tokens});
+  if (ctx != nullptr) sequences.push_back({ctx_digest, &ctx->tokens});
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].kind == ScoreInput::Kind::kText) {
-      sequences.push_back({inputs[i].text, &own_tokens[i]});
+      sequences.push_back({network::Sha256Hex(inputs[i].text), &own_tokens[i]});
     }
   }
   auto scored =

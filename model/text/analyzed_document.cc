@@ -12,6 +12,16 @@ TextSpan AnalyzedDocument::SentenceRange(uint32_t begin, uint32_t end) const {
           sentences[begin].span.begin_char, sentences[end - 1].span.end_char};
 }
 
+size_t AnalyzedDocument::bytes() const {
+  size_t total = sizeof(*this) + (index ? index->bytes() : 0) +
+                 tokens.capacity() * sizeof(Token) +
+                 sentences.capacity() * sizeof(Sentence);
+  for (const Token& t : tokens) {
+    if (t.norm.capacity() > 15) total += t.norm.capacity() + 1;  // Past SSO.
+  }
+  return total;
+}
+
 absl::StatusOr<AnalyzedDocument> AnalyzeDocument(
     absl::string_view text, const AnalyzeOptions& options) {
   if (absl::Status s = ValidateUtf8(text); !s.ok()) return s;
@@ -20,7 +30,6 @@ absl::StatusOr<AnalyzedDocument> AnalyzeDocument(
         absl::StrCat("text of ", text.size(), " bytes exceeds 4 GiB"));
   }
   AnalyzedDocument doc;
-  doc.text = text;
   doc.index = std::make_unique<Utf8Index>(text);
   doc.tokens = Tokenize(text, *doc.index);
   if (options.max_tokens > 0 && doc.tokens.size() > options.max_tokens) {

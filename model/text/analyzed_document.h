@@ -35,16 +35,18 @@ struct AnalyzeOptions {
 };
 
 // One document after the text pipeline: validated, tokenized and split into
-// sentences, every unit with exact char and byte offsets. Holds a view of the
-// caller's text, which must outlive it.
+// sentences, every unit with exact char and byte offsets. It holds no view of
+// the text, so it can outlive the request (the service caches it by the
+// text's digest).
 struct AnalyzedDocument {
-  absl::string_view text;
   std::unique_ptr<Utf8Index> index;
   std::vector<Token> tokens;
   std::vector<Sentence> sentences;
 
   // The span covering tokens/sentences [begin, end) of this document.
   TextSpan SentenceRange(uint32_t begin, uint32_t end) const;
+  // Memory held, for cache budgets.
+  size_t bytes() const;
 };
 
 // Runs the text pipeline. Errors: INVALID_ARGUMENT for invalid UTF-8 (with

@@ -44,6 +44,12 @@ class Utf8Index {
   uint32_t byte_count() const { return byte_count_; }
   uint32_t char_count() const { return char_at_byte_[byte_count_]; }
 
+  // Memory held by the tables, for cache budgets.
+  size_t bytes() const {
+    return (char_at_byte_.capacity() + byte_of_char_.capacity()) *
+           sizeof(uint32_t);
+  }
+
  private:
   uint32_t byte_count_;
   // char_at_byte_[b] is the index of the code point containing byte b; the

@@ -59,6 +59,36 @@ TEST(RetrieverTest, RanksTheAnsweringSectionFirstWithExactRanges) {
   EXPECT_GT(result->usage.document_tokens, 30u);
 }
 
+TEST(RetrieverTest, ARepeatedDocumentGivesWhatAFreshAnalysisGives) {
+  // The analysis cache is keyed by the text and by the analysis options: a
+  // document seen with one passage size must not be cut the same way for
+  // another.
+  auto warm = MakeRetriever();
+  RetrieveParams small, large;
+  small.top_k = large.top_k = 10;
+  small.max_passage_tokens = 4;
+  large.max_passage_tokens = 64;
+  auto spans = [](const RetrieveResult& r) {
+    std::vector<std::pair<uint32_t, uint32_t>> out;
+    for (const auto& p : r.passages) {
+      out.emplace_back(p.span.begin_byte, p.span.end_byte);
+    }
+    return out;
+  };
+  const std::string query = "how do I install packages with apt";
+  auto first_small = warm->Retrieve(query, {{"d", kDoc}}, small);
+  auto first_large = warm->Retrieve(query, {{"d", kDoc}}, large);
+  auto again_small = warm->Retrieve(query, {{"d", kDoc}}, small);
+  auto fresh_large = MakeRetriever()->Retrieve(query, {{"d", kDoc}}, large);
+  ASSERT_TRUE(first_small.ok() && first_large.ok() && again_small.ok() &&
+              fresh_large.ok());
+  EXPECT_EQ(spans(*first_large), spans(*fresh_large));
+  EXPECT_EQ(spans(*again_small), spans(*first_small));
+  EXPECT_NE(spans(*first_small), spans(*first_large));
+  EXPECT_EQ(first_large->usage.sentences, fresh_large->usage.sentences);
+  EXPECT_GT(again_small->usage.sentences, first_large->usage.sentences);
+}
+
 TEST(RetrieverTest, RangesAcrossDocumentsAndMultiByteText) {
   auto r = MakeRetriever();
   const std::string doc0 = "Nothing relevant here. Just filler text.";
