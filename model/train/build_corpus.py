@@ -79,28 +79,37 @@ def perlfaq():
     return docs, examples
 
 
+def faq_document(doc_id, title, entries):
+    """One long document of FAQ answers from (heading, answer) pairs; each
+    heading of two or more words (a question or not) queries its answer."""
+    doc, examples = TextBuilder(), []
+    doc.add(title + "\n\n")
+    for question, body in entries:
+        if not body:
+            continue
+        rng = doc.add(body)
+        doc.add("\n\n")
+        if len(question.split()) >= 2:
+            examples.append({"doc": doc_id, "query": question, "gold": [rng]})
+    return [{"id": doc_id, "text": doc.text()}], examples
+
+
 def emacs_faq():
     """GNU Emacs FAQ (info): "N.M Question" headings over their answers."""
     root = sources.unpacked("emacs-common")
     with gzip.open(os.path.join(root, "usr/share/info/emacs/efaq.info.gz"),
                    "rt", encoding="utf-8") as f:
         info = f.read()
-    doc, examples = TextBuilder(), []
-    doc.add("GNU Emacs FAQ\n\n")
-    for node in info.split("\x1f")[1:]:
-        m = re.search(r"^\d+(?:\.\d+)+ (.+)\n[=*-]+\n", node, re.M)
-        if not m:
-            continue
-        question = m.group(1).strip()
-        body = node[m.end():].strip()
-        if not body or len(body.split()) < 8:
-            continue
-        rng = doc.add(body)
-        doc.add("\n\n")
-        if len(question.split()) >= 2:  # FAQ headings, questions or not.
-            examples.append({"doc": "emacs-faq", "query": question,
-                             "gold": [rng]})
-    return [{"id": "emacs-faq", "text": doc.text()}], examples
+
+    def entries():
+        for node in info.split("\x1f")[1:]:
+            m = re.search(r"^\d+(?:\.\d+)+ (.+)\n[=*-]+\n", node, re.M)
+            if not m:
+                continue
+            body = node[m.end():].strip()
+            if len(body.split()) >= 8:
+                yield m.group(1).strip(), body
+    return faq_document("emacs-faq", "GNU Emacs FAQ", entries())
 
 
 def fetchmail_faq():
@@ -111,21 +120,15 @@ def fetchmail_faq():
         page = f.read()
     parts = re.split(r'<h2><a [^>]*name="[A-Z]+\d+"[^>]*>(.*?)</a></h2>',
                      page, flags=re.S)
-    doc, examples = TextBuilder(), []
-    doc.add("Frequently Asked Questions About Fetchmail\n\n")
-    for i in range(1, len(parts) - 1, 2):
-        question = re.sub(r"\s+", " ", html.unescape(
-            re.sub(r"<[^>]+>", "", parts[i]))).strip()
-        question = re.sub(r"^[A-Z]+\d+\.\s*", "", question)
-        body = faq_sets.html_to_text(parts[i + 1].split("<hr")[0])
-        if not body:
-            continue
-        rng = doc.add(body)
-        doc.add("\n\n")
-        if len(question.split()) >= 2:  # FAQ headings, questions or not.
-            examples.append({"doc": "fetchmail-faq", "query": question,
-                             "gold": [rng]})
-    return [{"id": "fetchmail-faq", "text": doc.text()}], examples
+
+    def entries():
+        for i in range(1, len(parts) - 1, 2):
+            question = re.sub(r"\s+", " ", html.unescape(
+                re.sub(r"<[^>]+>", "", parts[i]))).strip()
+            yield (re.sub(r"^[A-Z]+\d+\.\s*", "", question),
+                   faq_sets.html_to_text(parts[i + 1].split("<hr")[0]))
+    return faq_document("fetchmail-faq",
+                        "Frequently Asked Questions About Fetchmail", entries())
 
 
 def zlib_faq():
@@ -135,19 +138,11 @@ def zlib_faq():
                    "rt", encoding="utf-8", errors="replace") as f:
         text = f.read()
     parts = re.split(r"^ ?\d+\. (.+(?:\n {4}\S.*)*?)\n\n", text, flags=re.M)
-    doc, examples = TextBuilder(), []
-    doc.add("Frequently Asked Questions about zlib\n\n")
-    for i in range(1, len(parts) - 1, 2):
-        question = re.sub(r"\s+", " ", parts[i]).strip()
-        body = re.sub(r"\n {4}", "\n", parts[i + 1]).strip()
-        if not body:
-            continue
-        rng = doc.add(body)
-        doc.add("\n\n")
-        if len(question.split()) >= 2:  # FAQ headings, questions or not.
-            examples.append({"doc": "zlib-faq", "query": question,
-                             "gold": [rng]})
-    return [{"id": "zlib-faq", "text": doc.text()}], examples
+    entries = ((re.sub(r"\s+", " ", parts[i]).strip(),
+                re.sub(r"\n {4}", "\n", parts[i + 1]).strip())
+               for i in range(1, len(parts) - 1, 2))
+    return faq_document("zlib-faq", "Frequently Asked Questions about zlib",
+                        entries)
 
 
 def render_man(path):
