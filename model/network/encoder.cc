@@ -92,61 +92,49 @@ torch::Tensor EncoderImpl::Embed(const torch::Tensor& ids) {
   return torch::where(is_word.unsqueeze(1), word_rows, bucket_rows);
 }
 
-torch::Tensor EncoderImpl::LocalAttention(const torch::Tensor& q,
-                                          const torch::Tensor& k,
-                                          const torch::Tensor& v) {
-  const int64_t n = q.size(1);
-  const int64_t w = config_.window;
-  // Blocks of b queries see keys [block start - w + 1, block end): work and
-  // memory grow linearly with n. Of the b x (b + w - 1) scores of a block
-  // only b x w are inside the window; the rest are masked but still cost an
-  // exponential each, so blocks are shorter than the window (b = w / 2
-  // wastes a third of them instead of half; much shorter blocks make the
-  // matrix products too small to run well).
-  const int64_t b = std::min<int64_t>(w, kQueryBlock);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
+int64_t EncoderImpl::QueryBlock() const {
+  return std::min<int64_t>(config_.window, kQueryBlock);
+}
+
+void EncoderImpl::BuildBlockBias() {
   // Query i of a block and key j of its span are i + w - 1 - j apart in
   // every full block, so the ALiBi bias and the causal/window mask are built
   // once per model; the first blocks (keys from 0) and a short last block
   // are slices of the same tensor.
-  if (!block_bias_.defined()) {
-    const float inf = std::numeric_limits<float>::infinity();
-    const torch::Tensor distance =
-        (torch::arange(b, torch::kLong).unsqueeze(1) + (w - 1) -
-         torch::arange(b + w - 1, torch::kLong).unsqueeze(0))
-            .to(torch::kFloat);  // [b, b + w - 1]
-    block_bias_ =
-        (-slopes_.view({-1, 1, 1}) * distance.unsqueeze(0))
-            .masked_fill(~((distance >= 0) & (distance < w)).unsqueeze(0),
-                         -inf);
-  }
-  auto block = [&](int64_t s) {
-    const int64_t e = std::min(n, s + b);
-    const int64_t ks = std::max<int64_t>(0, s - w + 1);
-    const int64_t offset = ks - (s - w + 1);  // Columns before key 0.
-    const torch::Tensor scores =
-        torch::matmul(q.slice(1, s, e), k.slice(1, ks, e).transpose(1, 2)) *
-            scale +
-        block_bias_.slice(1, 0, e - s).slice(2, offset, offset + (e - ks));
-    return torch::matmul(torch::softmax(scores, -1), v.slice(1, ks, e));
-  };
-  const int64_t blocks = (n + b - 1) / b;
-  if (!torch::GradMode::is_enabled()) {
-    // Serving: blocks are independent, so the threads take whole blocks.
-    // Each block's products are too small to split across threads (the
-    // BLAS threads spent more time yielding to each other than computing);
-    // inside a parallel region LibTorch and OpenBLAS run single-threaded.
-    torch::Tensor out = torch::empty_like(q);
-    at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
-      for (int64_t i = first; i < last; ++i) {
-        out.slice(1, i * b, std::min(n, (i + 1) * b)).copy_(block(i * b));
-      }
-    });
-    return out;
-  }
-  std::vector<torch::Tensor> outs;
-  for (int64_t i = 0; i < blocks; ++i) outs.push_back(block(i * b));
-  return torch::cat(outs, 1);
+  if (block_bias_.defined()) return;
+  torch::NoGradGuard no_grad;
+  const int64_t w = config_.window, b = QueryBlock();
+  const float inf = std::numeric_limits<float>::infinity();
+  const torch::Tensor distance =
+      (torch::arange(b, torch::kLong).unsqueeze(1) + (w - 1) -
+       torch::arange(b + w - 1, torch::kLong).unsqueeze(0))
+          .to(torch::kFloat);  // [b, b + w - 1]
+  block_bias_ =
+      (-slopes_.view({-1, 1, 1}) * distance.unsqueeze(0))
+          .masked_fill(~((distance >= 0) & (distance < w)).unsqueeze(0), -inf);
+}
+
+torch::Tensor EncoderImpl::AttentionBlock(const torch::Tensor& q,
+                                          const torch::Tensor& k,
+                                          const torch::Tensor& v, int64_t s) {
+  // Queries [s, e) see keys [s - w + 1, e): work and memory grow linearly
+  // with n. Of the b x (b + w - 1) scores of a full block only b x w are
+  // inside the window; the rest are masked but still cost an exponential
+  // each, so blocks are shorter than the window (b = w / 2 wastes a third of
+  // them instead of half; much shorter blocks make the matrix products too
+  // small to run well).
+  const int64_t n = q.size(1);
+  const int64_t w = config_.window;
+  const int64_t b = QueryBlock();
+  const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
+  const int64_t e = std::min(n, s + b);
+  const int64_t ks = std::max<int64_t>(0, s - w + 1);
+  const int64_t offset = ks - (s - w + 1);  // Columns before key 0.
+  const torch::Tensor scores =
+      torch::matmul(q.slice(1, s, e), k.slice(1, ks, e).transpose(1, 2)) *
+          scale +
+      block_bias_.slice(1, 0, e - s).slice(2, offset, offset + (e - ks));
+  return torch::matmul(torch::softmax(scores, -1), v.slice(1, ks, e));
 }
 
 EncoderOutput EncoderImpl::Forward(const torch::Tensor& ids, bool keep_keys,
@@ -154,26 +142,50 @@ EncoderOutput EncoderImpl::Forward(const torch::Tensor& ids, bool keep_keys,
   EncoderOutput out;
   const int64_t n = ids.size(0);
   const int64_t h = config_.heads, d = config_.head_dim();
+  const int64_t b = QueryBlock();
+  const int64_t blocks = (n + b - 1) / b;
+  const bool training = torch::GradMode::is_enabled();
+  BuildBlockBias();  // Before any parallel region reads it.
   torch::Tensor x = in_proj_(Embed(ids));
-  for (Block& b : blocks_) {
-    const torch::Tensor qkv = b.qkv(b.norm1(x)).view({n, 3, h, d});
+  for (Block& blk : blocks_) {
+    const torch::Tensor qkv = blk.qkv(blk.norm1(x)).view({n, 3, h, d});
     const torch::Tensor q = qkv.select(1, 0).transpose(0, 1);  // [h, n, d]
     const torch::Tensor k = qkv.select(1, 1).transpose(0, 1);
     const torch::Tensor v = qkv.select(1, 2).transpose(0, 1);
     if (keep_keys) out.keys.push_back(k.transpose(1, 2).contiguous());
     if (keep_queries) out.queries.push_back(q.contiguous());
-    const torch::Tensor attn = LocalAttention(q, k, v);  // [h, n, d]
-    x = x + b.out(attn.transpose(0, 1).reshape({n, h * d}));
-    if (torch::GradMode::is_enabled()) {
-      x = x + b.ff2(torch::gelu(b.ff1(b.norm2(x))));
-    } else {
-      // Serving: the feed-forward's [rows, ffn] temporaries would be the
-      // largest of the pass (200 MB each at 100k tokens), so rows go through
-      // it in chunks, added in place.
-      for (int64_t r = 0; r < n; r += kFeedForwardRows) {
-        torch::Tensor rows = x.slice(0, r, std::min(n, r + kFeedForwardRows));
-        rows.add_(b.ff2(torch::gelu(b.ff1(b.norm2(rows)))));
+    if (training) {
+      std::vector<torch::Tensor> parts;
+      for (int64_t i = 0; i < blocks; ++i) {
+        parts.push_back(AttentionBlock(q, k, v, i * b));
       }
+      const torch::Tensor attn = torch::cat(parts, 1);  // [h, n, d]
+      x = x + blk.out(attn.transpose(0, 1).reshape({n, h * d}));
+      x = x + blk.ff2(torch::gelu(blk.ff1(blk.norm2(x))));
+      continue;
+    }
+    // Serving: q, k, v were taken from x before this point, so each block
+    // of queries can add its projected attention into its own rows of x in
+    // place; no [n, width] temporaries besides qkv (a 100k-token document
+    // peaked at 1.2 GB before). Blocks are independent, so the threads take
+    // whole blocks: their products are too small to split across threads
+    // (the BLAS threads spent more time yielding to each other than
+    // computing), and inside a parallel region LibTorch and OpenBLAS run
+    // single-threaded.
+    at::parallel_for(0, blocks, 1, [&](int64_t first, int64_t last) {
+      for (int64_t i = first; i < last; ++i) {
+        const int64_t s = i * b, e = std::min(n, s + b);
+        x.slice(0, s, e).add_(blk.out(AttentionBlock(q, k, v, s)
+                                          .transpose(0, 1)
+                                          .reshape({e - s, h * d})));
+      }
+    });
+    // The feed-forward's [rows, ffn] temporaries would be the largest of
+    // the pass (200 MB each at 100k tokens), so rows go through it in
+    // chunks, added in place.
+    for (int64_t r = 0; r < n; r += kFeedForwardRows) {
+      torch::Tensor rows = x.slice(0, r, std::min(n, r + kFeedForwardRows));
+      rows.add_(blk.ff2(torch::gelu(blk.ff1(blk.norm2(rows)))));
     }
   }
   out.hidden = final_norm_(x);

@@ -82,11 +82,15 @@ class EncoderImpl : public torch::nn::Module {
   };
 
   torch::Tensor Embed(const torch::Tensor& ids);
-  // Causal sliding-window attention of q over k, v ([heads, n, head_dim]).
-  torch::Tensor LocalAttention(const torch::Tensor& q, const torch::Tensor& k,
-                               const torch::Tensor& v);
+  // Causal sliding-window attention of the queries [s, s + QueryBlock())
+  // over k, v (all [heads, n, head_dim]): [heads, block, head_dim].
+  torch::Tensor AttentionBlock(const torch::Tensor& q, const torch::Tensor& k,
+                               const torch::Tensor& v, int64_t s);
+  int64_t QueryBlock() const;
+  // Fills block_bias_ once (ALiBi bias plus the causal window mask).
+  void BuildBlockBias();
 
-  // Queries per block of the sliding-window attention (see LocalAttention).
+  // Queries per block of the sliding-window attention (see AttentionBlock).
   static constexpr int64_t kQueryBlock = 128;
   // Rows per chunk of the feed-forward when serving (no autograd).
   static constexpr int64_t kFeedForwardRows = 4096;
