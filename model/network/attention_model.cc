@@ -61,6 +61,11 @@ absl::StatusOr<std::unique_ptr<AttentionModel>> AttentionModel::Load(
   // every op and fault them in again (measured 10-18x slower here).
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  // Kept memory is only reused within its arena, and glibc gives threads
+  // arenas of their own (up to 8 per core): the encoder's worker threads
+  // each kept their own high-water mark. Two arenas: peak RSS at 34k tokens
+  // 649 -> 433 MB, at 97k 1.13 -> 1.01 GB, encode time unchanged.
+  mallopt(M_ARENA_MAX, 2);
   torch::set_num_threads(threads);  // LibTorch starts with one.
   auto loaded = LoadWeights(path);
   if (!loaded.ok()) return loaded.status();
