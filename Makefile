@@ -41,7 +41,7 @@ train: build
 	build/bin/attnr-train --corpus $(TRAIN_CACHE)/corpus --init_from $(STAGE1) \
 	  --out $(WEIGHTS) \
 	  --checkpoint_dir $(TRAIN_CACHE)/checkpoints-$(MODEL_VERSION) \
-	  --version $(MODEL_VERSION) --steps 1200 --negative_windows 4 --lr 5e-4 \
+	  --version $(MODEL_VERSION) --steps 700 --negative_windows 6 --lr 2e-4 \
 	  --seed 20261124 --threads 2
 
 build: configure

@@ -70,7 +70,10 @@ def main():
         cfg.close()
         server = service.Server(args.build_dir, cfg.name)
         try:
-            m = evaluate(server, ds, ["attention"] if w == "attention only" else None)
+            # Views named explicitly: the config's default views may be
+            # lexical alone, which would ignore the weight.
+            m = evaluate(server, ds, ["attention"] if w == "attention only"
+                         else ["lexical", "attention"])
         finally:
             server.stop()
         rows.append((w, m))

@@ -583,7 +583,7 @@ TEST_F(ServerIntegrationTest, AccessLogHasOneLinePerRequest) {
 // cache encoded documents, and refuse a damaged copy instead of starting.
 std::string ShippedWeights() {
   return std::string(std::getenv("ATTNR_SOURCE_DIR")) +
-         "/model/weights/attnr-attention-1.0.0.bin";
+         "/model/weights/attnr-attention-1.1.0.bin";
 }
 
 class ModelServerTest : public ::testing::Test {
