@@ -1,7 +1,6 @@
 #include "model/retriever.h"
 
 #include <algorithm>
-#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"

@@ -1,6 +1,8 @@
 #include "model/network/encoder.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace attnr::network {
