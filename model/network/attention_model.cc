@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "model/network/encoder.h"
+#include "model/network/term_keys.h"
 #include "model/network/weights_file.h"
 
 namespace attnr::network {
@@ -12,16 +13,23 @@ namespace {
 
 class TorchEncodedDocument final : public EncodedDocument {
  public:
-  explicit TorchEncodedDocument(std::vector<torch::Tensor> keys, size_t tokens)
-      : keys_(std::move(keys)), tokens_(tokens) {
-    for (const torch::Tensor& k : keys_) bytes_ += k.numel() * k.element_size();
+  // `encoded` holds the token ids and per-layer keys (hidden states and
+  // queries are not kept).
+  TorchEncodedDocument(EncoderOutput encoded, size_t tokens)
+      : encoded_(std::move(encoded)), tokens_(tokens) {
+    for (const torch::Tensor& k : encoded_.keys) {
+      bytes_ += k.numel() * k.element_size();
+    }
+    for (const torch::Tensor* t : {&encoded_.ids, &encoded_.terms}) {
+      if (t->defined()) bytes_ += t->numel() * t->element_size();
+    }
   }
   size_t bytes() const override { return bytes_; }
   size_t tokens() const override { return tokens_; }
-  const std::vector<torch::Tensor>& keys() const { return keys_; }
+  const EncoderOutput& encoded() const { return encoded_; }
 
  private:
-  std::vector<torch::Tensor> keys_;
+  EncoderOutput encoded_;
   size_t tokens_;
   size_t bytes_ = 0;
 };
@@ -46,6 +54,12 @@ torch::Tensor IdsTensor(const Vocabulary& vocabulary,
   std::vector<int64_t> ids =
       vocabulary.Ids(tokens, 0, static_cast<uint32_t>(tokens.size()));
   return torch::tensor(ids, torch::TensorOptions().dtype(torch::kLong));
+}
+
+torch::Tensor TermsTensor(const std::vector<text::Token>& tokens) {
+  return torch::tensor(
+      TermKeys(tokens, 0, static_cast<uint32_t>(tokens.size())),
+      torch::TensorOptions().dtype(torch::kLong));
 }
 
 }  // namespace
@@ -80,8 +94,7 @@ absl::StatusOr<std::unique_ptr<AttentionModel>> AttentionModel::Load(
 absl::StatusOr<std::shared_ptr<const EncodedDocument>> AttentionModel::Encode(
     const std::vector<text::Token>& tokens) const {
   if (tokens.empty()) {
-    return std::make_shared<TorchEncodedDocument>(std::vector<torch::Tensor>(),
-                                                  0);
+    return std::make_shared<TorchEncodedDocument>(EncoderOutput(), 0);
   }
   try {
     torch::NoGradGuard no_grad;
@@ -89,8 +102,10 @@ absl::StatusOr<std::shared_ptr<const EncodedDocument>> AttentionModel::Encode(
     EncoderOutput out = state_->model.encoder->Forward(
         IdsTensor(state_->model.vocabulary, tokens), /*keep_keys=*/true,
         /*keep_queries=*/false);
-    auto encoded = std::make_shared<TorchEncodedDocument>(std::move(out.keys),
-                                                          tokens.size());
+    out.hidden = torch::Tensor();  // Not used by the read-out.
+    out.terms = TermsTensor(tokens);
+    auto encoded =
+        std::make_shared<TorchEncodedDocument>(std::move(out), tokens.size());
     // The pass's temporaries (hundreds of MB for a long document) stay in
     // the heap for the next pass, which is what keeps ops fast; after a long
     // document they are handed back, or each new long document would add its
@@ -107,12 +122,12 @@ absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::Relevance(
     const std::vector<text::Token>& query,
     const std::vector<const EncodedDocument*>& documents) const {
   std::vector<std::vector<float>> out(documents.size());
-  std::vector<const std::vector<torch::Tensor>*> keys;
+  std::vector<const EncoderOutput*> keys;
   std::vector<size_t> which;
   for (size_t d = 0; d < documents.size(); ++d) {
     const auto* doc = static_cast<const TorchEncodedDocument*>(documents[d]);
     if (doc->tokens() == 0) continue;  // Nothing to attend to.
-    keys.push_back(&doc->keys());
+    keys.push_back(&doc->encoded());
     which.push_back(d);
   }
   if (keys.empty() || query.empty()) return out;
@@ -122,6 +137,7 @@ absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::Relevance(
     EncoderOutput q = state_->model.encoder->Forward(
         IdsTensor(state_->model.vocabulary, query), /*keep_keys=*/false,
         /*keep_queries=*/true);
+    q.terms = TermsTensor(query);
     std::vector<torch::Tensor> relevance =
         state_->model.encoder->Relevance(q, keys);
     for (size_t i = 0; i < which.size(); ++i) {

@@ -13,7 +13,7 @@ std::string EncoderConfig::ToJson() const {
       {"glove_dim", glove_dim},     {"width", width},
       {"layers", layers},           {"heads", heads},
       {"window", window},           {"ffn", ffn},
-      {"lm_vocab", lm_vocab}}
+      {"lm_vocab", lm_vocab},       {"token_match", token_match}}
       .dump();
 }
 
@@ -33,6 +33,11 @@ bool EncoderConfig::FromJson(const std::string& json) {
   window = j["window"];
   ffn = j["ffn"];
   lm_vocab = j["lm_vocab"];
+  token_match = false;
+  if (j.contains("token_match")) {
+    if (!j["token_match"].is_boolean()) return false;
+    token_match = j["token_match"];
+  }
   return width % heads == 0 && lm_vocab <= vocab_words && window > 0;
 }
 
@@ -67,6 +72,11 @@ EncoderImpl::EncoderImpl(const EncoderConfig& config) : config_(config) {
       register_module("term_weight", torch::nn::Linear(config.width, 1));
   head_mix_ = register_parameter("head_mix",
                                  torch::zeros({config.layers * config.heads}));
+  if (config.token_match) {
+    // The trainer sets its starting value (--match_bias_init).
+    match_bias_ = register_parameter(
+        "match_bias", torch::zeros({config.layers * config.heads}));
+  }
   lm_proj_ = register_module("lm_proj",
                              torch::nn::Linear(config.width, config.glove_dim));
   lm_bias_ = register_parameter("lm_bias", torch::zeros({config.lm_vocab}));
@@ -142,6 +152,7 @@ torch::Tensor EncoderImpl::AttentionBlock(const torch::Tensor& q,
 EncoderOutput EncoderImpl::Forward(const torch::Tensor& ids, bool keep_keys,
                                    bool keep_queries) {
   EncoderOutput out;
+  out.ids = ids;
   const int64_t n = ids.size(0);
   const int64_t h = config_.heads, d = config_.head_dim();
   const int64_t b = QueryBlock();
@@ -195,8 +206,7 @@ EncoderOutput EncoderImpl::Forward(const torch::Tensor& ids, bool keep_keys,
 }
 
 std::vector<torch::Tensor> EncoderImpl::Relevance(
-    const EncoderOutput& query,
-    const std::vector<const std::vector<torch::Tensor>*>& docs) {
+    const EncoderOutput& query, const std::vector<const EncoderOutput*>& docs) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
   // Serving computes this on every request over every cached document token
   // (heads x query tokens x document tokens per layer), so it takes one
@@ -210,12 +220,45 @@ std::vector<torch::Tensor> EncoderImpl::Relevance(
       torch::softmax(term_weight_(query.hidden).squeeze(1), 0);
   const torch::Tensor mix =
       torch::softmax(head_mix_, 0).view({config_.layers, config_.heads});
+  const int64_t heads = config_.heads, m = query.ids.size(0);
+  // Where a document token is a query term (token_match): flat indices into
+  // [m, n_d]. Retrieval heads of large models find repeats of a query word;
+  // a 32-wide head cannot give each of 50k words a key only its own query
+  // matches, so a learned bias adds the match to those logits (a few dozen
+  // to thousands of entries, against m * n_d logits).
+  std::vector<torch::Tensor> matches(docs.size());
   std::vector<torch::Tensor> relevance(docs.size());
+  if (config_.token_match) {
+    for (size_t d = 0; d < docs.size(); ++d) {
+      const torch::Tensor& qt = query.terms;
+      const torch::Tensor hits =
+          ((qt.unsqueeze(1) == docs[d]->terms.unsqueeze(0)) &
+           (qt != 0).unsqueeze(1))
+              .nonzero();
+      matches[d] =
+          hits.select(1, 0) * docs[d]->terms.size(0) + hits.select(1, 1);
+    }
+  }
   for (int64_t l = 0; l < config_.layers; ++l) {
     const torch::Tensor q = query.queries[l] * scale;   // [h, m, d]
     std::vector<torch::Tensor> exps, row_max, row_sum;  // Per document.
-    for (const std::vector<torch::Tensor>* keys : docs) {
-      torch::Tensor logits = torch::matmul(q, (*keys)[l]);  // [h, m, n_d]
+    for (size_t d = 0; d < docs.size(); ++d) {
+      torch::Tensor logits = torch::matmul(q, docs[d]->keys[l]);  // [h, m, n_d]
+      if (matches[d].defined() && matches[d].numel() > 0) {
+        const int64_t n = logits.size(2);
+        const torch::Tensor bias =
+            match_bias_.slice(0, l * heads, (l + 1) * heads)
+                .view({heads, 1})
+                .expand({heads, matches[d].size(0)})
+                .contiguous();
+        logits =
+            in_place
+                ? logits.view({heads, m * n}).index_add_(1, matches[d], bias)
+                : logits.view({heads, m * n})
+                      .index_add(1, matches[d], bias)
+                      .view({heads, m, n});
+        logits = logits.view({heads, m, n});
+      }
       row_max.push_back(torch::amax(logits.detach(), -1));
       const torch::Tensor shift = row_max.back().unsqueeze(-1);
       exps.push_back(in_place ? logits.sub_(shift).exp_()

@@ -22,6 +22,10 @@ struct EncoderConfig {
   int64_t window = 256;  // Each token attends to itself and 255 before it.
   int64_t ffn = 512;
   int64_t lm_vocab = 8192;  // Next-token head over the most frequent words.
+  // The read-out adds a learned bias (per layer and head) to the attention
+  // logit of a document token that is the query token itself. Optional in
+  // the JSON (files before 1.2.0 have none).
+  bool token_match = false;
 
   int64_t head_dim() const { return width / heads; }
   std::string ToJson() const;
@@ -31,6 +35,10 @@ struct EncoderConfig {
 
 // What one pass over a token sequence yields.
 struct EncoderOutput {
+  torch::Tensor ids;  // [n], the input token ids.
+  // [n] int64 term keys (TermKeys), set by the caller when the model has
+  // token_match; read by the read-out.
+  torch::Tensor terms;
   torch::Tensor hidden;  // [n, width], after the final norm.
   // Per layer, [heads, head_dim, n]: stored transposed because the read-out
   // multiplies queries by them on every request (40% faster than
@@ -50,7 +58,10 @@ struct EncoderOutput {
 // encoded by the same network, attend with each layer's own query
 // projection to all of a document's keys at that layer; the attention mass
 // a sentence receives, mixed over layers and heads by learned weights and
-// over query tokens by learned term weights, is its relevance.
+// over query tokens by learned term weights, is its relevance. With
+// token_match, a document token that is one of the query's terms (same stem)
+// gets a learned bias on its logit: a 32-wide head cannot give every one of
+// 50k words a key that only its own query finds.
 class EncoderImpl : public torch::nn::Module {
  public:
   explicit EncoderImpl(const EncoderConfig& config);
@@ -61,11 +72,11 @@ class EncoderImpl : public torch::nn::Module {
 
   // Attention mass per token of each document ([n_d] each): one softmax
   // over all the documents' tokens, so the masses sum to 1 over them all and
-  // compare across documents. `query` comes from Forward with keep_queries;
-  // each entry of `docs` is a document's per-layer keys.
+  // compare across documents. `query` comes from Forward with keep_queries,
+  // each of `docs` from Forward with keep_keys (only ids and keys are read).
   std::vector<torch::Tensor> Relevance(
       const EncoderOutput& query,
-      const std::vector<const std::vector<torch::Tensor>*>& docs);
+      const std::vector<const EncoderOutput*>& docs);
 
   // Next-token logits over the lm_vocab most frequent words, [n, lm_vocab].
   torch::Tensor LanguageModelLogits(const torch::Tensor& hidden);
@@ -104,9 +115,10 @@ class EncoderImpl : public torch::nn::Module {
   torch::nn::LayerNorm final_norm_{nullptr};
   torch::nn::Linear term_weight_{nullptr};  // Query-term weights.
   torch::Tensor head_mix_;                  // [layers * heads] logits.
-  torch::nn::Linear lm_proj_{nullptr};      // width -> glove_dim.
-  torch::Tensor lm_bias_;                   // [lm_vocab].
-  torch::Tensor slopes_;                    // ALiBi slope per head.
+  torch::Tensor match_bias_;  // [layers * heads], when config_.token_match.
+  torch::nn::Linear lm_proj_{nullptr};  // width -> glove_dim.
+  torch::Tensor lm_bias_;               // [lm_vocab].
+  torch::Tensor slopes_;                // ALiBi slope per head.
 };
 TORCH_MODULE(Encoder);
 

@@ -68,6 +68,11 @@ ABSL_FLAG(int32_t, layers, 4, "Transformer layers.");
 ABSL_FLAG(int32_t, heads, 4, "Attention heads.");
 ABSL_FLAG(int32_t, buckets, 4096,
           "Hash buckets for words outside the vocabulary.");
+ABSL_FLAG(bool, token_match, false,
+          "Give the read-out a learned bias for document tokens that are a "
+          "query term (same Snowball stem; see EncoderConfig::token_match).");
+ABSL_FLAG(double, match_bias_init, 4.0,
+          "Starting term-match bias (a logit) when --init_from has none.");
 ABSL_FLAG(std::string, version, "1.0.0",
           "Model version written to the weights.");
 ABSL_FLAG(std::string, inspect, "",
@@ -99,6 +104,7 @@ std::string ReadAll(const std::string& path) {
 struct Window {
   int64_t start = 0;  // First token's index in the document.
   std::vector<int64_t> ids;
+  std::vector<int64_t> terms;
   std::vector<int64_t> sentence_of_token;  // -1 outside candidate sentences.
   int64_t sentences = 0;
   std::vector<int64_t> gold;  // Window-relative sentence indices.
@@ -109,6 +115,7 @@ struct Window {
 void FillWindow(const attnr::train::TrainingDocument& doc, int64_t start,
                 int64_t end, const std::vector<uint32_t>& gold, Window& w) {
   w.ids.assign(doc.ids.begin() + start, doc.ids.begin() + end);
+  w.terms.assign(doc.terms.begin() + start, doc.terms.begin() + end);
   w.sentence_of_token.assign(end - start, -1);
   for (uint32_t s = 0; s < doc.sentences.size(); ++s) {
     const auto [b, e] = doc.sentences[s];
@@ -200,18 +207,21 @@ Losses Run(Encoder& model, const TrainingExample& ex, const Window& w,
   const torch::Tensor doc_ids = torch::tensor(w.ids, opts);
   const torch::Tensor query_ids = torch::tensor(ex.query_ids, opts);
   attnr::network::EncoderOutput doc = model->Forward(doc_ids, true, false);
+  doc.terms = torch::tensor(w.terms, opts);
   attnr::network::EncoderOutput query = model->Forward(query_ids, false, true);
+  query.terms = torch::tensor(ex.query_terms, opts);
   // Distractor windows: keys without gradient (the query side and the gold
   // window's keys still learn from them through the shared softmax).
-  std::vector<std::vector<torch::Tensor>> negative_keys;
+  std::vector<attnr::network::EncoderOutput> negative_keys;
   {
     torch::NoGradGuard no_grad;
     for (const Window& neg : negatives) {
       negative_keys.push_back(
-          model->Forward(torch::tensor(neg.ids, opts), true, false).keys);
+          model->Forward(torch::tensor(neg.ids, opts), true, false));
+      negative_keys.back().terms = torch::tensor(neg.terms, opts);
     }
   }
-  std::vector<const std::vector<torch::Tensor>*> keys = {&doc.keys};
+  std::vector<const attnr::network::EncoderOutput*> keys = {&doc};
   for (const auto& k : negative_keys) keys.push_back(&k);
   const std::vector<torch::Tensor> relevance = model->Relevance(query, keys);
   std::vector<torch::Tensor> masses = {SentenceMass(w, relevance[0])};
@@ -321,6 +331,7 @@ int main(int argc, char** argv) {
   config.layers = absl::GetFlag(FLAGS_layers);
   config.heads = absl::GetFlag(FLAGS_heads);
   config.ffn = 4 * config.width;
+  config.token_match = absl::GetFlag(FLAGS_token_match);
   config.lm_vocab = std::min<int64_t>(config.lm_vocab, config.vocab_words);
   const std::string glove = ReadAll(dir + "/glove.f32");
   if (glove.size() !=
@@ -332,16 +343,26 @@ int main(int argc, char** argv) {
                                    {config.vocab_words, config.glove_dim},
                                    torch::kFloat)
                       .clone());
+  if (config.token_match) {
+    torch::NoGradGuard no_grad;
+    model->named_parameters()["match_bias"].fill_(
+        absl::GetFlag(FLAGS_match_bias_init));
+  }
   if (const std::string init = absl::GetFlag(FLAGS_init_from); !init.empty()) {
     auto start = attnr::network::LoadWeights(init);
     if (!start.ok()) Die(std::string(start.status().message()));
-    if (start->header.encoder.ToJson() != config.ToJson() ||
+    // A model may gain the term match on top of one without it.
+    EncoderConfig same = start->header.encoder;
+    same.token_match = config.token_match;
+    if (same.ToJson() != config.ToJson() ||
         start->vocabulary.word_count() != vocabulary->word_count()) {
       Die("--init_from " + init + " has another architecture or vocabulary");
     }
     torch::NoGradGuard no_grad;
     auto from = start->encoder->named_parameters();
-    for (auto& p : model->named_parameters()) p.value().copy_(from[p.key()]);
+    for (auto& p : model->named_parameters()) {
+      if (const torch::Tensor* t = from.find(p.key())) p.value().copy_(*t);
+    }
     auto from_buffers = start->encoder->named_buffers();
     for (auto& b : model->named_buffers())
       b.value().copy_(from_buffers[b.key()]);
@@ -496,7 +517,8 @@ int main(int argc, char** argv) {
   header.notes = absl::StrCat(
       "trained ", steps, " steps x ", accumulate, " examples, window ",
       absl::GetFlag(FLAGS_window_tokens), " tokens + ",
-      absl::GetFlag(FLAGS_negative_windows), " distractor windows, seed ", seed,
+      absl::GetFlag(FLAGS_negative_windows), " distractor windows, ",
+      config.token_match ? "term match, " : "", "seed ", seed,
       init.empty()
           ? ""
           : absl::StrCat(", from ",

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "model/network/term_keys.h"
 #include "model/text/analyzed_document.h"
 #include "model/text/tokenizer.h"
 
@@ -40,6 +41,8 @@ absl::StatusOr<TrainingCorpus> LoadTrainingCorpus(
     TrainingDocument td;
     td.ids = vocabulary.Ids(doc->tokens, 0,
                             static_cast<uint32_t>(doc->tokens.size()));
+    td.terms = network::TermKeys(doc->tokens, 0,
+                                 static_cast<uint32_t>(doc->tokens.size()));
     std::vector<std::pair<uint32_t, uint32_t>> spans;
     for (const text::Sentence& s : doc->sentences) {
       if (s.token_count() == 0) continue;
@@ -60,6 +63,8 @@ absl::StatusOr<TrainingCorpus> LoadTrainingCorpus(
     const auto tokens = text::Tokenize(query);
     ex.query_ids =
         vocabulary.Ids(tokens, 0, static_cast<uint32_t>(tokens.size()));
+    ex.query_terms =
+        network::TermKeys(tokens, 0, static_cast<uint32_t>(tokens.size()));
     if (ex.query_ids.empty()) continue;
     const auto& spans = char_spans[ex.document];
     for (uint32_t s = 0; s < spans.size(); ++s) {

@@ -14,6 +14,7 @@ namespace attnr::train {
 // sentence token ranges (so training sees exactly what serving sees).
 struct TrainingDocument {
   std::vector<int64_t> ids;
+  std::vector<int64_t> terms;  // network::TermKeys, one per token.
   std::vector<std::pair<uint32_t, uint32_t>> sentences;  // Token ranges.
 };
 
@@ -21,6 +22,7 @@ struct TrainingDocument {
 struct TrainingExample {
   uint32_t document = 0;
   std::vector<int64_t> query_ids;
+  std::vector<int64_t> query_terms;
   std::vector<uint32_t> gold_sentences;  // Indices, ascending.
 };
 

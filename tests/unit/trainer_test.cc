@@ -241,6 +241,48 @@ TEST_F(TrainerTest, SecondStageStartsFromGivenWeights) {
               HasSubstr("another architecture or vocabulary"));
 }
 
+TEST_F(TrainerTest, TermMatchIsAddedOnTopOfAModelWithoutIt) {
+  ASSERT_EQ(Train("plain", 20, 0), 0);
+  // Zero learning rate: the new model is the old one plus the term-match
+  // bias at its starting value.
+  ASSERT_EQ(Train("matched", 1, 0,
+                  absl::StrCat("--init_from ", *dir_,
+                               "/plain.bin --lr 0 --token_match "
+                               "--match_bias_init 3")),
+            0)
+      << ReadFile(*dir_ + "/matched.stderr");
+  auto weights = network::LoadWeights(*dir_ + "/matched.bin");
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  EXPECT_TRUE(weights->header.encoder.token_match);
+  EXPECT_THAT(weights->header.notes, HasSubstr("term match"));
+  const torch::Tensor* bias =
+      weights->encoder->named_parameters().find("match_bias");
+  ASSERT_NE(bias, nullptr);
+  EXPECT_TRUE(torch::allclose(*bias, torch::full_like(*bias, 3.0)));
+
+  auto plain = network::AttentionModel::Load(*dir_ + "/plain.bin", 1);
+  auto matched = network::AttentionModel::Load(*dir_ + "/matched.bin", 1);
+  ASSERT_TRUE(plain.ok() && matched.ok());
+  auto mass = [](network::AttentionModel& model, const char* query) {
+    auto doc = model.Encode(text::Tokenize("kakaka lololo the mimimi kakaka."));
+    EXPECT_TRUE(doc.ok());
+    auto m = model.Relevance(text::Tokenize(query), {doc->get()});
+    EXPECT_TRUE(m.ok());
+    return (*m)[0];
+  };
+  // The query's word gets more of the mass where it recurs...
+  const std::vector<float> before = mass(**plain, "kakaka");
+  const std::vector<float> after = mass(**matched, "kakaka");
+  ASSERT_EQ(after.size(), 5u);
+  EXPECT_GT(after[0] + after[4], before[0] + before[4] + 0.1);
+  // ...while a stopword matches nothing: the same read-out as before.
+  const std::vector<float> stop_before = mass(**plain, "the");
+  const std::vector<float> stop_after = mass(**matched, "the");
+  for (size_t i = 0; i < stop_after.size(); ++i) {
+    EXPECT_NEAR(stop_after[i], stop_before[i], 1e-6) << i;
+  }
+}
+
 TEST_F(TrainerTest, LearnsToRankAgainstDistractorWindows) {
   // 48-token windows in 150-token documents leave room for two distractor
   // windows per example, whose keys share the query's softmax.
