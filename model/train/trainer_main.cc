@@ -278,12 +278,19 @@ int Inspect(const std::string& path) {
     if (p.key() == "head_mix")
       mix = torch::softmax(p.value(), 0).view({c.layers, c.heads});
   }
+  const torch::Tensor* match =
+      model->encoder->named_parameters().find("match_bias");
   nlohmann::json layers = nlohmann::json::array();
+  nlohmann::json match_layers = nlohmann::json::array();
   for (int64_t l = 0; l < c.layers; ++l) {
-    std::vector<double> heads;
-    for (int64_t h = 0; h < c.heads; ++h)
+    std::vector<double> heads, match_heads;
+    for (int64_t h = 0; h < c.heads; ++h) {
       heads.push_back(mix[l][h].item<double>());
+      if (match)
+        match_heads.push_back((*match)[l * c.heads + h].item<double>());
+    }
     layers.push_back(heads);
+    if (match) match_layers.push_back(match_heads);
   }
   int64_t trainable = 0;
   for (const auto& p : model->encoder->parameters()) {
@@ -295,6 +302,7 @@ int Inspect(const std::string& path) {
                               {"encoder", nlohmann::json::parse(c.ToJson())},
                               {"trainable_parameters", trainable},
                               {"readout_mix_layer_x_head", layers},
+                              {"term_match_bias_layer_x_head", match_layers},
                               {"notes", model->header.notes}}
                    .dump(1)
             << "\n";
