@@ -73,6 +73,8 @@ ABSL_FLAG(bool, token_match, false,
           "query term (same Snowball stem; see EncoderConfig::token_match).");
 ABSL_FLAG(double, match_bias_init, 4.0,
           "Starting term-match bias (a logit) when --init_from has none.");
+ABSL_FLAG(double, match_bias_lr_scale, 50.0,
+          "The term-match bias's learning rate, as a multiple of --lr.");
 ABSL_FLAG(std::string, version, "1.0.0",
           "Model version written to the weights.");
 ABSL_FLAG(std::string, inspect, "",
@@ -381,13 +383,22 @@ int main(int argc, char** argv) {
   for (uint32_t i = 0; i < corpus->examples.size(); ++i) {
     (i % 20 == 7 ? eval_idx : train_idx).push_back(i);
   }
-  std::vector<torch::Tensor> trainable;
-  for (auto& p : model->parameters()) {
-    if (p.requires_grad()) trainable.push_back(p);
+  // Two groups: the term-match bias (a handful of logits that start far
+  // from where the rest of the model is tuned) learns at its own rate.
+  std::vector<torch::Tensor> trainable, network_params, match_params;
+  for (const auto& p : model->named_parameters()) {
+    if (!p.value().requires_grad()) continue;
+    trainable.push_back(p.value());
+    (p.key() == "match_bias" ? match_params : network_params)
+        .push_back(p.value());
   }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(network_params);
+  if (!match_params.empty()) groups.emplace_back(match_params);
   torch::optim::AdamW optimizer(
-      trainable,
+      groups,
       torch::optim::AdamWOptions(absl::GetFlag(FLAGS_lr)).weight_decay(0.01));
+  const double match_lr_scale = absl::GetFlag(FLAGS_match_bias_lr_scale);
   std::mt19937_64 rng(seed);
   int64_t step = 0;
 
@@ -482,8 +493,10 @@ int main(int argc, char** argv) {
     }
     torch::nn::utils::clip_grad_norm_(trainable, 1.0);
     const double lr = LearningRate(step, steps, absl::GetFlag(FLAGS_lr));
-    for (auto& group : optimizer.param_groups()) {
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
+      static_cast<torch::optim::AdamWOptions&>(
+          optimizer.param_groups()[g].options())
+          .lr(g == 0 ? lr : lr * match_lr_scale);
     }
     optimizer.step();
     ++step;

@@ -283,6 +283,29 @@ TEST_F(TrainerTest, TermMatchIsAddedOnTopOfAModelWithoutIt) {
   }
 }
 
+TEST_F(TrainerTest, TermMatchBiasLearnsAtItsOwnRate) {
+  ASSERT_EQ(Train("plain_rate", 20, 0), 0);
+  auto bias_after = [](const std::string& name, const std::string& scale) {
+    EXPECT_EQ(Train(name, 3, 0,
+                    absl::StrCat("--init_from ", *dir_,
+                                 "/plain_rate.bin --token_match "
+                                 "--match_bias_init 3 --match_bias_lr_scale ",
+                                 scale)),
+              0)
+        << ReadFile(*dir_ + "/" + name + ".stderr");
+    auto weights = network::LoadWeights(*dir_ + "/" + name + ".bin");
+    EXPECT_TRUE(weights.ok()) << weights.status();
+    return weights->encoder->named_parameters()["match_bias"].clone();
+  };
+  // Scale 0 holds the bias where it started while the rest trains...
+  const torch::Tensor frozen = bias_after("rate0", "0");
+  EXPECT_TRUE(torch::equal(frozen, torch::full_like(frozen, 3.0)));
+  // ...and a large scale moves it by more than the base rate could in three
+  // steps (Adam moves a parameter by about the learning rate per step).
+  const torch::Tensor moved = bias_after("rate100", "100");
+  EXPECT_GT((moved - 3.0).abs().max().item<float>(), 3 * 0.003);
+}
+
 TEST_F(TrainerTest, LearnsToRankAgainstDistractorWindows) {
   // 48-token windows in 150-token documents leave room for two distractor
   // windows per example, whose keys share the query's softmax.
