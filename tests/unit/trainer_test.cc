@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/network/attention_model.h"
+#include "model/network/encoder.h"
 #include "model/network/weights_file.h"
 #include "model/text/tokenizer.h"
 
@@ -209,6 +210,37 @@ TEST_F(TrainerTest, AttentionMassIsADistributionOverAllDocuments) {
     }
   }
   EXPECT_NEAR(total, 1.0, 1e-4);
+}
+
+TEST_F(TrainerTest, ServingPassEqualsTheTrainingPass) {
+  // Serving runs its own code (blocks in parallel adding into x in place,
+  // the feed-forward in chunks, keys transposed on all threads); it must
+  // compute what the autograd path that training uses computes.
+  ASSERT_EQ(Train("passes", 5, 0), 0);
+  auto weights = network::LoadWeights(*dir_ + "/passes.bin");
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  // Five 128-query blocks, the last one short.
+  const torch::Tensor ids =
+      torch::arange(0, 600, torch::kLong)
+          .remainder(static_cast<int64_t>(weights->vocabulary.size()));
+  network::EncoderOutput trained, served;
+  {
+    torch::AutoGradMode on(true);
+    trained = weights->encoder->Forward(ids, true, true);
+  }
+  {
+    torch::NoGradGuard off;
+    served = weights->encoder->Forward(ids, true, true);
+  }
+  EXPECT_TRUE(
+      torch::allclose(served.hidden, trained.hidden.detach(), 1e-4, 1e-5));
+  ASSERT_EQ(served.keys.size(), trained.keys.size());
+  for (size_t l = 0; l < served.keys.size(); ++l) {
+    EXPECT_TRUE(served.keys[l].is_contiguous());
+    EXPECT_TRUE(
+        torch::allclose(served.keys[l], trained.keys[l].detach(), 1e-4, 1e-5))
+        << "layer " << l;
+  }
 }
 
 TEST_F(TrainerTest, SecondStageStartsFromGivenWeights) {
