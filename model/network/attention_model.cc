@@ -103,7 +103,10 @@ absl::StatusOr<std::shared_ptr<const EncodedDocument>> AttentionModel::Encode(
         IdsTensor(state_->model.vocabulary, tokens), /*keep_keys=*/true,
         /*keep_queries=*/false);
     out.hidden = torch::Tensor();  // Not used by the read-out.
-    out.terms = TermsTensor(tokens);
+    // Term keys only for a model that reads them (each costs a stemmer call
+    // now and 8 bytes of cache for as long as the document stays).
+    if (state_->model.header.encoder.token_match)
+      out.terms = TermsTensor(tokens);
     auto encoded =
         std::make_shared<TorchEncodedDocument>(std::move(out), tokens.size());
     // The pass's temporaries (hundreds of MB for a long document) stay in
@@ -137,7 +140,7 @@ absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::Relevance(
     EncoderOutput q = state_->model.encoder->Forward(
         IdsTensor(state_->model.vocabulary, query), /*keep_keys=*/false,
         /*keep_queries=*/true);
-    q.terms = TermsTensor(query);
+    if (state_->model.header.encoder.token_match) q.terms = TermsTensor(query);
     std::vector<torch::Tensor> relevance =
         state_->model.encoder->Relevance(q, keys);
     for (size_t i = 0; i < which.size(); ++i) {
