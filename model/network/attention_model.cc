@@ -102,7 +102,8 @@ absl::StatusOr<std::shared_ptr<const EncodedDocument>> AttentionModel::Encode(
     EncoderOutput out = state_->model.encoder->Forward(
         IdsTensor(state_->model.vocabulary, tokens), /*keep_keys=*/true,
         /*keep_queries=*/false);
-    out.hidden = torch::Tensor();  // Not used by the read-out.
+    out.hidden = torch::Tensor();  // The read-out uses keys (and terms) only.
+    out.ids = torch::Tensor();
     // Term keys only for a model that reads them (each costs a stemmer call
     // now and 8 bytes of cache for as long as the document stays).
     if (state_->model.header.encoder.token_match)
