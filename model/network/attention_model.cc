@@ -13,15 +13,15 @@ namespace {
 
 class TorchEncodedDocument final : public EncodedDocument {
  public:
-  // `encoded` holds the token ids and per-layer keys (hidden states and
-  // queries are not kept).
+  // `encoded` holds the per-layer keys and, for a token_match model, the
+  // term keys: all the read-out uses.
   TorchEncodedDocument(EncoderOutput encoded, size_t tokens)
       : encoded_(std::move(encoded)), tokens_(tokens) {
     for (const torch::Tensor& k : encoded_.keys) {
       bytes_ += k.numel() * k.element_size();
     }
-    for (const torch::Tensor* t : {&encoded_.ids, &encoded_.terms}) {
-      if (t->defined()) bytes_ += t->numel() * t->element_size();
+    if (encoded_.terms.defined()) {
+      bytes_ += encoded_.terms.numel() * encoded_.terms.element_size();
     }
   }
   size_t bytes() const override { return bytes_; }

@@ -246,8 +246,8 @@ std::vector<torch::Tensor> EncoderImpl::Relevance(
   std::vector<torch::Tensor> matches(docs.size());
   std::vector<torch::Tensor> relevance(docs.size());
   if (config_.token_match) {
+    const torch::Tensor& qt = query.terms;
     for (size_t d = 0; d < docs.size(); ++d) {
-      const torch::Tensor& qt = query.terms;
       const torch::Tensor hits =
           ((qt.unsqueeze(1) == docs[d]->terms.unsqueeze(0)) &
            (qt != 0).unsqueeze(1))
@@ -268,13 +268,10 @@ std::vector<torch::Tensor> EncoderImpl::Relevance(
                 .view({heads, 1})
                 .expand({heads, matches[d].size(0)})
                 .contiguous();
-        logits =
-            in_place
-                ? logits.view({heads, m * n}).index_add_(1, matches[d], bias)
-                : logits.view({heads, m * n})
-                      .index_add(1, matches[d], bias)
-                      .view({heads, m, n});
-        logits = logits.view({heads, m, n});
+        torch::Tensor flat = logits.view({heads, m * n});
+        logits = (in_place ? flat.index_add_(1, matches[d], bias)
+                           : flat.index_add(1, matches[d], bias))
+                     .view({heads, m, n});
       }
       row_max.push_back(torch::amax(logits.detach(), -1));
       const torch::Tensor shift = row_max.back().unsqueeze(-1);

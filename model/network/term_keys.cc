@@ -1,7 +1,5 @@
 #include "model/network/term_keys.h"
 
-#include <algorithm>
-#include <cctype>
 #include <string>
 
 #include "absl/hash/hash.h"
@@ -16,12 +14,9 @@ std::vector<int64_t> TermKeys(const std::vector<text::Token>& tokens,
   std::vector<int64_t> keys;
   keys.reserve(end - begin);
   for (uint32_t i = begin; i < end; ++i) {
-    const std::string term = analyzer.Term(tokens[i].norm);
-    const bool word = std::any_of(term.begin(), term.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || (c & 0x80);
-    });
+    const std::string term = analyzer.Term(tokens[i].norm);  // "": stopword.
     int64_t key = 0;
-    if (word) {
+    if (!term.empty()) {
       key = static_cast<int64_t>(absl::HashOf(term));
       if (key == 0) key = 1;  // 0 is reserved for "no term".
     }

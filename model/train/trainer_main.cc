@@ -117,7 +117,9 @@ struct Window {
 void FillWindow(const attnr::train::TrainingDocument& doc, int64_t start,
                 int64_t end, const std::vector<uint32_t>& gold, Window& w) {
   w.ids.assign(doc.ids.begin() + start, doc.ids.begin() + end);
-  w.terms.assign(doc.terms.begin() + start, doc.terms.begin() + end);
+  if (!doc.terms.empty()) {
+    w.terms.assign(doc.terms.begin() + start, doc.terms.begin() + end);
+  }
   w.sentence_of_token.assign(end - start, -1);
   for (uint32_t s = 0; s < doc.sentences.size(); ++s) {
     const auto [b, e] = doc.sentences[s];
@@ -331,7 +333,8 @@ int main(int argc, char** argv) {
       ReadAll(dir + "/vocab.txt"), absl::GetFlag(FLAGS_buckets));
   if (!vocabulary.ok()) Die(std::string(vocabulary.status().message()));
   auto corpus = attnr::train::LoadTrainingCorpus(
-      dir + "/" + absl::GetFlag(FLAGS_corpus_json), *vocabulary);
+      dir + "/" + absl::GetFlag(FLAGS_corpus_json), *vocabulary,
+      /*with_terms=*/absl::GetFlag(FLAGS_token_match));
   if (!corpus.ok()) Die(std::string(corpus.status().message()));
 
   EncoderConfig config;

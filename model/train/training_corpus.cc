@@ -14,7 +14,8 @@
 namespace attnr::train {
 
 absl::StatusOr<TrainingCorpus> LoadTrainingCorpus(
-    const std::string& path, const network::Vocabulary& vocabulary) {
+    const std::string& path, const network::Vocabulary& vocabulary,
+    bool with_terms) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::stringstream buffer;
@@ -41,8 +42,10 @@ absl::StatusOr<TrainingCorpus> LoadTrainingCorpus(
     TrainingDocument td;
     td.ids = vocabulary.Ids(doc->tokens, 0,
                             static_cast<uint32_t>(doc->tokens.size()));
-    td.terms = network::TermKeys(doc->tokens, 0,
-                                 static_cast<uint32_t>(doc->tokens.size()));
+    if (with_terms) {
+      td.terms = network::TermKeys(doc->tokens, 0,
+                                   static_cast<uint32_t>(doc->tokens.size()));
+    }
     std::vector<std::pair<uint32_t, uint32_t>> spans;
     for (const text::Sentence& s : doc->sentences) {
       if (s.token_count() == 0) continue;
@@ -63,8 +66,10 @@ absl::StatusOr<TrainingCorpus> LoadTrainingCorpus(
     const auto tokens = text::Tokenize(query);
     ex.query_ids =
         vocabulary.Ids(tokens, 0, static_cast<uint32_t>(tokens.size()));
-    ex.query_terms =
-        network::TermKeys(tokens, 0, static_cast<uint32_t>(tokens.size()));
+    if (with_terms) {
+      ex.query_terms =
+          network::TermKeys(tokens, 0, static_cast<uint32_t>(tokens.size()));
+    }
     if (ex.query_ids.empty()) continue;
     const auto& spans = char_spans[ex.document];
     for (uint32_t s = 0; s < spans.size(); ++s) {

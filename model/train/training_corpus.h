@@ -14,7 +14,7 @@ namespace attnr::train {
 // sentence token ranges (so training sees exactly what serving sees).
 struct TrainingDocument {
   std::vector<int64_t> ids;
-  std::vector<int64_t> terms;  // network::TermKeys, one per token.
+  std::vector<int64_t> terms;  // network::TermKeys per token, if asked for.
   std::vector<std::pair<uint32_t, uint32_t>> sentences;  // Token ranges.
 };
 
@@ -35,8 +35,11 @@ struct TrainingCorpus {
 // {"documents": [{"id", "text"}], "examples": [{"doc", "query", "gold":
 // [[start_char, end_char], ...]}]}. A sentence is gold when at least half of
 // it lies inside a gold range (or it holds a gold range shorter than itself).
+// With `with_terms`, documents and queries carry term keys too (for a model
+// with token_match).
 absl::StatusOr<TrainingCorpus> LoadTrainingCorpus(
-    const std::string& path, const network::Vocabulary& vocabulary);
+    const std::string& path, const network::Vocabulary& vocabulary,
+    bool with_terms);
 
 }  // namespace attnr::train
 
