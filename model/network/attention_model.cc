@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "model/network/encoder.h"
 #include "model/network/term_keys.h"
+#include "model/network/torch_thread.h"
 #include "model/network/weights_file.h"
 
 namespace attnr::network {
@@ -74,6 +75,15 @@ AttentionModel::~AttentionModel() = default;
 
 absl::StatusOr<std::unique_ptr<AttentionModel>> AttentionModel::Load(
     const std::string& path, int threads) {
+  absl::StatusOr<std::unique_ptr<AttentionModel>> out;
+  // On the torch thread: the intra-op thread count is a setting of the
+  // calling thread's OpenMP team.
+  TorchThread::Get().Run([&] { out = LoadHere(path, threads); });
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<AttentionModel>> AttentionModel::LoadHere(
+    const std::string& path, int threads) {
   // glibc would hand LibTorch's large temporaries back to the kernel after
   // every op and fault them in again (measured 10-18x slower here).
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
@@ -93,6 +103,13 @@ absl::StatusOr<std::unique_ptr<AttentionModel>> AttentionModel::Load(
 
 absl::StatusOr<std::shared_ptr<const EncodedDocument>> AttentionModel::Encode(
     const std::vector<text::Token>& tokens) const {
+  absl::StatusOr<std::shared_ptr<const EncodedDocument>> out;
+  TorchThread::Get().Run([&] { out = EncodeHere(tokens); });
+  return out;
+}
+
+absl::StatusOr<std::shared_ptr<const EncodedDocument>>
+AttentionModel::EncodeHere(const std::vector<text::Token>& tokens) const {
   if (tokens.empty()) {
     return std::make_shared<TorchEncodedDocument>(EncoderOutput(), 0);
   }
@@ -123,6 +140,14 @@ absl::StatusOr<std::shared_ptr<const EncodedDocument>> AttentionModel::Encode(
 }
 
 absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::Relevance(
+    const std::vector<text::Token>& query,
+    const std::vector<const EncodedDocument*>& documents) const {
+  absl::StatusOr<std::vector<std::vector<float>>> out;
+  TorchThread::Get().Run([&] { out = RelevanceHere(query, documents); });
+  return out;
+}
+
+absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::RelevanceHere(
     const std::vector<text::Token>& query,
     const std::vector<const EncodedDocument*>& documents) const {
   std::vector<std::vector<float>> out(documents.size());

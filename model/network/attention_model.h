@@ -22,7 +22,8 @@ class EncodedDocument {
 
 // The trained attention retriever as the service uses it: loads a weights
 // file, encodes documents, and scores query tokens' attention over them.
-// Thread-safe: inference only reads the parameters.
+// Thread-safe: inference only reads the parameters, and every call runs on
+// the process's TorchThread (one OpenMP team for all LibTorch work).
 class AttentionModel {
  public:
   // Errors: NOT_FOUND, DATA_LOSS (corrupt), FAILED_PRECONDITION (a file this
@@ -48,6 +49,15 @@ class AttentionModel {
  private:
   struct State;
   explicit AttentionModel(std::unique_ptr<State> state);
+  // The public calls run these on the TorchThread.
+  static absl::StatusOr<std::unique_ptr<AttentionModel>> LoadHere(
+      const std::string& path, int threads);
+  absl::StatusOr<std::shared_ptr<const EncodedDocument>> EncodeHere(
+      const std::vector<text::Token>& tokens) const;
+  absl::StatusOr<std::vector<std::vector<float>>> RelevanceHere(
+      const std::vector<text::Token>& query,
+      const std::vector<const EncodedDocument*>& documents) const;
+
   std::unique_ptr<State> state_;
 };
 
