@@ -145,6 +145,20 @@ TEST_F(TrainerTest, LossFallsAndAnInterruptedRunResumesToTheSameWeights) {
       << "resuming must reproduce the uninterrupted run bit for bit";
 }
 
+TEST_F(TrainerTest, FlushingDenormalsKeepsResumedRunsExact) {
+  // The floating-point mode is per thread and per process: a resumed run
+  // must set it again on every intra-op thread to continue identically.
+  const std::string flags = "--flush_denormals --threads 2";
+  ASSERT_EQ(Train("ftz-whole", 20, 0, flags), 0)
+      << ReadFile(*dir_ + "/ftz-whole.stderr");
+  ASSERT_EQ(Train("ftz-resumed", 20, 10, flags), 0);
+  ASSERT_EQ(Train("ftz-resumed", 20, 0, flags), 0);
+  EXPECT_THAT(ReadFile(*dir_ + "/ftz-resumed.stderr"),
+              HasSubstr("resumed from step 10"));
+  EXPECT_TRUE(ReadFile(*dir_ + "/ftz-whole.bin") ==
+              ReadFile(*dir_ + "/ftz-resumed.bin"));
+}
+
 TEST_F(TrainerTest, WeightsLoadAndBadFilesAreRefused) {
   const std::string path = *dir_ + "/small.bin";
   ASSERT_EQ(Train("small", 20, 0), 0);
