@@ -581,9 +581,20 @@ TEST_F(ServerIntegrationTest, AccessLogHasOneLinePerRequest) {
 
 // The shipped model: the server must load it, offer the attention view,
 // cache encoded documents, and refuse a damaged copy instead of starting.
+// Its path is the default config's, so the tests follow the model that
+// ships.
 std::string ShippedWeights() {
-  return std::string(std::getenv("ATTNR_SOURCE_DIR")) +
-         "/model/weights/attnr-attention-1.1.0.bin";
+  const std::string config_dir =
+      std::string(std::getenv("ATTNR_SOURCE_DIR")) + "/config";
+  std::ifstream in(config_dir + "/server.textproto");
+  const std::string key = "weights_path: \"";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key, 0) != 0) continue;
+    const std::string path =
+        line.substr(key.size(), line.find('"', key.size()) - key.size());
+    return path[0] == '/' ? path : config_dir + "/" + path;
+  }
+  return "";  // The tests then fail on a server that cannot start.
 }
 
 class ModelServerTest : public ::testing::Test {
