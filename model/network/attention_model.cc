@@ -35,18 +35,6 @@ class TorchEncodedDocument final : public EncodedDocument {
   size_t bytes_ = 0;
 };
 
-// Attention far from a query is e^-100 and less: denormal floats, which
-// x86 adds and multiplies ~100x slower than normal ones (measured: the
-// read-out spent most of its time on them). They are flushed to zero on
-// the calling thread and on each of LibTorch's worker threads; scores lose
-// nothing above 1e-38.
-void FlushDenormals() {
-  at::globalContext().setFlushDenormal(true);
-  at::parallel_for(0, at::get_num_threads(), 1, [](int64_t, int64_t) {
-    at::globalContext().setFlushDenormal(true);
-  });
-}
-
 // Documents at least this long give their encode temporaries back.
 constexpr size_t kTrimAfterTokens = 16384;
 

@@ -323,4 +323,11 @@ torch::Tensor EncoderImpl::LanguageModelLogits(const torch::Tensor& hidden) {
          lm_bias_;
 }
 
+void FlushDenormals() {
+  at::globalContext().setFlushDenormal(true);
+  at::parallel_for(0, at::get_num_threads(), 1, [](int64_t, int64_t) {
+    at::globalContext().setFlushDenormal(true);
+  });
+}
+
 }  // namespace attnr::network

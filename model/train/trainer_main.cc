@@ -326,15 +326,7 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   torch::set_num_threads(absl::GetFlag(FLAGS_threads));
-  if (absl::GetFlag(FLAGS_flush_denormals)) {
-    // x86 multiplies denormals ~100x slower; a trained model's far-away
-    // attention weights (e^-90) are denormal. Each OpenMP thread has its own
-    // floating-point mode, so every thread of the team sets it.
-    at::globalContext().setFlushDenormal(true);
-    at::parallel_for(0, at::get_num_threads(), 1, [](int64_t, int64_t) {
-      at::globalContext().setFlushDenormal(true);
-    });
-  }
+  if (absl::GetFlag(FLAGS_flush_denormals)) attnr::network::FlushDenormals();
   const std::string dir = absl::GetFlag(FLAGS_corpus);
   const std::string out_path = absl::GetFlag(FLAGS_out);
   if (dir.empty() || out_path.empty()) Die("--corpus and --out are required");
