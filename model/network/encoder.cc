@@ -174,7 +174,7 @@ EncoderOutput EncoderImpl::Forward(const torch::Tensor& ids, bool keep_keys,
   const int64_t blocks = (n + b - 1) / b;
   const bool training = torch::GradMode::is_enabled();
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  BuildBlockBias();  // Before any parallel region reads it.
+  BuildBlockBias();  // Once per model, before the blocks read it.
   torch::Tensor x = in_proj_(Embed(ids));
   for (Block& blk : blocks_) {
     const torch::Tensor qkv = blk.qkv(blk.norm1(x)).view({n, 3, h, d});
