@@ -19,7 +19,7 @@ class TorchEncodedDocument final : public EncodedDocument {
   TorchEncodedDocument(EncoderOutput encoded, size_t tokens)
       : encoded_(std::move(encoded)), tokens_(tokens) {
     for (const torch::Tensor& k : encoded_.keys) {
-      bytes_ += k.numel() * k.element_size();
+      bytes_ += k.storage().nbytes();  // Rows padded to whole cache lines.
     }
     if (encoded_.terms.defined()) {
       bytes_ += encoded_.terms.numel() * encoded_.terms.element_size();

@@ -5,22 +5,9 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "model/network/window_attention.h"
+
 namespace attnr::network {
-namespace {
-
-// k [heads, n, head_dim] (a strided view of qkv) as [heads, head_dim, n],
-// contiguous. Serving copies the heads on all intra-op threads (a single
-// threaded copy took 17 ms per layer at 35k tokens).
-torch::Tensor TransposedKeys(const torch::Tensor& k, bool training) {
-  if (training) return k.transpose(1, 2).contiguous();
-  torch::Tensor out = torch::empty({k.size(0), k.size(2), k.size(1)});
-  at::parallel_for(0, k.size(0), 1, [&](int64_t first, int64_t last) {
-    for (int64_t h = first; h < last; ++h) out[h].copy_(k[h].t());
-  });
-  return out;
-}
-
-}  // namespace
 
 std::string EncoderConfig::ToJson() const {
   return nlohmann::json{
@@ -164,55 +151,93 @@ torch::Tensor EncoderImpl::AttentionBlock(const torch::Tensor& q,
   return torch::matmul(torch::softmax(scores, -1), v.slice(1, ks, e));
 }
 
+torch::Tensor EncoderImpl::TrainingLayer(Block& blk, const torch::Tensor& x,
+                                         bool keep_keys, bool keep_queries,
+                                         EncoderOutput& out) {
+  const int64_t n = x.size(0);
+  const int64_t h = config_.heads, d = config_.head_dim();
+  const int64_t b = QueryBlock();
+  const int64_t blocks = (n + b - 1) / b;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  const torch::Tensor qkv = blk.qkv(blk.norm1(x)).view({n, 3, h, d});
+  const torch::Tensor q = qkv.select(1, 0).transpose(0, 1);  // [h, n, d]
+  const torch::Tensor k = qkv.select(1, 1).transpose(0, 1);
+  const torch::Tensor v = qkv.select(1, 2).transpose(0, 1);
+  if (keep_queries) out.queries.push_back(q.contiguous());
+  if (keep_keys) out.keys.push_back(k.transpose(1, 2).contiguous());
+  BuildBlockBias();  // Once per model.
+  const torch::Tensor q_scaled = q * scale;
+  std::vector<torch::Tensor> parts;
+  for (int64_t i = 0; i < blocks; ++i) {
+    parts.push_back(AttentionBlock(q_scaled, k, v, i * b));
+  }
+  const torch::Tensor attn = torch::cat(parts, 1);  // [h, n, d]
+  torch::Tensor y = x + blk.out(attn.transpose(0, 1).reshape({n, h * d}));
+  return y + blk.ff2(torch::gelu(blk.ff1(blk.norm2(y))));
+}
+
+void EncoderImpl::ServingLayer(Block& blk, torch::Tensor& x, bool keep_keys,
+                               bool keep_queries, EncoderOutput& out) {
+  // The same function as TrainingLayer without autograd's temporaries. The
+  // qkv projection writes q, k and v in the layouts the attention kernel
+  // (window_attention.h) reads in place: keys transposed (also the layout
+  // the read-out keeps), each head's values contiguous. The kernel writes
+  // its result over q, and the projections add into x in place. Besides x,
+  // a layer holds these three and then one chunk of the feed-forward at a
+  // time (a 100k-token document peaked at 1.2 GB when every step made its
+  // own temporaries).
+  const int64_t n = x.size(0);
+  const int64_t h = config_.heads, d = config_.head_dim(), width = h * d;
+  {
+    const torch::Tensor xn = blk.norm1(x);
+    const torch::Tensor& w = blk.qkv->weight;  // Rows: q, k, v.
+    const torch::Tensor& bias = blk.qkv->bias;
+    torch::Tensor q = torch::addmm(bias.slice(0, 0, width), xn,
+                                   w.slice(0, 0, width).t());  // [n, width]
+    if (keep_queries) {
+      out.queries.push_back(q.view({n, h, d}).transpose(0, 1).contiguous());
+    }
+    const int64_t ld = KeysRowLength(n);
+    torch::Tensor keys = torch::empty({h, d, ld});
+    torch::Tensor keys_rows = keys.view({width, ld});
+    torch::Tensor keys_used = keys_rows.narrow(1, 0, n);
+    torch::addmm_out(keys_used, bias.slice(0, width, 2 * width).unsqueeze(1),
+                     w.slice(0, width, 2 * width), xn.t());
+    keys_rows.narrow(1, n, ld - n).zero_();
+    torch::Tensor values = torch::empty({h, n, d});
+    for (int64_t head = 0; head < h; ++head) {
+      const int64_t row = 2 * width + head * d;
+      torch::Tensor head_values = values[head];
+      torch::addmm_out(head_values, bias.slice(0, row, row + d), xn,
+                       w.slice(0, row, row + d).t());
+    }
+    WindowAttention({n, h, d, config_.window}, slopes_.data_ptr<float>(),
+                    {q.data_ptr<float>(), keys.data_ptr<float>(), ld,
+                     values.data_ptr<float>()});
+    if (keep_keys) out.keys.push_back(keys.narrow(2, 0, n));
+    x.addmm_(q, blk.out->weight.t()).add_(blk.out->bias);
+  }  // q, k and v are freed before the feed-forward's chunks are made.
+  // The feed-forward's [rows, ffn] temporaries would be the largest of the
+  // pass (200 MB each at 100k tokens), so rows go through it in chunks.
+  for (int64_t r = 0; r < n; r += kFeedForwardRows) {
+    torch::Tensor rows = x.slice(0, r, std::min(n, r + kFeedForwardRows));
+    torch::Tensor hidden =
+        torch::addmm(blk.ff1->bias, blk.norm2(rows), blk.ff1->weight.t());
+    torch::gelu_(hidden);
+    rows.addmm_(hidden, blk.ff2->weight.t()).add_(blk.ff2->bias);
+  }
+}
+
 EncoderOutput EncoderImpl::Forward(const torch::Tensor& ids, bool keep_keys,
                                    bool keep_queries) {
   EncoderOutput out;
   out.ids = ids;
-  const int64_t n = ids.size(0);
-  const int64_t h = config_.heads, d = config_.head_dim();
-  const int64_t b = QueryBlock();
-  const int64_t blocks = (n + b - 1) / b;
-  const bool training = torch::GradMode::is_enabled();
-  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  BuildBlockBias();  // Once per model, before the blocks read it.
   torch::Tensor x = in_proj_(Embed(ids));
   for (Block& blk : blocks_) {
-    const torch::Tensor qkv = blk.qkv(blk.norm1(x)).view({n, 3, h, d});
-    const torch::Tensor q = qkv.select(1, 0).transpose(0, 1);  // [h, n, d]
-    const torch::Tensor k = qkv.select(1, 1).transpose(0, 1);
-    const torch::Tensor v = qkv.select(1, 2).transpose(0, 1);
-    if (keep_keys) out.keys.push_back(TransposedKeys(k, training));
-    if (keep_queries) out.queries.push_back(q.contiguous());
-    const torch::Tensor q_scaled = q * scale;
-    if (training) {
-      std::vector<torch::Tensor> parts;
-      for (int64_t i = 0; i < blocks; ++i) {
-        parts.push_back(AttentionBlock(q_scaled, k, v, i * b));
-      }
-      const torch::Tensor attn = torch::cat(parts, 1);  // [h, n, d]
-      x = x + blk.out(attn.transpose(0, 1).reshape({n, h * d}));
-      x = x + blk.ff2(torch::gelu(blk.ff1(blk.norm2(x))));
-      continue;
-    }
-    // Serving: q, k, v were taken from x before this point, so each block
-    // of queries can add its projected attention into its own rows of x in
-    // place; no [n, width] temporaries besides qkv (a 100k-token document
-    // peaked at 1.2 GB before). Blocks run one after another, each product
-    // on all intra-op threads: handing whole blocks to the threads instead
-    // (at::parallel_for) was no faster at 35k tokens and, with each thread
-    // keeping its own temporaries, peaked at 3.4 GB at 99k tokens.
-    for (int64_t i = 0; i < blocks; ++i) {
-      const int64_t s = i * b, e = std::min(n, s + b);
-      x.slice(0, s, e).add_(blk.out(AttentionBlock(q_scaled, k, v, s)
-                                        .transpose(0, 1)
-                                        .reshape({e - s, h * d})));
-    }
-    // The feed-forward's [rows, ffn] temporaries would be the largest of
-    // the pass (200 MB each at 100k tokens), so rows go through it in
-    // chunks, added in place.
-    for (int64_t r = 0; r < n; r += kFeedForwardRows) {
-      torch::Tensor rows = x.slice(0, r, std::min(n, r + kFeedForwardRows));
-      rows.add_(blk.ff2(torch::gelu(blk.ff1(blk.norm2(rows)))));
+    if (torch::GradMode::is_enabled()) {
+      x = TrainingLayer(blk, x, keep_keys, keep_queries, out);
+    } else {
+      ServingLayer(blk, x, keep_keys, keep_queries, out);
     }
   }
   out.hidden = final_norm_(x);

@@ -93,6 +93,14 @@ class EncoderImpl : public torch::nn::Module {
   };
 
   torch::Tensor Embed(const torch::Tensor& ids);
+  // One layer of Forward, with autograd (the trainer) and without (serving,
+  // in place and with the attention kernel); both append the layer's keys
+  // and queries to `out` when asked.
+  torch::Tensor TrainingLayer(Block& blk, const torch::Tensor& x,
+                              bool keep_keys, bool keep_queries,
+                              EncoderOutput& out);
+  void ServingLayer(Block& blk, torch::Tensor& x, bool keep_keys,
+                    bool keep_queries, EncoderOutput& out);
   // Causal sliding-window attention of the queries [s, s + QueryBlock())
   // over k, v (all [heads, n, head_dim]): [heads, block, head_dim].
   torch::Tensor AttentionBlock(const torch::Tensor& q, const torch::Tensor& k,
@@ -101,7 +109,8 @@ class EncoderImpl : public torch::nn::Module {
   // Fills block_bias_ once (ALiBi bias plus the causal window mask).
   void BuildBlockBias();
 
-  // Queries per block of the sliding-window attention (see AttentionBlock).
+  // Queries per block of the training pass's sliding-window attention (see
+  // AttentionBlock; serving runs window_attention.h).
   static constexpr int64_t kQueryBlock = 128;
   // Rows per chunk of the feed-forward when serving (no autograd).
   static constexpr int64_t kFeedForwardRows = 4096;
