@@ -28,7 +28,10 @@ std::vector<PassageBounds> BuildPassages(const AnalyzedDocument& doc,
       const Sentence& next = doc.sentences[end];
       if (tokens + Cost(next) > max_tokens) break;
       if (next.kind == SentenceKind::kHeading) break;
-      if (next.starts_block && tokens * 2 >= max_tokens) break;
+      if (next.starts_block &&
+          tokens >= options.paragraph_break_fill * max_tokens) {
+        break;
+      }
       tokens += Cost(next);
       ++end;
     }

@@ -111,9 +111,35 @@ TEST(PassageBuilderTest, SentencesWithoutWordsStillFillPassages) {
   const AnalyzedDocument doc = Analyze(text);
   ASSERT_EQ(doc.sentences.size(), 40u);
   const auto passages = BuildPassages(doc, {10, 0});
-  // Each block starts a new passage once one is half full: 8 passages of 5.
-  ASSERT_EQ(passages.size(), 8u);
-  EXPECT_EQ(passages[0].sentence_end - passages[0].sentence_begin, 5u);
+  // Each block starts a new passage once one is a quarter full (3 of 10):
+  // 13 passages of 3 and one of 1.
+  ASSERT_EQ(passages.size(), 14u);
+  EXPECT_EQ(passages[0].sentence_end - passages[0].sentence_begin, 3u);
+  EXPECT_EQ(passages[13].sentence_end - passages[13].sentence_begin, 1u);
+}
+
+TEST(PassageBuilderTest, ParagraphsStartPassagesOnceAQuarterIsFull) {
+  // Paragraphs of 4, 1, 6 and 2 words under a cap of 16 (a quarter: 4).
+  const std::string text =
+      "Alpha beta gamma delta.\n\nEcho.\n\nFoxtrot golf hotel india juliet "
+      "kilo.\n\nLima mike.";
+  const AnalyzedDocument doc = Analyze(text);
+  ASSERT_EQ(doc.sentences.size(), 4u);
+  const auto passages = BuildPassages(doc, {16, 0});
+  ASSERT_EQ(passages.size(), 3u);
+  // 4 words are a quarter: the next paragraph starts a passage.
+  EXPECT_EQ(Slice(text, passages[0].span), "Alpha beta gamma delta.");
+  // 1 word is not: the next paragraph joins it.
+  EXPECT_EQ(Slice(text, passages[1].span),
+            "Echo.\n\nFoxtrot golf hotel india juliet kilo.");
+  EXPECT_EQ(Slice(text, passages[2].span), "Lima mike.");
+  // With half (8 words) as the share, paragraphs join until 8.
+  PassageOptions half;
+  half.max_tokens = 16;
+  half.paragraph_break_fill = 0.5;
+  const auto joined = BuildPassages(doc, half);
+  ASSERT_EQ(joined.size(), 2u);
+  EXPECT_EQ(Slice(text, joined[1].span), "Lima mike.");
 }
 
 TEST(PassageBuilderTest, SentenceLongerThanTheCapStandsAlone) {
