@@ -555,6 +555,19 @@ int main(int argc, char** argv) {
       "; corpus ", absl::GetFlag(FLAGS_corpus_json), ": ",
       corpus->documents.size(), " documents, ", corpus->examples.size(),
       " examples (see MODEL_CARD.md); GloVe 100-d frozen");
+  if (steps == 0 && !init.empty()) {
+    // A read-out setting on top of a trained model, not a training run.
+    header.notes = absl::StrCat(
+        "the parameters of ", std::filesystem::path(init).filename().string(),
+        " (not trained further)",
+        config.token_match
+            ? absl::StrCat(
+                  " with a term-match bias of ",
+                  model->named_parameters()["match_bias"].mean().item<float>(),
+                  " (mean over layers and heads)")
+            : "",
+        "; see MODEL_CARD.md");
+  }
   if (absl::Status s =
           attnr::network::SaveWeights(out_path, header, *vocabulary, model);
       !s.ok()) {
