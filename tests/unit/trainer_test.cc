@@ -309,6 +309,25 @@ TEST_F(TrainerTest, TermMatchIsAddedOnTopOfAModelWithoutIt) {
   ASSERT_NE(bias, nullptr);
   EXPECT_TRUE(torch::allclose(*bias, torch::full_like(*bias, 3.0)));
 
+  // Zero steps (how make train's third stage makes 1.2.0): every trained
+  // parameter kept as it was, the bias set, and the notes say so.
+  ASSERT_EQ(Train("zero", 0, 0,
+                  absl::StrCat("--init_from ", *dir_,
+                               "/plain.bin --token_match --match_bias_init 4")),
+            0)
+      << ReadFile(*dir_ + "/zero.stderr");
+  auto zero = network::LoadWeights(*dir_ + "/zero.bin");
+  auto plain_weights = network::LoadWeights(*dir_ + "/plain.bin");
+  ASSERT_TRUE(zero.ok() && plain_weights.ok());
+  EXPECT_THAT(zero->header.notes,
+              HasSubstr("plain.bin (not trained further) with a term-match "
+                        "bias of 4"));
+  const auto zero_params = zero->encoder->named_parameters();
+  for (const auto& p : plain_weights->encoder->named_parameters()) {
+    ASSERT_NE(zero_params.find(p.key()), nullptr) << p.key();
+    EXPECT_TRUE(torch::equal(p.value(), *zero_params.find(p.key()))) << p.key();
+  }
+
   auto plain = network::AttentionModel::Load(*dir_ + "/plain.bin", 1);
   auto matched = network::AttentionModel::Load(*dir_ + "/matched.bin", 1);
   ASSERT_TRUE(plain.ok() && matched.ok());
