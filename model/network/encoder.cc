@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "model/network/attention_readout.h"
 #include "model/network/window_attention.h"
 
 namespace attnr::network {
@@ -244,16 +245,70 @@ EncoderOutput EncoderImpl::Forward(const torch::Tensor& ids, bool keep_keys,
   return out;
 }
 
+std::vector<torch::Tensor> EncoderImpl::ServingRelevance(
+    const EncoderOutput& query, const std::vector<const EncoderOutput*>& docs) {
+  // Relevance without autograd, on every request over every cached token:
+  // attention_readout.h makes the logits a cache-sized chunk at a time.
+  const torch::Tensor terms =
+      torch::softmax(term_weight_(query.hidden).squeeze(1), 0);  // [m]
+  const torch::Tensor mix =
+      torch::softmax(head_mix_, 0).view({config_.layers, config_.heads});
+  const int64_t heads = config_.heads, m = query.ids.size(0);
+  std::vector<torch::Tensor> relevance, hit_tokens(docs.size()),
+      hit_queries(docs.size());
+  for (size_t d = 0; d < docs.size(); ++d) {
+    relevance.push_back(torch::zeros({docs[d]->keys[0].size(2)}));
+    if (!config_.token_match) continue;
+    const torch::Tensor& qt = query.terms;
+    const torch::Tensor hits =
+        ((qt.unsqueeze(1) == docs[d]->terms.unsqueeze(0)) &
+         (qt != 0).unsqueeze(1))
+            .nonzero();  // [k, 2]: query, token.
+    const torch::Tensor order = hits.select(1, 1).argsort();
+    hit_tokens[d] = hits.select(1, 1).index_select(0, order).contiguous();
+    hit_queries[d] = hits.select(1, 0).index_select(0, order).contiguous();
+  }
+  for (int64_t l = 0; l < config_.layers; ++l) {
+    const torch::Tensor q = query.queries[l].contiguous();  // [h, m, d]
+    const torch::Tensor row_weights =
+        (mix[l].view({-1, 1}) * terms.view({1, -1})).contiguous();
+    const torch::Tensor bias =
+        config_.token_match
+            ? match_bias_.slice(0, l * heads, (l + 1) * heads).contiguous()
+            : torch::Tensor();
+    ReadoutLayer layer;
+    layer.heads = heads;
+    layer.queries = m;
+    layer.head_dim = config_.head_dim();
+    layer.q = q.data_ptr<float>();
+    layer.match_bias = bias.defined() ? bias.data_ptr<float>() : nullptr;
+    layer.row_weights = row_weights.data_ptr<float>();
+    std::vector<ReadoutDocument> readout(docs.size());
+    for (size_t d = 0; d < docs.size(); ++d) {
+      const torch::Tensor& keys = docs[d]->keys[l];  // [h, d, n], rows of ld.
+      TORCH_CHECK(keys.stride(2) == 1 &&
+                      keys.stride(0) == keys.size(1) * keys.stride(1),
+                  "cached keys are not in the read-out's layout");
+      readout[d].keys_t = keys.data_ptr<float>();
+      readout[d].ld = keys.stride(1);
+      readout[d].tokens = keys.size(2);
+      if (hit_tokens[d].defined()) {
+        readout[d].hit_tokens = hit_tokens[d].data_ptr<int64_t>();
+        readout[d].hit_queries = hit_queries[d].data_ptr<int64_t>();
+        readout[d].hits = hit_tokens[d].size(0);
+      }
+      readout[d].relevance = relevance[d].data_ptr<float>();
+    }
+    AddReadoutLayer(layer, readout);
+  }
+  return relevance;
+}
+
 std::vector<torch::Tensor> EncoderImpl::Relevance(
     const EncoderOutput& query, const std::vector<const EncoderOutput*>& docs) {
+  if (!torch::GradMode::is_enabled()) return ServingRelevance(query, docs);
+  // The trainer's path, with autograd: whole [h, m, n_d] tensors per layer.
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
-  // Serving computes this on every request over every cached document token
-  // (heads x query tokens x document tokens per layer), so it takes one
-  // exponential per element and, without autograd, works in place: a row's
-  // maximum is subtracted before the exponential (any constant gives the same
-  // softmax, so it needs no gradient) and the joint normaliser over all
-  // documents is folded into one coefficient per (head, query token).
-  const bool in_place = !torch::GradMode::is_enabled();
   // Term weights over the query's tokens, [m].
   const torch::Tensor terms =
       torch::softmax(term_weight_(query.hidden).squeeze(1), 0);
@@ -263,8 +318,8 @@ std::vector<torch::Tensor> EncoderImpl::Relevance(
   // Where a document token is a query term (token_match): flat indices into
   // [m, n_d]. Retrieval heads of large models find repeats of a query word;
   // a 32-wide head cannot give each of 50k words a key only its own query
-  // matches, so a learned bias adds the match to those logits (a few dozen
-  // to thousands of entries, against m * n_d logits).
+  // matches, so a bias adds the match to those logits (a few dozen to
+  // thousands of entries, against m * n_d logits).
   std::vector<torch::Tensor> matches(docs.size());
   std::vector<torch::Tensor> relevance(docs.size());
   if (config_.token_match) {
@@ -290,15 +345,14 @@ std::vector<torch::Tensor> EncoderImpl::Relevance(
                 .view({heads, 1})
                 .expand({heads, matches[d].size(0)})
                 .contiguous();
-        torch::Tensor flat = logits.view({heads, m * n});
-        logits = (in_place ? flat.index_add_(1, matches[d], bias)
-                           : flat.index_add(1, matches[d], bias))
+        logits = logits.view({heads, m * n})
+                     .index_add(1, matches[d], bias)
                      .view({heads, m, n});
       }
+      // A row's maximum is subtracted before the exponential (any constant
+      // gives the same softmax, so it needs no gradient).
       row_max.push_back(torch::amax(logits.detach(), -1));
-      const torch::Tensor shift = row_max.back().unsqueeze(-1);
-      exps.push_back(in_place ? logits.sub_(shift).exp_()
-                              : torch::exp(logits - shift));
+      exps.push_back(torch::exp(logits - row_max.back().unsqueeze(-1)));
       row_sum.push_back(exps.back().sum(-1));
     }
     // Joint normaliser: sum_d row_sum_d * exp(row_max_d - top), [h, m].
@@ -311,32 +365,10 @@ std::vector<torch::Tensor> EncoderImpl::Relevance(
         mix[l].view({-1, 1}) * terms.view({1, -1}) / total;  // [h, m]
     for (size_t d = 0; d < docs.size(); ++d) {
       const torch::Tensor coef =
-          (weights * torch::exp(row_max[d] - top)).reshape({-1});
-      const int64_t rows = coef.size(0), n = exps[d].size(2);
-      if (in_place) {
-        // A weighted sum of h * m rows: one streaming pass, where a matrix
-        // product would first copy (pack) the whole [h * m, n] block.
-        if (!relevance[d].defined()) relevance[d] = torch::zeros({n});
-        float* __restrict out = relevance[d].data_ptr<float>();
-        const torch::Tensor e = exps[d].contiguous();
-        const torch::Tensor c = coef.contiguous();
-        const float* __restrict src = e.data_ptr<float>();
-        const float* __restrict weight = c.data_ptr<float>();
-        // Token ranges in parallel (LibTorch's intra-op threads); each
-        // range streams through the rows, which stay in cache per range.
-        at::parallel_for(0, n, 2048, [&](int64_t begin, int64_t end) {
-          for (int64_t row = 0; row < rows; ++row) {
-            const float w = weight[row];
-            const float* __restrict r = src + row * n;
-            for (int64_t t = begin; t < end; ++t) out[t] += w * r[t];
-          }
-        });
-      } else {
-        const torch::Tensor r =
-            torch::matmul(coef.view({1, -1}), exps[d].reshape({rows, n}))
-                .squeeze(0);
-        relevance[d] = relevance[d].defined() ? relevance[d] + r : r;
-      }
+          (weights * torch::exp(row_max[d] - top)).reshape({1, -1});
+      const torch::Tensor r =
+          torch::matmul(coef, exps[d].reshape({heads * m, -1})).squeeze(0);
+      relevance[d] = relevance[d].defined() ? relevance[d] + r : r;
     }
   }
   return relevance;

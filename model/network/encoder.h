@@ -93,6 +93,10 @@ class EncoderImpl : public torch::nn::Module {
   };
 
   torch::Tensor Embed(const torch::Tensor& ids);
+  // Relevance without autograd (serving), through attention_readout.h.
+  std::vector<torch::Tensor> ServingRelevance(
+      const EncoderOutput& query,
+      const std::vector<const EncoderOutput*>& docs);
   // One layer of Forward, with autograd (the trainer) and without (serving,
   // in place and with the attention kernel); both append the layer's keys
   // and queries to `out` when asked.

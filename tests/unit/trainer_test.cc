@@ -260,6 +260,51 @@ TEST_F(TrainerTest, ServingPassEqualsTheTrainingPass) {
   }
 }
 
+TEST_F(TrainerTest, ServingReadOutEqualsTheTrainingReadOut) {
+  // Serving's read-out (attention_readout.h: logits a chunk of 1,024 tokens
+  // at a time, a running softmax normaliser, the term-match bias added per
+  // chunk) must give the masses of the autograd read-out the trainer uses,
+  // across documents and chunk boundaries.
+  ASSERT_EQ(Train("readout", 5, 0, "--token_match --match_bias_init 3"), 0)
+      << ReadFile(*dir_ + "/readout.stderr");
+  auto weights = network::LoadWeights(*dir_ + "/readout.bin");
+  ASSERT_TRUE(weights.ok()) << weights.status();
+  const int64_t vocab = weights->vocabulary.size();
+  auto encode = [&](int64_t n, int64_t stride, bool training, bool query) {
+    torch::AutoGradMode mode(training);
+    const torch::Tensor ids =
+        (torch::arange(0, n, torch::kLong) * stride).remainder(vocab);
+    network::EncoderOutput out = weights->encoder->Forward(ids, !query, query);
+    out.terms = ids.remainder(7);  // Term keys; 0 is a stopword.
+    return out;
+  };
+  const network::EncoderOutput q_t = encode(6, 5, true, true);
+  const network::EncoderOutput a_t = encode(2500, 3, true, false);
+  const network::EncoderOutput b_t = encode(300, 11, true, false);
+  const network::EncoderOutput q_s = encode(6, 5, false, true);
+  const network::EncoderOutput a_s = encode(2500, 3, false, false);
+  const network::EncoderOutput b_s = encode(300, 11, false, false);
+  std::vector<torch::Tensor> trained, served;
+  {
+    torch::AutoGradMode on(true);
+    trained = weights->encoder->Relevance(q_t, {&a_t, &b_t});
+  }
+  {
+    torch::NoGradGuard off;
+    served = weights->encoder->Relevance(q_s, {&a_s, &b_s});
+  }
+  ASSERT_EQ(served.size(), 2u);
+  double total = 0;
+  for (size_t d = 0; d < 2; ++d) {
+    ASSERT_EQ(served[d].sizes(), trained[d].sizes());
+    EXPECT_TRUE(torch::allclose(served[d], trained[d].detach(), 1e-3, 1e-8))
+        << "document " << d << ": max difference "
+        << (served[d] - trained[d].detach()).abs().max().item<float>();
+    total += served[d].sum().item<double>();
+  }
+  EXPECT_NEAR(total, 1.0, 1e-4);
+}
+
 TEST_F(TrainerTest, SecondStageStartsFromGivenWeights) {
   ASSERT_EQ(Train("base", 20, 0), 0);
   // With a zero learning rate the one step changes nothing: what comes out
