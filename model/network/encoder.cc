@@ -9,6 +9,18 @@
 #include "model/network/window_attention.h"
 
 namespace attnr::network {
+namespace {
+
+// The (query token, document token) pairs that share a term (token_match;
+// term key 0, a stopword, matches nothing): [pairs, 2], in query order.
+torch::Tensor TermMatches(const torch::Tensor& query_terms,
+                          const torch::Tensor& doc_terms) {
+  return ((query_terms.unsqueeze(1) == doc_terms.unsqueeze(0)) &
+          (query_terms != 0).unsqueeze(1))
+      .nonzero();
+}
+
+}  // namespace
 
 std::string EncoderConfig::ToJson() const {
   return nlohmann::json{
@@ -259,11 +271,7 @@ std::vector<torch::Tensor> EncoderImpl::ServingRelevance(
   for (size_t d = 0; d < docs.size(); ++d) {
     relevance.push_back(torch::zeros({docs[d]->keys[0].size(2)}));
     if (!config_.token_match) continue;
-    const torch::Tensor& qt = query.terms;
-    const torch::Tensor hits =
-        ((qt.unsqueeze(1) == docs[d]->terms.unsqueeze(0)) &
-         (qt != 0).unsqueeze(1))
-            .nonzero();  // [k, 2]: query, token.
+    const torch::Tensor hits = TermMatches(query.terms, docs[d]->terms);
     const torch::Tensor order = hits.select(1, 1).argsort();
     hit_tokens[d] = hits.select(1, 1).index_select(0, order).contiguous();
     hit_queries[d] = hits.select(1, 0).index_select(0, order).contiguous();
@@ -323,12 +331,8 @@ std::vector<torch::Tensor> EncoderImpl::Relevance(
   std::vector<torch::Tensor> matches(docs.size());
   std::vector<torch::Tensor> relevance(docs.size());
   if (config_.token_match) {
-    const torch::Tensor& qt = query.terms;
     for (size_t d = 0; d < docs.size(); ++d) {
-      const torch::Tensor hits =
-          ((qt.unsqueeze(1) == docs[d]->terms.unsqueeze(0)) &
-           (qt != 0).unsqueeze(1))
-              .nonzero();
+      const torch::Tensor hits = TermMatches(query.terms, docs[d]->terms);
       matches[d] =
           hits.select(1, 0) * docs[d]->terms.size(0) + hits.select(1, 1);
     }

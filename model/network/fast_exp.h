@@ -7,11 +7,12 @@
 
 namespace attnr::network {
 
-// e^x for the softmax's shifted logits (x <= 0), in plain arithmetic so that
-// the loops below vectorize: e^x = 2^n * e^r with n = round(x / ln 2) and
-// |r| <= ln 2 / 2, e^r from Cephes' expf polynomial (relative error ~1e-7).
-// Below -87 the result would be denormal; it is clamped there (e^-87 is
-// 1.6e-38, nothing next to the row's maximum term, which is 1).
+// e^x for a softmax's shifted logits (x <= 0), in plain arithmetic so that
+// the kernels' loops over it vectorize (std::exp does not): e^x = 2^n * e^r
+// with n = round(x / ln 2) and |r| <= ln 2 / 2, e^r from Cephes' expf
+// polynomial (relative error ~1e-7). Below -87 the result would be denormal; it
+// is clamped there (e^-87 is 1.6e-38, nothing next to the row's maximum term,
+// which is 1).
 inline float ExpNonPositive(float x) {
   x = std::max(x, -87.0f);
   // Adding 1.5 * 2^23 rounds x / ln 2 to an integer held in the low

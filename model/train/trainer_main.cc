@@ -543,18 +543,6 @@ int main(int argc, char** argv) {
   header.version = absl::GetFlag(FLAGS_version);
   header.encoder = config;
   const std::string init = absl::GetFlag(FLAGS_init_from);
-  header.notes = absl::StrCat(
-      "trained ", steps, " steps x ", accumulate, " examples, window ",
-      absl::GetFlag(FLAGS_window_tokens), " tokens + ",
-      absl::GetFlag(FLAGS_negative_windows), " distractor windows, ",
-      config.token_match ? "term match, " : "", "seed ", seed,
-      init.empty()
-          ? ""
-          : absl::StrCat(", from ",
-                         std::filesystem::path(init).filename().string()),
-      "; corpus ", absl::GetFlag(FLAGS_corpus_json), ": ",
-      corpus->documents.size(), " documents, ", corpus->examples.size(),
-      " examples (see MODEL_CARD.md); GloVe 100-d frozen");
   if (steps == 0 && !init.empty()) {
     // A read-out setting on top of a trained model, not a training run.
     header.notes = absl::StrCat(
@@ -567,6 +555,19 @@ int main(int argc, char** argv) {
                   " (mean over layers and heads)")
             : "",
         "; see MODEL_CARD.md");
+  } else {
+    header.notes = absl::StrCat(
+        "trained ", steps, " steps x ", accumulate, " examples, window ",
+        absl::GetFlag(FLAGS_window_tokens), " tokens + ",
+        absl::GetFlag(FLAGS_negative_windows), " distractor windows, ",
+        config.token_match ? "term match, " : "", "seed ", seed,
+        init.empty()
+            ? ""
+            : absl::StrCat(", from ",
+                           std::filesystem::path(init).filename().string()),
+        "; corpus ", absl::GetFlag(FLAGS_corpus_json), ": ",
+        corpus->documents.size(), " documents, ", corpus->examples.size(),
+        " examples (see MODEL_CARD.md); GloVe 100-d frozen");
   }
   if (absl::Status s =
           attnr::network::SaveWeights(out_path, header, *vocabulary, model);
