@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/network/digest.h"
+#include "model/scoring/attention_view.h"
 #include "model/scoring/lexical_view.h"
 #include "model/text/analyzed_document.h"
 #include "model/text/passage_builder.h"
@@ -224,29 +225,27 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     }
     usage->cache_hit = all_hit;
     usage->times.encode_ms = MillisSince(start);
-    absl::StatusOr<std::vector<std::vector<float>>> mass;
+    size_t total_tokens = 0;
+    for (const Sequence& seq : sequences) total_tokens += seq.tokens->size();
+    scoring::AttentionViewScorer scorer(units, scored, total_tokens,
+                                        config_.attention_view);
     if (!model_mu_.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
       model_mu_.Unlock();
       return absl::DeadlineExceededError(
           "deadline exceeded while waiting for the model (read-out)");
     }
-    mass = model_->Relevance(query, pointers);
+    absl::Status read = model_->VisitQueryTokenRelevance(
+        query, pointers, [&](const network::QueryTokenMass& group) {
+          for (size_t i = 0; i < sequences.size(); ++i) {
+            if (group.mass[i].empty()) continue;
+            scorer.AddRows(sequences[i].tokens, group.mass[i].data(),
+                           group.queries, group.term_weights.data());
+          }
+        });
     model_mu_.Unlock();
-    if (!mass.ok()) return mass.status();
-    absl::flat_hash_map<const std::vector<text::Token>*,
-                        const std::vector<float>*>
-        by_tokens;
-    for (size_t i = 0; i < sequences.size(); ++i) {
-      by_tokens[sequences[i].tokens] = &(*mass)[i];
-    }
-    for (size_t u = 0; u < scored; ++u) {
-      const std::vector<float>& m = *by_tokens.at(units[u].tokens);
-      double sum = 0;
-      for (uint32_t t = units[u].token_begin; t < units[u].token_end; ++t) {
-        sum += m[t];
-      }
-      details[u].attention = sum;
-    }
+    if (!read.ok()) return read;
+    const std::vector<double> attention = scorer.Scores();
+    for (size_t u = 0; u < scored; ++u) details[u].attention = attention[u];
   }
   if (uses(ScoringView::kLexical)) {
     scoring::LexicalScores lexical =

@@ -10,6 +10,7 @@
 #include "model/document_cache.h"
 #include "model/network/attention_model.h"
 #include "model/retrieval_types.h"
+#include "model/scoring/attention_view.h"
 #include "model/scoring/lexical_view.h"
 #include "model/text/analyzed_document.h"
 #include "model/text/tokenizer.h"
@@ -29,6 +30,8 @@ struct RetrieverConfig {
   size_t cache_bytes = 512u << 20;
   // Weight of the attention view in rank fusion (lexical weighs 1).
   double attention_fusion_weight = 1.0;
+  // How the attention view turns token masses into unit scores.
+  scoring::AttentionViewParams attention_view;
   // Views used when a request names none; empty means all the model has.
   std::vector<ScoringView> default_views;
 };

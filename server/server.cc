@@ -59,6 +59,8 @@ absl::Status Server::LoadModel() {
   rc.threads = static_cast<int>(config_.intra_op_threads());
   rc.cache_bytes = config_.cache_bytes();
   rc.attention_fusion_weight = config_.attention_fusion_weight();
+  rc.attention_view.top_tokens = config_.attention_top_tokens();
+  rc.attention_view.background = config_.attention_background();
   auto default_views =
       FromProtoViews(config_.default_views(), "server config: default_views");
   if (!default_views.ok()) return default_views.status();

@@ -45,6 +45,8 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_drain_seconds(10);
   c.set_max_concurrent_requests(8);
   c.set_attention_fusion_weight(1.0);
+  c.set_attention_top_tokens(4);
+  c.set_attention_background(0.03);
   return c;
 }
 
@@ -99,6 +101,12 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
   if (c.drain_seconds() < 0) return fail("drain_seconds must be >= 0");
   if (!(c.attention_fusion_weight() >= 0)) {
     return fail("attention_fusion_weight must be >= 0");
+  }
+  if (c.attention_top_tokens() < 1 || c.attention_top_tokens() > 64) {
+    return fail("attention_top_tokens must be in [1, 64]");
+  }
+  if (!(c.attention_background() > 0 && c.attention_background() <= 1)) {
+    return fail("attention_background must be in (0, 1]");
   }
   return absl::OkStatus();
 }

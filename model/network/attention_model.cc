@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "model/network/encoder.h"
@@ -132,15 +134,37 @@ AttentionModel::EncodeHere(const std::vector<text::Token>& tokens) const {
 absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::Relevance(
     const std::vector<text::Token>& query,
     const std::vector<const EncodedDocument*>& documents) const {
-  absl::StatusOr<std::vector<std::vector<float>>> out;
-  TorchThread::Get().Run([&] { out = RelevanceHere(query, documents); });
+  std::vector<std::vector<float>> out(documents.size());
+  for (size_t d = 0; d < documents.size(); ++d) {
+    out[d].assign(documents[d]->tokens(), 0.0f);
+  }
+  absl::Status status = VisitQueryTokenRelevance(
+      query, documents, [&](const QueryTokenMass& group) {
+        for (size_t d = 0; d < documents.size(); ++d) {
+          const size_t n = out[d].size();
+          for (size_t j = 0; j < group.queries && n > 0; ++j) {
+            const float* row = group.mass[d].data() + j * n;
+            for (size_t t = 0; t < n; ++t) out[d][t] += row[t];
+          }
+        }
+      });
+  if (!status.ok()) return status;
   return out;
 }
 
-absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::RelevanceHere(
+absl::Status AttentionModel::VisitQueryTokenRelevance(
     const std::vector<text::Token>& query,
-    const std::vector<const EncodedDocument*>& documents) const {
-  std::vector<std::vector<float>> out(documents.size());
+    const std::vector<const EncodedDocument*>& documents,
+    const std::function<void(const QueryTokenMass&)>& visit) const {
+  absl::Status out;
+  TorchThread::Get().Run([&] { out = VisitHere(query, documents, visit); });
+  return out;
+}
+
+absl::Status AttentionModel::VisitHere(
+    const std::vector<text::Token>& query,
+    const std::vector<const EncodedDocument*>& documents,
+    const std::function<void(const QueryTokenMass&)>& visit) const {
   std::vector<const EncoderOutput*> keys;
   std::vector<size_t> which;
   for (size_t d = 0; d < documents.size(); ++d) {
@@ -149,25 +173,37 @@ absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::RelevanceHere(
     keys.push_back(&doc->encoded());
     which.push_back(d);
   }
-  if (keys.empty() || query.empty()) return out;
+  if (keys.empty() || query.empty()) return absl::OkStatus();
   try {
     torch::NoGradGuard no_grad;
-    EncoderOutput q = state_->model.encoder->Forward(
+    Encoder& encoder = state_->model.encoder;
+    EncoderOutput q = encoder->Forward(
         IdsTensor(state_->model.vocabulary, query), /*keep_keys=*/false,
         /*keep_queries=*/true);
     if (state_->model.header.encoder.token_match) q.terms = TermsTensor(query);
-    std::vector<torch::Tensor> relevance =
-        state_->model.encoder->Relevance(q, keys);
-    for (size_t i = 0; i < which.size(); ++i) {
-      const torch::Tensor r = relevance[i].contiguous();
-      out[which[i]].assign(r.data_ptr<float>(),
-                           r.data_ptr<float>() + r.numel());
+    const torch::Tensor weights = encoder->TermWeights(q).contiguous();
+    QueryTokenMass group;
+    group.mass.resize(documents.size());
+    for (size_t first = 0; first < query.size(); first += kQueryGroup) {
+      const size_t count = std::min(kQueryGroup, query.size() - first);
+      std::vector<torch::Tensor> rows = encoder->QueryTokenRelevance(
+          q, keys, static_cast<int64_t>(first), static_cast<int64_t>(count));
+      group.first_query = first;
+      group.queries = count;
+      group.term_weights.assign(weights.data_ptr<float>() + first,
+                                weights.data_ptr<float>() + first + count);
+      for (size_t i = 0; i < which.size(); ++i) {
+        const torch::Tensor r = rows[i].contiguous();
+        group.mass[which[i]].assign(r.data_ptr<float>(),
+                                    r.data_ptr<float>() + r.numel());
+      }
+      visit(group);
     }
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("attention read-out failed: ",
                                             e.what_without_backtrace()));
   }
-  return out;
+  return absl::OkStatus();
 }
 
 const std::string& AttentionModel::name() const {

@@ -2,6 +2,7 @@
 #define ATTNR_MODEL_NETWORK_ATTENTION_MODEL_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,19 @@ class EncodedDocument {
   virtual ~EncodedDocument() = default;
   virtual size_t bytes() const = 0;
   virtual size_t tokens() const = 0;
+};
+
+// The attention mass a group of query tokens gives the documents.
+struct QueryTokenMass {
+  size_t first_query = 0;  // Query tokens [first_query, first_query + queries).
+  size_t queries = 0;
+  // Each token's weight in the read-out (learned from its context): the
+  // total mass of its row over all the documents. All of a query's weights
+  // sum to 1.
+  std::vector<float> term_weights;
+  // Per document, in order: [queries x tokens], row-major (empty for a
+  // document with no tokens).
+  std::vector<std::vector<float>> mass;
 };
 
 // The trained attention retriever as the service uses it: loads a weights
@@ -41,6 +55,17 @@ class AttentionModel {
       const std::vector<text::Token>& query,
       const std::vector<const EncodedDocument*>& documents) const;
 
+  // The same mass split by query token: calls `visit` once per group of at
+  // most kQueryGroup query tokens, in query order (a group's rows are
+  // [tokens] per document, so a 256-token query over 500k document tokens
+  // never holds more than 16 rows at once). `visit` runs on the TorchThread:
+  // keep it to plain arithmetic.
+  static constexpr size_t kQueryGroup = 16;
+  absl::Status VisitQueryTokenRelevance(
+      const std::vector<text::Token>& query,
+      const std::vector<const EncodedDocument*>& documents,
+      const std::function<void(const QueryTokenMass&)>& visit) const;
+
   const std::string& name() const;
   const std::string& version() const;
   const std::string& sha256() const;
@@ -54,9 +79,10 @@ class AttentionModel {
       const std::string& path, int threads);
   absl::StatusOr<std::shared_ptr<const EncodedDocument>> EncodeHere(
       const std::vector<text::Token>& tokens) const;
-  absl::StatusOr<std::vector<std::vector<float>>> RelevanceHere(
+  absl::Status VisitHere(
       const std::vector<text::Token>& query,
-      const std::vector<const EncodedDocument*>& documents) const;
+      const std::vector<const EncodedDocument*>& documents,
+      const std::function<void(const QueryTokenMass&)>& visit) const;
 
   std::unique_ptr<State> state_;
 };

@@ -130,7 +130,7 @@ void AddReadoutLayer(const ReadoutLayer& layer,
         for (int64_t q = 0; q < layer.queries; ++q) {
           const int64_t r = h * layer.queries + q;
           AddExp(logits.data() + q * width, width, top[r], weight[r],
-                 doc.relevance + c.begin);
+                 doc.relevance + q * doc.tokens + c.begin);
         }
       }
     }

@@ -15,7 +15,10 @@ struct ReadoutDocument {
   const int64_t* hit_tokens = nullptr;
   const int64_t* hit_queries = nullptr;
   int64_t hits = 0;
-  float* relevance = nullptr;  // [tokens], added to.
+  // [queries, tokens], added to: each query token's row of attention mass
+  // (summed over heads), so a caller can ask which query tokens a span
+  // answers, not only how much mass it gets.
+  float* relevance = nullptr;
 };
 
 // One layer of the read-out.
@@ -32,7 +35,8 @@ struct ReadoutLayer {
 // head and query token, softmax over all documents' tokens of
 //   q . k_t / sqrt(head_dim) + match_bias[head] * (t shares the query
 //   token's stem),
-// times the row's weight. The logits are made a chunk of tokens at a time
+// times the row's weight, into that query token's row of relevance. The
+// logits are made a chunk of tokens at a time
 // (one OpenBLAS product per head and chunk, on LibTorch's intra-op threads),
 // twice: a first pass keeps each row's running maximum and sum (the
 // normaliser, over all documents), a second adds the weighted probabilities.

@@ -257,27 +257,37 @@ EncoderOutput EncoderImpl::Forward(const torch::Tensor& ids, bool keep_keys,
   return out;
 }
 
-std::vector<torch::Tensor> EncoderImpl::ServingRelevance(
-    const EncoderOutput& query, const std::vector<const EncoderOutput*>& docs) {
-  // Relevance without autograd, on every request over every cached token:
+torch::Tensor EncoderImpl::TermWeights(const EncoderOutput& query) {
+  return torch::softmax(term_weight_(query.hidden).squeeze(1), 0);
+}
+
+std::vector<torch::Tensor> EncoderImpl::QueryTokenRelevance(
+    const EncoderOutput& query, const std::vector<const EncoderOutput*>& docs,
+    int64_t first, int64_t count) {
+  // Without autograd, on every request over every cached token:
   // attention_readout.h makes the logits a cache-sized chunk at a time.
-  const torch::Tensor terms =
-      torch::softmax(term_weight_(query.hidden).squeeze(1), 0);  // [m]
+  // Rows (query tokens) are independent, so a caller can take a long query
+  // a group at a time and bound the [count, n] outputs.
+  TORCH_CHECK(first >= 0 && count >= 0 && first + count <= query.ids.size(0),
+              "query token rows out of range");
+  const torch::Tensor terms = TermWeights(query).narrow(0, first, count);
   const torch::Tensor mix =
       torch::softmax(head_mix_, 0).view({config_.layers, config_.heads});
-  const int64_t heads = config_.heads, m = query.ids.size(0);
+  const int64_t heads = config_.heads, m = count;
   std::vector<torch::Tensor> relevance, hit_tokens(docs.size()),
       hit_queries(docs.size());
   for (size_t d = 0; d < docs.size(); ++d) {
-    relevance.push_back(torch::zeros({docs[d]->keys[0].size(2)}));
+    relevance.push_back(torch::zeros({m, docs[d]->keys[0].size(2)}));
     if (!config_.token_match) continue;
-    const torch::Tensor hits = TermMatches(query.terms, docs[d]->terms);
+    const torch::Tensor hits =
+        TermMatches(query.terms.narrow(0, first, count), docs[d]->terms);
     const torch::Tensor order = hits.select(1, 1).argsort();
     hit_tokens[d] = hits.select(1, 1).index_select(0, order).contiguous();
     hit_queries[d] = hits.select(1, 0).index_select(0, order).contiguous();
   }
   for (int64_t l = 0; l < config_.layers; ++l) {
-    const torch::Tensor q = query.queries[l].contiguous();  // [h, m, d]
+    const torch::Tensor q =
+        query.queries[l].narrow(1, first, count).contiguous();  // [h, m, d]
     const torch::Tensor row_weights =
         (mix[l].view({-1, 1}) * terms.view({1, -1})).contiguous();
     const torch::Tensor bias =
@@ -314,12 +324,15 @@ std::vector<torch::Tensor> EncoderImpl::ServingRelevance(
 
 std::vector<torch::Tensor> EncoderImpl::Relevance(
     const EncoderOutput& query, const std::vector<const EncoderOutput*>& docs) {
-  if (!torch::GradMode::is_enabled()) return ServingRelevance(query, docs);
+  if (!torch::GradMode::is_enabled()) {
+    std::vector<torch::Tensor> rows =
+        QueryTokenRelevance(query, docs, 0, query.ids.size(0));
+    for (torch::Tensor& r : rows) r = r.sum(0);
+    return rows;
+  }
   // The trainer's path, with autograd: whole [h, m, n_d] tensors per layer.
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
-  // Term weights over the query's tokens, [m].
-  const torch::Tensor terms =
-      torch::softmax(term_weight_(query.hidden).squeeze(1), 0);
+  const torch::Tensor terms = TermWeights(query);  // [m]
   const torch::Tensor mix =
       torch::softmax(head_mix_, 0).view({config_.layers, config_.heads});
   const int64_t heads = config_.heads, m = query.ids.size(0);

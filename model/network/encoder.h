@@ -74,9 +74,22 @@ class EncoderImpl : public torch::nn::Module {
   // over all the documents' tokens, so the masses sum to 1 over them all and
   // compare across documents. `query` comes from Forward with keep_queries,
   // each of `docs` from Forward with keep_keys (only ids and keys are read).
+  // With autograd (the trainer) or without (the sum of QueryTokenRelevance's
+  // rows).
   std::vector<torch::Tensor> Relevance(
       const EncoderOutput& query,
       const std::vector<const EncoderOutput*>& docs);
+
+  // The same mass split by query token, for query tokens [first, first +
+  // count): [count, n_d] per document; row j sums to TermWeights()[first +
+  // j] over all the documents. Serving only (no autograd).
+  std::vector<torch::Tensor> QueryTokenRelevance(
+      const EncoderOutput& query,
+      const std::vector<const EncoderOutput*>& docs, int64_t first,
+      int64_t count);
+
+  // The learned weight of each query token in the read-out, [m], sums to 1.
+  torch::Tensor TermWeights(const EncoderOutput& query);
 
   // Next-token logits over the lm_vocab most frequent words, [n, lm_vocab].
   torch::Tensor LanguageModelLogits(const torch::Tensor& hidden);
@@ -93,10 +106,6 @@ class EncoderImpl : public torch::nn::Module {
   };
 
   torch::Tensor Embed(const torch::Tensor& ids);
-  // Relevance without autograd (serving), through attention_readout.h.
-  std::vector<torch::Tensor> ServingRelevance(
-      const EncoderOutput& query,
-      const std::vector<const EncoderOutput*>& docs);
   // One layer of Forward, with autograd (the trainer) and without (serving,
   // in place and with the attention kernel); both append the layer's keys
   // and queries to `out` when asked.

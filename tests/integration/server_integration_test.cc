@@ -673,8 +673,11 @@ TEST_F(ModelServerTest, ScoreUsesTheModelOnTextPassages) {
   ASSERT_EQ(response->scores_size(), 2);
   const double a = response->scores(0).breakdown().attention();
   const double b = response->scores(1).breakdown().attention();
-  EXPECT_NEAR(a + b, 1.0, 1e-3);  // One distribution over both passages.
-  EXPECT_GT(a, b);
+  // Densities over both passages' tokens together: the query's tokens look
+  // at the espresso passage more than evenly, at the garden one less.
+  EXPECT_GT(a, 1.0);
+  EXPECT_LT(b, 1.0);
+  EXPECT_GT(b, 0.0);
 }
 
 TEST(ServerLifecycleTest, DamagedWeightsStopStartupWithAClearError) {

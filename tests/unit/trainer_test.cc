@@ -229,6 +229,44 @@ TEST_F(TrainerTest, AttentionMassIsADistributionOverAllDocuments) {
   EXPECT_NEAR(total, 1.0, 1e-4);
 }
 
+TEST_F(TrainerTest, QueryTokenRowsSplitTheMassByQueryTokenInGroups) {
+  ASSERT_EQ(Train("rows", 20, 0), 0);
+  auto model = network::AttentionModel::Load(*dir_ + "/rows.bin", 1);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto a = (*model)->Encode(text::Tokenize("kakaka kakalo kakami. lololo."));
+  auto b = (*model)->Encode(text::Tokenize("vavava vavaka vavami."));
+  ASSERT_TRUE(a.ok() && b.ok());
+  // 20 query tokens: two groups (16 + 4).
+  std::string query_text;
+  for (int i = 0; i < 10; ++i) query_text += "kakaka lololo ";
+  const std::vector<text::Token> query = text::Tokenize(query_text);
+  ASSERT_EQ(query.size(), 20u);
+  std::vector<size_t> firsts;
+  std::vector<float> weights;
+  const std::vector<size_t> tokens = {4, 3};
+  absl::Status status = (*model)->VisitQueryTokenRelevance(
+      query, {a->get(), b->get()}, [&](const network::QueryTokenMass& g) {
+        firsts.push_back(g.first_query);
+        ASSERT_EQ(g.mass.size(), 2u);
+        for (size_t j = 0; j < g.queries; ++j) {
+          double row = 0;  // Over both documents: the token's weight.
+          for (size_t d = 0; d < 2; ++d) {
+            const size_t n = tokens[d];
+            ASSERT_EQ(g.mass[d].size(), g.queries * n);
+            for (size_t t = 0; t < n; ++t) row += g.mass[d][j * n + t];
+          }
+          EXPECT_NEAR(row, g.term_weights[j], 1e-5) << g.first_query + j;
+          weights.push_back(g.term_weights[j]);
+        }
+      });
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(firsts, (std::vector<size_t>{0, 16}));
+  ASSERT_EQ(weights.size(), 20u);
+  double total = 0;
+  for (float w : weights) total += w;
+  EXPECT_NEAR(total, 1.0, 1e-5);
+}
+
 TEST_F(TrainerTest, ServingPassEqualsTheTrainingPass) {
   // Serving runs its own code (the attention kernel on projections laid
   // out for it, adding into x in place, the feed-forward in chunks); it
@@ -303,6 +341,21 @@ TEST_F(TrainerTest, ServingReadOutEqualsTheTrainingReadOut) {
     total += served[d].sum().item<double>();
   }
   EXPECT_NEAR(total, 1.0, 1e-4);
+
+  // Served by query token: the rows sum to the served mass, and a group of
+  // rows (its queries, term-match hits and weights sliced) equals the same
+  // rows of the whole query.
+  torch::NoGradGuard off;
+  const std::vector<torch::Tensor> rows =
+      weights->encoder->QueryTokenRelevance(q_s, {&a_s, &b_s}, 0, 6);
+  const std::vector<torch::Tensor> group =
+      weights->encoder->QueryTokenRelevance(q_s, {&a_s, &b_s}, 2, 3);
+  for (size_t d = 0; d < 2; ++d) {
+    EXPECT_TRUE(torch::allclose(rows[d].sum(0), served[d], 1e-4, 1e-8)) << d;
+    EXPECT_TRUE(torch::allclose(group[d], rows[d].narrow(0, 2, 3), 1e-5, 1e-9))
+        << "document " << d << ": max difference "
+        << (group[d] - rows[d].narrow(0, 2, 3)).abs().max().item<float>();
+  }
 }
 
 TEST_F(TrainerTest, SecondStageStartsFromGivenWeights) {
