@@ -45,8 +45,8 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_drain_seconds(10);
   c.set_max_concurrent_requests(8);
   c.set_attention_fusion_weight(1.0);
-  c.set_attention_top_tokens(4);
-  c.set_attention_background(0.03);
+  c.set_attention_top_tokens(2);
+  c.set_attention_background(0.2);
   return c;
 }
 
