@@ -12,36 +12,23 @@ the chosen setting goes into config/server.textproto by hand, with this file
 as its record. Resumable: finished settings are kept in
 ATTENTION_VIEW.json next to the report and not run again.
 """
-import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from attnr_bench import service  # noqa: E402
-from tune_fusion import ROOT, evaluate, held_out  # noqa: E402
+from tune_fusion import arguments, base_config, evaluate, held_out  # noqa: E402
 
 TOP_TOKENS = [1, 2, 3, 4, 5, 8, 16]
 BACKGROUNDS = [0.005, 0.03, 0.2, 0.5]
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--corpus", default=os.path.expanduser(
-        "~/.cache/attnr-train/corpus/corpus.json"))
-    parser.add_argument("--config", default=os.path.join(ROOT, "config/server.textproto"))
-    parser.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
-    parser.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
-    args = parser.parse_args()
+    args = arguments()
     ds = held_out(args.corpus)
-    base = open(args.config).read()
-    base = re.sub(r"^attention_(top_tokens|background):.*$", "", base, flags=re.M)
-    config_dir = os.path.dirname(os.path.abspath(args.config))
-    base = re.sub(r'^weights_path:\s*"([^"/][^"]*)"',
-                  lambda m: f'weights_path: "{os.path.normpath(os.path.join(config_dir, m.group(1)))}"',
-                  base, flags=re.M)
+    base = base_config(args.config, ["attention_top_tokens", "attention_background"])
     saved = os.path.join(args.out, "ATTENTION_VIEW.json")
     done = json.load(open(saved)) if os.path.exists(saved) else {}
     for k in TOP_TOKENS:

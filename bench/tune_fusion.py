@@ -47,22 +47,33 @@ def evaluate(server, ds, views=None):
     return metrics.aggregate(scores)
 
 
-def main():
+def arguments():
+    """The tuning scripts' shared flags."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", default=os.path.expanduser(
         "~/.cache/attnr-train/corpus/corpus.json"))
     parser.add_argument("--config", default=os.path.join(ROOT, "config/server.textproto"))
     parser.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     parser.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
-    args = parser.parse_args()
-    ds = held_out(args.corpus)
-    base = open(args.config).read()
-    base = re.sub(r"^attention_fusion_weight:.*$", "", base, flags=re.M)
-    # The derived configs live elsewhere: make the weights path absolute.
-    config_dir = os.path.dirname(os.path.abspath(args.config))
-    base = re.sub(r'^weights_path:\s*"([^"/][^"]*)"',
+    return parser.parse_args()
+
+
+def base_config(config_path, tuned_fields):
+    """The server config without the fields a sweep sets, its weights path
+    made absolute (the derived configs live elsewhere)."""
+    base = open(config_path).read()
+    for field in tuned_fields:
+        base = re.sub(rf"^{field}:.*$", "", base, flags=re.M)
+    config_dir = os.path.dirname(os.path.abspath(config_path))
+    return re.sub(r'^weights_path:\s*"([^"/][^"]*)"',
                   lambda m: f'weights_path: "{os.path.normpath(os.path.join(config_dir, m.group(1)))}"',
                   base, flags=re.M)
+
+
+def main():
+    args = arguments()
+    ds = held_out(args.corpus)
+    base = base_config(args.config, ["attention_fusion_weight"])
     rows = []
     for w in WEIGHTS + ["attention only"]:
         cfg = tempfile.NamedTemporaryFile("w", suffix=".textproto", delete=False)
