@@ -62,6 +62,25 @@ TEST(ServerConfigTest, InconsistentLimitsAreRefused) {
   EXPECT_FALSE(ValidateServerConfig(c).ok());
 }
 
+TEST(ServerConfigTest, AttentionViewSettingsAreCheckedAndDefaulted) {
+  attnr::v1::ServerConfig c = DefaultServerConfig();
+  EXPECT_EQ(c.attention_top_tokens(), 2u);
+  EXPECT_DOUBLE_EQ(c.attention_background(), 0.2);
+  EXPECT_TRUE(ValidateServerConfig(c).ok());
+  for (uint32_t bad : {0u, 65u}) {
+    c = DefaultServerConfig();
+    c.set_attention_top_tokens(bad);
+    EXPECT_THAT(ValidateServerConfig(c).message(),
+                HasSubstr("attention_top_tokens must be in [1, 64]"));
+  }
+  for (double bad : {0.0, -0.1, 1.5}) {
+    c = DefaultServerConfig();
+    c.set_attention_background(bad);
+    EXPECT_THAT(ValidateServerConfig(c).message(),
+                HasSubstr("attention_background must be in (0, 1]"));
+  }
+}
+
 TEST(StatusUtilTest, MapsCodeForCodeAndKeepsTheMessage) {
   const grpc::Status s =
       ToGrpcStatus(absl::ResourceExhaustedError("over the limit"));
