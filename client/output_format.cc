@@ -101,6 +101,10 @@ std::string FormatRetrieveTable(const std::string& query,
           b.attention() > 0 ? absl::StrFormat(", attention %.4f", b.attention())
                             : "",
           ")\n");
+      if (!b.attended_terms().empty()) {
+        absl::StrAppend(&out, "     attended: ",
+                        absl::StrJoin(b.attended_terms(), ", "), "\n");
+      }
     }
   }
   const attnr::v1::Usage& u = response.usage();

@@ -50,6 +50,8 @@ struct ScoreDetail {
   double entity = 0;
   double fused = 0;
   std::vector<std::string> matched_terms;
+  // Query words whose attention lifts the attention score (explain only).
+  std::vector<std::string> attended_terms;
 };
 
 struct RetrievedPassage {

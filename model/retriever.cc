@@ -228,7 +228,8 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     size_t total_tokens = 0;
     for (const Sequence& seq : sequences) total_tokens += seq.tokens->size();
     scoring::AttentionViewScorer scorer(units, scored, total_tokens,
-                                        config_.attention_view);
+                                        config_.attention_view,
+                                        explain ? &query : nullptr);
     if (!model_mu_.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
       model_mu_.Unlock();
       return absl::DeadlineExceededError(
@@ -238,14 +239,18 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
         query, pointers, [&](const network::QueryTokenMass& group) {
           for (size_t i = 0; i < sequences.size(); ++i) {
             if (group.mass[i].empty()) continue;
-            scorer.AddRows(sequences[i].tokens, group.mass[i].data(),
-                           group.queries, group.term_weights.data());
+            scorer.AddRows(sequences[i].tokens, group.first_query,
+                           group.mass[i].data(), group.queries,
+                           group.term_weights.data());
           }
         });
     model_mu_.Unlock();
     if (!read.ok()) return read;
     const std::vector<double> attention = scorer.Scores();
-    for (size_t u = 0; u < scored; ++u) details[u].attention = attention[u];
+    for (size_t u = 0; u < scored; ++u) {
+      details[u].attention = attention[u];
+      if (explain) details[u].attended_terms = scorer.AttendedTerms(u);
+    }
   }
   if (uses(ScoringView::kLexical)) {
     scoring::LexicalScores lexical =

@@ -34,6 +34,9 @@ void ToProto(const ScoreDetail& detail, const std::vector<ScoringView>& views,
   for (const std::string& term : detail.matched_terms) {
     out->add_matched_terms(term);
   }
+  for (const std::string& term : detail.attended_terms) {
+    out->add_attended_terms(term);
+  }
   for (ScoringView v : views) out->add_views(ToProtoView(v));
 }
 

@@ -4,22 +4,31 @@
 #include <cmath>
 
 namespace attnr::scoring {
+namespace {
+
+// A query token is a reason for a unit when it raises its score by 5%.
+constexpr double kReasonTerm = 0.05;
+
+}  // namespace
 
 AttentionViewScorer::AttentionViewScorer(const std::vector<TokenSlice>& units,
                                          size_t scored, size_t total_tokens,
-                                         AttentionViewParams params)
+                                         AttentionViewParams params,
+                                         const std::vector<text::Token>* query)
     : units_(units.begin(), units.begin() + scored),
       total_tokens_(static_cast<double>(total_tokens)),
       params_(params),
-      log_scores_(scored, 0.0) {
+      log_scores_(scored, 0.0),
+      query_(query) {
+  if (query_ != nullptr) reasons_.resize(scored);
   for (uint32_t u = 0; u < units_.size(); ++u) {
     by_sequence_[units_[u].tokens].push_back(u);
   }
 }
 
 void AttentionViewScorer::AddRows(const std::vector<text::Token>* sequence,
-                                  const float* rows, size_t queries,
-                                  const float* weights) {
+                                  size_t first_query, const float* rows,
+                                  size_t queries, const float* weights) {
   auto it = by_sequence_.find(sequence);
   if (it == by_sequence_.end() || total_tokens_ <= 0) return;
   const size_t n = sequence->size();
@@ -45,9 +54,13 @@ void AttentionViewScorer::AddRows(const std::vector<text::Token>* sequence,
       }
       double peak = 0;
       for (float v : top) peak += v;
-      log_scores_[u] +=
+      const double term =
           w * std::log((1.0 - params_.background) * peak * to_density +
                        params_.background);
+      log_scores_[u] += term;
+      if (query_ != nullptr && term >= kReasonTerm) {
+        reasons_[u].emplace_back(term, static_cast<uint32_t>(first_query + j));
+      }
     }
   }
 }
@@ -60,6 +73,22 @@ std::vector<double> AttentionViewScorer::Scores() const {
     }
   }
   return scores;
+}
+
+std::vector<std::string> AttentionViewScorer::AttendedTerms(
+    size_t unit) const {
+  std::vector<std::string> words;
+  if (query_ == nullptr || unit >= reasons_.size()) return words;
+  std::vector<std::pair<double, uint32_t>> order = reasons_[unit];
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [term, q] : order) {
+    const std::string& word = (*query_)[q].norm;
+    if (std::find(words.begin(), words.end(), word) != words.end()) continue;
+    words.push_back(word);
+    if (words.size() == kMaxAttendedTerms) break;
+  }
+  return words;
 }
 
 }  // namespace attnr::scoring

@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -37,17 +39,26 @@ struct AttentionViewParams {
 class AttentionViewScorer {
  public:
   // Scores units[0, scored); `total_tokens` is N, the tokens of every
-  // sequence the units slice.
+  // sequence the units slice. With `query` (the tokens the rows belong to),
+  // it also keeps each unit's attended terms.
   AttentionViewScorer(const std::vector<TokenSlice>& units, size_t scored,
-                      size_t total_tokens, AttentionViewParams params);
+                      size_t total_tokens, AttentionViewParams params,
+                      const std::vector<text::Token>* query = nullptr);
 
-  // Adds `queries` query tokens' rows for one sequence: `rows` is [queries x
-  // sequence->size()], `weights` each row's w_j.
-  void AddRows(const std::vector<text::Token>* sequence, const float* rows,
-               size_t queries, const float* weights);
+  // Adds query tokens [first_query, first_query + queries)'s rows for one
+  // sequence: `rows` is [queries x sequence->size()], `weights` each row's
+  // w_j.
+  void AddRows(const std::vector<text::Token>* sequence, size_t first_query,
+               const float* rows, size_t queries, const float* weights);
 
   // One score per unit, > 0; 0 for a unit with no tokens.
   std::vector<double> Scores() const;
+
+  // The reason a unit scored: the query words (lower-cased, each once) whose
+  // attention raises its score by at least 5% (a log-score term of 0.05 or
+  // more), largest first, at most kMaxAttendedTerms. Empty without `query`.
+  static constexpr size_t kMaxAttendedTerms = 5;
+  std::vector<std::string> AttendedTerms(size_t unit) const;
 
  private:
   std::vector<TokenSlice> units_;
@@ -57,6 +68,9 @@ class AttentionViewScorer {
   absl::flat_hash_map<const std::vector<text::Token>*, std::vector<uint32_t>>
       by_sequence_;
   std::vector<double> log_scores_;
+  const std::vector<text::Token>* query_;
+  // Per unit, (log-score term, query token) for terms of 0.05 or more.
+  std::vector<std::vector<std::pair<double, uint32_t>>> reasons_;
 };
 
 }  // namespace attnr::scoring
