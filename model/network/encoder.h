@@ -84,9 +84,8 @@ class EncoderImpl : public torch::nn::Module {
   // count): [count, n_d] per document; row j sums to TermWeights()[first +
   // j] over all the documents. Serving only (no autograd).
   std::vector<torch::Tensor> QueryTokenRelevance(
-      const EncoderOutput& query,
-      const std::vector<const EncoderOutput*>& docs, int64_t first,
-      int64_t count);
+      const EncoderOutput& query, const std::vector<const EncoderOutput*>& docs,
+      int64_t first, int64_t count);
 
   // The learned weight of each query token in the read-out, [m], sums to 1.
   torch::Tensor TermWeights(const EncoderOutput& query);

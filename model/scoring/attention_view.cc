@@ -75,13 +75,13 @@ std::vector<double> AttentionViewScorer::Scores() const {
   return scores;
 }
 
-std::vector<std::string> AttentionViewScorer::AttendedTerms(
-    size_t unit) const {
+std::vector<std::string> AttentionViewScorer::AttendedTerms(size_t unit) const {
   std::vector<std::string> words;
   if (query_ == nullptr || unit >= reasons_.size()) return words;
   std::vector<std::pair<double, uint32_t>> order = reasons_[unit];
-  std::stable_sort(order.begin(), order.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::stable_sort(
+      order.begin(), order.end(),
+      [](const auto& a, const auto& b) { return a.first > b.first; });
   for (const auto& [term, q] : order) {
     const std::string& word = (*query_)[q].norm;
     if (std::find(words.begin(), words.end(), word) != words.end()) continue;

@@ -660,11 +660,10 @@ TEST_F(ModelServerTest, RetrieveUsesAttentionAndCachesTheDocument) {
   EXPECT_EQ(alone->passages(0).breakdown().lexical(), 0.0);
   // Its reasons: query words whose attention lifted the passage.
   EXPECT_THAT(alone->passages(0).breakdown().attended_terms(),
-              ::testing::AllOf(
-                  ::testing::Contains("descaled"),
-                  ::testing::IsSubsetOf({"how", "often", "must", "the",
-                                         "espresso", "grinder", "be",
-                                         "descaled"})));
+              ::testing::AllOf(::testing::Contains("descaled"),
+                               ::testing::IsSubsetOf(
+                                   {"how", "often", "must", "the", "espresso",
+                                    "grinder", "be", "descaled"})));
 }
 
 TEST_F(ModelServerTest, ScoreUsesTheModelOnTextPassages) {

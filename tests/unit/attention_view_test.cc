@@ -16,8 +16,8 @@ std::vector<text::Token> Sequence(size_t n) {
 
 TEST(AttentionViewTest, EvenAttentionScoresOneAndNoTokensScoresZero) {
   const auto seq = Sequence(8);
-  const std::vector<TokenSlice> units = {{&seq, 0, 4}, {&seq, 4, 8},
-                                         {&seq, 4, 4}};
+  const std::vector<TokenSlice> units = {
+      {&seq, 0, 4}, {&seq, 4, 8}, {&seq, 4, 4}};
   AttentionViewScorer scorer(units, units.size(), 8, {2, 0.1});
   // One query token of weight 0.5 spreading its mass evenly.
   const std::vector<float> row(8, 0.5f / 8);
@@ -53,8 +53,8 @@ TEST(AttentionViewTest, AUnitDrawingEveryQueryTokenBeatsOneTakingOneToken) {
   const auto seq = Sequence(40);
   const std::vector<TokenSlice> units = {{&seq, 0, 10}, {&seq, 10, 20}};
   std::vector<float> rows(2 * 40, 0.001f);  // Two query tokens' rows.
-  rows[5] = 0.40f;        // Token 0 looks hard at unit 0; token 1 does not.
-  rows[12] = 0.05f;       // Unit 1 draws both tokens, modestly.
+  rows[5] = 0.40f;   // Token 0 looks hard at unit 0; token 1 does not.
+  rows[12] = 0.05f;  // Unit 1 draws both tokens, modestly.
   rows[40 + 15] = 0.05f;
   const float weights[2] = {0.5f, 0.5f};
   AttentionViewScorer scorer(units, units.size(), 40, {1, 0.03});
@@ -66,8 +66,7 @@ TEST(AttentionViewTest, AUnitDrawingEveryQueryTokenBeatsOneTakingOneToken) {
   // unit 1: both tokens at density 4.
   EXPECT_NEAR(s[1], 0.97 * 4 + 0.03, 1e-4);
   // unit 0: densities 32 and 0.08.
-  EXPECT_NEAR(s[0], std::sqrt((0.97 * 32 + 0.03) * (0.97 * 0.08 + 0.03)),
-              1e-4);
+  EXPECT_NEAR(s[0], std::sqrt((0.97 * 32 + 0.03) * (0.97 * 0.08 + 0.03)), 1e-4);
 }
 
 TEST(AttentionViewTest, DensityIsOverEveryTokenOfEverySequence) {
@@ -91,8 +90,8 @@ TEST(AttentionViewTest, AttendedTermsNameTheQueryWordsThatLiftAUnit) {
   const auto seq = Sequence(40);
   const std::vector<text::Token> query = text::Tokenize("undo the commit undo");
   ASSERT_EQ(query.size(), 4u);
-  const std::vector<TokenSlice> units = {{&seq, 0, 10}, {&seq, 10, 20},
-                                         {&seq, 20, 40}};
+  const std::vector<TokenSlice> units = {
+      {&seq, 0, 10}, {&seq, 10, 20}, {&seq, 20, 40}};
   // Rows come in two groups of query tokens, as the model sends them.
   std::vector<float> first(2 * 40, 0.001f), second(2 * 40, 0.001f);
   first[3] = 0.3f;        // "undo" -> unit 0.
