@@ -238,10 +238,9 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     absl::Status read = model_->VisitQueryTokenRelevance(
         query, pointers, [&](const network::QueryTokenMass& group) {
           for (size_t i = 0; i < sequences.size(); ++i) {
-            if (group.mass[i].empty()) continue;
+            if (group.mass[i] == nullptr) continue;
             scorer.AddRows(sequences[i].tokens, group.first_query,
-                           group.mass[i].data(), group.queries,
-                           group.term_weights.data());
+                           group.mass[i], group.queries, group.term_weights);
           }
         });
     model_mu_.Unlock();

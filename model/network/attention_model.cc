@@ -141,9 +141,10 @@ absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::Relevance(
   absl::Status status = VisitQueryTokenRelevance(
       query, documents, [&](const QueryTokenMass& group) {
         for (size_t d = 0; d < documents.size(); ++d) {
+          if (group.mass[d] == nullptr) continue;
           const size_t n = out[d].size();
-          for (size_t j = 0; j < group.queries && n > 0; ++j) {
-            const float* row = group.mass[d].data() + j * n;
+          for (size_t j = 0; j < group.queries; ++j) {
+            const float* row = group.mass[d] + j * n;
             for (size_t t = 0; t < n; ++t) out[d][t] += row[t];
           }
         }
@@ -183,19 +184,17 @@ absl::Status AttentionModel::VisitHere(
     if (state_->model.header.encoder.token_match) q.terms = TermsTensor(query);
     const torch::Tensor weights = encoder->TermWeights(q).contiguous();
     QueryTokenMass group;
-    group.mass.resize(documents.size());
+    group.mass.assign(documents.size(), nullptr);
     for (size_t first = 0; first < query.size(); first += kQueryGroup) {
       const size_t count = std::min(kQueryGroup, query.size() - first);
       std::vector<torch::Tensor> rows = encoder->QueryTokenRelevance(
           q, keys, static_cast<int64_t>(first), static_cast<int64_t>(count));
       group.first_query = first;
       group.queries = count;
-      group.term_weights.assign(weights.data_ptr<float>() + first,
-                                weights.data_ptr<float>() + first + count);
+      group.term_weights = weights.data_ptr<float>() + first;
       for (size_t i = 0; i < which.size(); ++i) {
-        const torch::Tensor r = rows[i].contiguous();
-        group.mass[which[i]].assign(r.data_ptr<float>(),
-                                    r.data_ptr<float>() + r.numel());
+        // QueryTokenRelevance makes them contiguous; `rows` outlives visit.
+        group.mass[which[i]] = rows[i].data_ptr<float>();
       }
       visit(group);
     }

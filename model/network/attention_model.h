@@ -25,13 +25,15 @@ class EncodedDocument {
 struct QueryTokenMass {
   size_t first_query = 0;  // Query tokens [first_query, first_query + queries).
   size_t queries = 0;
+  // Both point into the read-out's own tensors, valid during the visit only
+  // (a copy would write every row twice on the request path).
   // Each token's weight in the read-out (learned from its context): the
   // total mass of its row over all the documents. All of a query's weights
-  // sum to 1.
-  std::vector<float> term_weights;
-  // Per document, in order: [queries x tokens], row-major (empty for a
+  // sum to 1. [queries].
+  const float* term_weights = nullptr;
+  // Per document, in order: [queries x tokens], row-major (null for a
   // document with no tokens).
-  std::vector<std::vector<float>> mass;
+  std::vector<const float*> mass;
 };
 
 // The trained attention retriever as the service uses it: loads a weights

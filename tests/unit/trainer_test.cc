@@ -252,7 +252,7 @@ TEST_F(TrainerTest, QueryTokenRowsSplitTheMassByQueryTokenInGroups) {
           double row = 0;  // Over both documents: the token's weight.
           for (size_t d = 0; d < 2; ++d) {
             const size_t n = tokens[d];
-            ASSERT_EQ(g.mass[d].size(), g.queries * n);
+            ASSERT_NE(g.mass[d], nullptr);
             for (size_t t = 0; t < n; ++t) row += g.mass[d][j * n + t];
           }
           EXPECT_NEAR(row, g.term_weights[j], 1e-5) << g.first_query + j;
