@@ -54,6 +54,9 @@ def percentile(values, p):
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
+FAQ_POOLED = "faq sets (pooled)"
+
+
 def evaluate(datasets, server, views):
     """Per dataset and system: aggregated metrics (and per-query scores)."""
     systems = [("attnr (default views)", None)]
@@ -61,7 +64,7 @@ def evaluate(datasets, server, views):
         systems.append(("attnr (" + "+".join(views) + " fused)", views))
     systems += [(f"attnr view={v}", [v]) for v in views] + [
         ("xapian-bm25 (peer)", "xapian")]
-    results = {}
+    results, raw = {}, {}
     for ds in datasets:
         texts = {d["id"]: d["text"] for d in ds["documents"]}
         per_system = {name: [] for name, _ in systems}
@@ -88,16 +91,27 @@ def evaluate(datasets, server, views):
                     per_system[name].append(
                         metrics.score_query(ranked_by_qid.get(q["qid"], []), q["gold"]))
         results[ds["name"]] = {n: metrics.aggregate(v) for n, v in per_system.items()}
-        results[ds["name"]]["_raw"] = per_system
-    # Overall: every query of every set pooled.
-    overall = {}
-    for name, _ in systems:
-        pooled = [s for ds in datasets for s in results[ds["name"]]["_raw"][name]]
-        overall[name] = metrics.aggregate(pooled)
-    for ds in datasets:
-        del results[ds["name"]]["_raw"]
-    results["overall"] = overall
+        raw[ds["name"]] = per_system
+    results.update(pooled_rows(datasets, raw, [name for name, _ in systems]))
     return results, [name for name, _ in systems]
+
+
+def pooled_rows(datasets, raw, names):
+    """Aggregates over pooled queries: the FAQ sets (one gold range per
+    question; the model's targets are stated over them), when there are
+    several and another kind besides, then every query of every set
+    ("overall"). `raw[set][system]` holds metrics.score_query results."""
+    def pooled(sets):
+        return {name: metrics.aggregate(
+                    [s for ds in sets for s in raw[ds["name"]][name]])
+                for name in names}
+
+    rows = {}
+    faq = [ds for ds in datasets if all(len(q["gold"]) == 1 for q in ds["queries"])]
+    if 1 < len(faq) < len(datasets):
+        rows[FAQ_POOLED] = pooled(faq)
+    rows["overall"] = pooled(datasets)
+    return rows
 
 
 def speed_corpus(datasets):
@@ -319,7 +333,14 @@ def write_report(out, quality, systems, speed, model_speed, info, env, gemm,
                 f"{'–' if ratio is None else f'{ratio:.2f}×'} |")
     o = quality["overall"]
     lines += ["", f"Overall MRR@10: {main} {fmt(o[main]['mrr10'])} vs peer "
-              f"{fmt(o[peer]['mrr10'])}.", ""]
+              f"{fmt(o[peer]['mrr10'])}."]
+    if FAQ_POOLED in quality:
+        f = quality[FAQ_POOLED]
+        lines += [f"FAQ sets pooled ({f[peer]['n']} questions) MRR@10: " + "; ".join(
+            f"{name} {fmt(f[name]['mrr10'])} ({f[name]['mrr10'] / f[peer]['mrr10']:.2f}×)"
+            for name in systems if name != peer and f[peer]["mrr10"]) +
+            f"; peer {fmt(f[peer]['mrr10'])}."]
+    lines.append("")
     lines += [
         "## Speed",
         "",

@@ -45,6 +45,25 @@ for r in speed:
     check(r["xapian_chunks"] >= 1, "peer indexed the same text")
 check(results["peak_rss_mib"] and results["peak_rss_mib"] > 0, "server RSS")
 check("## Speed" in report and "Peak server RSS" in report, "speed section")
+# Pooled rows: the FAQ sets (single-gold) apart from the multi-gold set.
+sys.path.insert(0, here)
+import run_bench  # noqa: E402
+from attnr_bench import metrics  # noqa: E402
+sets = [{"name": "a", "queries": [{"gold": [[0, 10]]}] * 2},
+        {"name": "b", "queries": [{"gold": [[0, 10]]}]},
+        {"name": "hops", "queries": [{"gold": [[0, 10], [20, 30]]}]}]
+hit, miss = metrics.score_query([[0, 10]], [[0, 10]]), metrics.score_query([], [[0, 10]])
+raw = {"a": {"s": [hit, miss]}, "b": {"s": [hit]},
+       "hops": {"s": [metrics.score_query([], [[0, 10], [20, 30]])]}}
+rows = run_bench.pooled_rows(sets, raw, ["s"])
+check(list(rows) == [run_bench.FAQ_POOLED, "overall"], "pooled FAQ row, then overall")
+faq_row = rows.get(run_bench.FAQ_POOLED, {}).get("s", {})
+check(faq_row.get("n") == 3, "FAQ pool: the 3 single-gold queries")
+check(abs(faq_row.get("mrr10", 0) - 2 / 3) < 1e-9, "FAQ pool MRR 2/3")
+check(rows["overall"]["s"]["n"] == 4 and abs(rows["overall"]["s"]["mrr10"] - 0.5) < 1e-9,
+      "overall pools every query")
+check(run_bench.FAQ_POOLED not in run_bench.pooled_rows(sets[:2], raw, ["s"]),
+      "no FAQ pool when every set is a FAQ set (it would equal overall)")
 if failures:
     print("bench smoke test FAILED:\n  " + "\n  ".join(failures))
     sys.exit(1)
