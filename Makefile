@@ -1,13 +1,14 @@
 # attnr — two commands on a fresh Debian bookworm machine:
 #   make serve   install what is missing, build, serve on localhost:50051
 #   make test    install what is missing, build, run every test (ctest)
+#   make test-sanitize  the same tests in an ASan+UBSan build (build-asan/)
 #   make bench   quality and speed beside the Xapian peer -> bench/results/
 #   make train   rebuild the corpus and retrain the shipped weights (~1.5 h)
 BUILD_DIR ?= build
 JOBS ?= 2
 CONFIG ?= config/server.textproto
 
-.PHONY: serve test bench train build configure deps clean
+.PHONY: serve test test-sanitize bench train build configure deps clean
 
 serve: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target attnr-server attnr
@@ -15,6 +16,19 @@ serve: configure
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# Every sanitizer report is fatal (the build sets -fno-sanitize-recover and
+# ASan stops at its first error); servers started by the tests inherit these
+# options, and the integration harness fails a test whose server reported.
+SANITIZE_DIR ?= build-asan
+SANITIZE_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:check_initialization_order=1 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer/lsan.supp \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/tests/sanitizer/ubsan.supp
+
+test-sanitize: deps
+	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTNR_SANITIZE=ON
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS) -E bench_smoke
 
 # Debian's python3 (not a pyenv one): python3-xapian installs for it.
 bench: build

@@ -7,6 +7,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "model/stop_signal.h"
 #include "model/text/text_span.h"
 
 // Value types of the retrieval library's interface. They mirror the public
@@ -23,6 +24,7 @@ struct TextLimits {
   uint32_t max_document_tokens = 0;
   uint32_t max_request_tokens = 0;
   uint32_t max_query_tokens = 0;
+  uint32_t max_document_sentences = 0;
 };
 
 struct DocumentRef {
@@ -37,8 +39,9 @@ struct RetrieveParams {
   bool explain = false;
   // Views to fuse; empty means every view the model has.
   std::vector<ScoringView> views;
-  // Past this point the pipeline stops with DEADLINE_EXCEEDED.
-  absl::Time deadline = absl::InfiniteFuture();
+  // The caller's deadline and cancellation: the pipeline checks it between
+  // blocks and stops with DEADLINE_EXCEEDED or CANCELLED.
+  StopSignal stop;
 };
 
 enum class PassageOrigin { kQueryMatch, kEntityScope };
@@ -75,6 +78,9 @@ struct RetrievalUsage {
   uint32_t sentences = 0;
   uint32_t passages = 0;
   bool cache_hit = false;
+  // Document tokens this call encoded itself (not from the cache or from a
+  // concurrent call's encode).
+  uint64_t encoded_tokens = 0;
   StageTimes times;
 };
 
@@ -97,7 +103,7 @@ struct ScoreInput {
 struct ScoreParams {
   bool explain = false;
   std::vector<ScoringView> views;
-  absl::Time deadline = absl::InfiniteFuture();
+  StopSignal stop;
 };
 
 struct ScoredInput {

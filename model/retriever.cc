@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "model/network/digest.h"
 #include "model/scoring/attention_view.h"
@@ -26,14 +27,6 @@ absl::Status Annotate(const absl::Status& status, absl::string_view prefix) {
 
 double MillisSince(absl::Time start) {
   return absl::ToDoubleMilliseconds(absl::Now() - start);
-}
-
-absl::Status CheckDeadline(absl::Time deadline, absl::string_view stage) {
-  if (absl::Now() > deadline) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("deadline exceeded during the ", stage, " stage"));
-  }
-  return absl::OkStatus();
 }
 
 // Validates and tokenizes the query against the limits.
@@ -172,56 +165,89 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
   return retriever;
 }
 
+Retriever::ModelTurn::~ModelTurn() {
+  if (owner_ == nullptr) return;
+  absl::MutexLock lock(&owner_->model_mu_);
+  owner_->model_busy_ = false;
+}
+
+absl::StatusOr<Retriever::ModelTurn> Retriever::TakeModel(
+    const StopSignal& stop, absl::string_view stage) const {
+  absl::MutexLock lock(&model_mu_);
+  auto free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(model_mu_) {
+    return !model_busy_;
+  };
+  // Short slices: a caller that goes away while waiting stops waiting.
+  while (!model_mu_.AwaitWithTimeout(absl::Condition(&free),
+                                     absl::Milliseconds(10))) {
+    if (absl::Status s = stop.Check(stage); !s.ok()) return s;
+  }
+  if (absl::Status s = stop.Check(stage); !s.ok()) return s;
+  model_busy_ = true;
+  return ModelTurn(this);
+}
+
 absl::StatusOr<std::shared_ptr<const text::AnalyzedDocument>>
 Retriever::Analyze(absl::string_view text, const std::string& digest,
-                   const text::AnalyzeOptions& options) const {
+                   const text::AnalyzeOptions& options, uint64_t max_tokens,
+                   const StopSignal& stop) const {
   // The analysis depends on the text and on the options (sentence cap,
-  // token limit), so both make the key.
-  const std::string key = absl::StrCat(digest, ":", options.max_sentence_tokens,
-                                       ":", options.max_tokens);
-  if (auto cached = analyses_.Get(key)) return cached;
-  auto doc = text::AnalyzeDocument(text, options);
-  if (!doc.ok()) return doc.status();
-  auto shared = std::make_shared<const text::AnalyzedDocument>(*std::move(doc));
-  analyses_.Put(key, shared);
-  return shared;
+  // limits), so both make the key.
+  const std::string key =
+      absl::StrCat(digest, ":", options.max_sentence_tokens, ":",
+                   options.max_tokens, ":", options.max_sentences);
+  text::AnalyzeOptions capped = options;
+  if (max_tokens > 0 && (options.max_tokens == 0 || max_tokens < options.max_tokens)) {
+    capped.max_tokens = static_cast<uint32_t>(max_tokens);
+    capped.max_tokens_name = "max_request_tokens";
+  }
+  return analyses_.GetOrCreate(
+      key,
+      [&]() -> absl::StatusOr<std::shared_ptr<const text::AnalyzedDocument>> {
+        auto doc = text::AnalyzeDocument(text, capped, stop);
+        if (!doc.ok()) return doc.status();
+        return std::make_shared<const text::AnalyzedDocument>(
+            *std::move(doc));
+      },
+      stop);
 }
 
 absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     const std::vector<text::Token>& query,
     const std::vector<scoring::TokenSlice>& units, size_t scored,
     const std::vector<Sequence>& sequences,
-    const std::vector<ScoringView>& views, bool explain, absl::Time deadline,
-    RetrievalUsage* usage) const {
+    const std::vector<ScoringView>& views, bool explain,
+    const StopSignal& stop, RetrievalUsage* usage) const {
   std::vector<ScoreDetail> details(scored);
   auto uses = [&](ScoringView v) {
     return std::find(views.begin(), views.end(), v) != views.end();
   };
   if (uses(ScoringView::kAttention)) {
-    // Encode stage: each sequence once, through the document cache.
+    // Encode stage: each sequence once, through the document cache; calls
+    // asking for the same sequence at once share one encode.
     const absl::Time start = absl::Now();
     std::vector<std::shared_ptr<const network::EncodedDocument>> encoded;
     std::vector<const network::EncodedDocument*> pointers;
     bool all_hit = !sequences.empty();
     for (const Sequence& seq : sequences) {
       const std::string key = absl::StrCat(model_->sha256(), ":", seq.digest);
-      std::shared_ptr<const network::EncodedDocument> doc = cache_->Get(key);
-      if (doc == nullptr) {
-        all_hit = false;
-        if (!model_mu_.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
-          model_mu_.Unlock();
-          return absl::DeadlineExceededError(
-              "deadline exceeded while waiting for the model (encode)");
-        }
-        auto fresh = model_->Encode(*seq.tokens);
-        model_mu_.Unlock();
-        if (!fresh.ok()) return fresh.status();
-        doc = *std::move(fresh);
-        cache_->Put(key, doc);
+      CacheOutcome outcome;
+      auto doc = cache_->GetOrCreate(
+          key,
+          [&]() -> absl::StatusOr<
+                    std::shared_ptr<const network::EncodedDocument>> {
+            auto turn = TakeModel(stop, "encode");
+            if (!turn.ok()) return turn.status();
+            return model_->Encode(*seq.tokens, stop);
+          },
+          stop, &outcome);
+      if (!doc.ok()) return doc.status();
+      all_hit &= outcome == CacheOutcome::kHit;
+      if (outcome == CacheOutcome::kCreated) {
+        usage->encoded_tokens += seq.tokens->size();
       }
-      encoded.push_back(doc);
-      pointers.push_back(doc.get());
-      if (absl::Status s = CheckDeadline(deadline, "encode"); !s.ok()) return s;
+      encoded.push_back(*doc);
+      pointers.push_back(doc->get());
     }
     usage->cache_hit = all_hit;
     usage->times.encode_ms = MillisSince(start);
@@ -230,20 +256,21 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     scoring::AttentionViewScorer scorer(units, scored, total_tokens,
                                         config_.attention_view,
                                         explain ? &query : nullptr);
-    if (!model_mu_.LockWhenWithDeadline(absl::Condition::kTrue, deadline)) {
-      model_mu_.Unlock();
-      return absl::DeadlineExceededError(
-          "deadline exceeded while waiting for the model (read-out)");
+    absl::Status read;
+    {
+      auto turn = TakeModel(stop, "read-out");
+      if (!turn.ok()) return turn.status();
+      read = model_->VisitQueryTokenRelevance(
+          query, pointers,
+          [&](const network::QueryTokenMass& group) {
+            for (size_t i = 0; i < sequences.size(); ++i) {
+              if (group.mass[i] == nullptr) continue;
+              scorer.AddRows(sequences[i].tokens, group.first_query,
+                             group.mass[i], group.queries, group.term_weights);
+            }
+          },
+          stop);
     }
-    absl::Status read = model_->VisitQueryTokenRelevance(
-        query, pointers, [&](const network::QueryTokenMass& group) {
-          for (size_t i = 0; i < sequences.size(); ++i) {
-            if (group.mass[i] == nullptr) continue;
-            scorer.AddRows(sequences[i].tokens, group.first_query,
-                           group.mass[i], group.queries, group.term_weights);
-          }
-        });
-    model_mu_.Unlock();
     if (!read.ok()) return read;
     const std::vector<double> attention = scorer.Scores();
     for (size_t u = 0; u < scored; ++u) {
@@ -321,10 +348,25 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
   std::vector<std::string> digests;
   std::vector<std::vector<text::PassageBounds>> passages;
   docs.reserve(documents.size());
+  analyze.max_sentences = config_.limits.max_document_sentences;
   for (size_t d = 0; d < documents.size(); ++d) {
     digests.push_back(network::Sha256Hex(documents[d].text));
-    auto doc = Analyze(documents[d].text, digests.back(), analyze);
+    // What is left of the request's token budget caps this document's
+    // count too, so a request over budget stops at the budget.
+    const uint64_t budget = config_.limits.max_request_tokens;
+    const uint64_t left =
+        budget == 0
+            ? 0  // No request limit.
+            : std::max<uint64_t>(budget - result.usage.document_tokens, 1);
+    auto doc = Analyze(documents[d].text, digests.back(), analyze, left,
+                       params.stop);
     if (!doc.ok()) {
+      if (absl::IsResourceExhausted(doc.status()) &&
+          absl::StrContains(doc.status().message(), "(max_request_tokens)")) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "documents: more than ", config_.limits.max_request_tokens,
+            " tokens in all, over the limit per request (max_request_tokens)"));
+      }
       return Annotate(doc.status(), absl::StrCat("documents[", d, "]"));
     }
     result.usage.document_tokens += (*doc)->tokens.size();
@@ -337,9 +379,7 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
     passages.push_back(text::BuildPassages(**doc, passage_options));
     result.usage.passages += static_cast<uint32_t>(passages.back().size());
     docs.push_back(*std::move(doc));
-    if (absl::Status s = CheckDeadline(params.deadline, "text"); !s.ok()) {
-      return s;
-    }
+    if (absl::Status s = params.stop.Check("text"); !s.ok()) return s;
   }
   result.usage.times.text_ms = MillisSince(start);
 
@@ -358,12 +398,10 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
     sequences.push_back({digests[d], &docs[d]->tokens});
   }
   auto scored = ScoreUnits(*query_tokens, units, units.size(), sequences, views,
-                           params.explain, params.deadline, &result.usage);
+                           params.explain, params.stop, &result.usage);
   if (!scored.ok()) return scored.status();
   std::vector<ScoreDetail>& details = *scored;
-  if (absl::Status s = CheckDeadline(params.deadline, "score"); !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = params.stop.Check("score"); !s.ok()) return s;
 
   // Rank: best first; ties keep document order so answers are stable.
   std::vector<uint32_t> order(units.size());
@@ -412,8 +450,10 @@ absl::StatusOr<ScoreResult> Retriever::Score(
     text::AnalyzeOptions analyze;
     analyze.max_sentence_tokens = config_.context_passage_tokens;
     analyze.max_tokens = config_.limits.max_document_tokens;
+    analyze.max_sentences = config_.limits.max_document_sentences;
     ctx_digest = network::Sha256Hex(context->text);
-    auto doc = Analyze(context->text, ctx_digest, analyze);
+    auto doc = Analyze(context->text, ctx_digest, analyze,
+                       config_.limits.max_request_tokens, params.stop);
     if (!doc.ok()) return Annotate(doc.status(), "context.text");
     ctx = *std::move(doc);
     text::PassageOptions passage_options;
@@ -433,6 +473,15 @@ absl::StatusOr<ScoreResult> Retriever::Score(
     if (in.kind == ScoreInput::Kind::kText) {
       if (absl::Status s = text::ValidateUtf8(in.text); !s.ok()) {
         return Annotate(s, absl::StrCat("passages[", i, "].text"));
+      }
+      // Counted (stopping at the budget) before any token is stored.
+      if (const uint64_t limit = config_.limits.max_request_tokens;
+          limit > 0 && result.usage.document_tokens +
+                               text::CountTokens(in.text, limit + 1) >
+                           limit) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "passages[", i, "].text: brings the request over its limit of ",
+            limit, " tokens (max_request_tokens)"));
       }
       own_tokens[i] = text::Tokenize(in.text);
       result.usage.document_tokens += own_tokens[i].size();
@@ -494,9 +543,7 @@ absl::StatusOr<ScoreResult> Retriever::Score(
   }
   result.usage.passages = static_cast<uint32_t>(inputs.size());
   result.usage.times.text_ms = MillisSince(start);
-  if (absl::Status s = CheckDeadline(params.deadline, "text"); !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = params.stop.Check("text"); !s.ok()) return s;
 
   start = absl::Now();
   std::vector<Sequence> sequences;
@@ -508,7 +555,7 @@ absl::StatusOr<ScoreResult> Retriever::Score(
   }
   auto scored =
       ScoreUnits(*query_tokens, units, inputs.size(), sequences, views,
-                 params.explain, params.deadline, &result.usage);
+                 params.explain, params.stop, &result.usage);
   if (!scored.ok()) return scored.status();
   for (size_t i = 0; i < inputs.size(); ++i) {
     result.scores[i].detail = std::move((*scored)[i]);

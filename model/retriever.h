@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -77,9 +78,30 @@ class Retriever {
 
   // The text pipeline's result for `text` (whose digest is given), from the
   // analysis cache or analyzed now and cached.
+  // Single-flight: concurrent calls for one text analyze it once.
+  // `max_tokens` (0: none) caps this call tighter than options.max_tokens
+  // (the request's remaining token budget) without changing the cache key;
+  // going over it is the request's limit, not the document's.
   absl::StatusOr<std::shared_ptr<const text::AnalyzedDocument>> Analyze(
       absl::string_view text, const std::string& digest,
-      const text::AnalyzeOptions& options) const;
+      const text::AnalyzeOptions& options, uint64_t max_tokens,
+      const StopSignal& stop) const;
+
+  // The model's turn: LibTorch runs one call at a time. Waits until the
+  // model is free or `stop` fires; the turn ends when the result is
+  // destroyed.
+  class ModelTurn {
+   public:
+    explicit ModelTurn(const Retriever* owner) : owner_(owner) {}
+    ModelTurn(ModelTurn&& other) : owner_(std::exchange(other.owner_, nullptr)) {}
+    ModelTurn& operator=(ModelTurn&&) = delete;
+    ~ModelTurn();
+
+   private:
+    const Retriever* owner_;
+  };
+  absl::StatusOr<ModelTurn> TakeModel(const StopSignal& stop,
+                                      absl::string_view stage) const;
 
   // Scores units[0, scored) with every view and fuses them. Units past
   // `scored` only lend term statistics to the lexical view. Attention runs
@@ -88,8 +110,8 @@ class Retriever {
       const std::vector<text::Token>& query,
       const std::vector<scoring::TokenSlice>& units, size_t scored,
       const std::vector<Sequence>& sequences,
-      const std::vector<ScoringView>& views, bool explain, absl::Time deadline,
-      RetrievalUsage* usage) const;
+      const std::vector<ScoringView>& views, bool explain,
+      const StopSignal& stop, RetrievalUsage* usage) const;
 
   // Validates and tokenizes the query, resolves the views to fuse into
   // *views and counts the query's tokens into *usage.
@@ -109,6 +131,7 @@ class Retriever {
   // teams spin against each other: measured 155 -> 13 requests/s from 1 to
   // 4 clients). The lexical path stays concurrent.
   mutable absl::Mutex model_mu_;
+  mutable bool model_busy_ ABSL_GUARDED_BY(model_mu_) = false;
   std::unique_ptr<DocumentCache<network::EncodedDocument>> cache_;
   // Analyzed documents (tokens, sentences, offsets: ~100 bytes per token),
   // so a repeated document skips the text pipeline; a quarter of

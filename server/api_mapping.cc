@@ -1,21 +1,73 @@
 #include "server/api_mapping.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "model/text/utf8.h"
 
 namespace attnr::server {
 namespace {
 
 using attnr::v1::ServerConfig;
 
-absl::Status CheckQuery(const std::string& query) {
+absl::Status CheckUtf8(absl::string_view value, absl::string_view field) {
+  if (absl::Status s = text::ValidateUtf8(value); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckQuery(const std::string& query, const ServerConfig& config) {
+  // The byte limit first: nothing else reads a query of any length.
+  if (query.size() > config.max_query_bytes()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "query: ", query.size(), " bytes, over the limit of ",
+        config.max_query_bytes(), " (max_query_bytes)"));
+  }
+  if (absl::Status s = CheckUtf8(query, "query"); !s.ok()) return s;
   if (absl::StripAsciiWhitespace(query).empty()) {
     return absl::InvalidArgumentError("query: is empty");
   }
   return absl::OkStatus();
+}
+
+absl::Status CheckRequestBytes(uint64_t bytes, const ServerConfig& config,
+                               uint64_t* request_bytes) {
+  *request_bytes += bytes;
+  if (*request_bytes > config.max_request_bytes()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "request: more than ", config.max_request_bytes(),
+        " bytes of text in all, over the limit (max_request_bytes)"));
+  }
+  return absl::OkStatus();
+}
+
+// A document's id and text against the byte limits, before anything reads
+// the text; `*request_bytes` sums the request's text for the request limit.
+absl::Status CheckDocument(const attnr::v1::Document& d,
+                           absl::string_view field, const ServerConfig& config,
+                           uint64_t* request_bytes) {
+  if (d.id().size() > config.max_document_id_bytes()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ".id: ", d.id().size(), " bytes, over the limit of ",
+        config.max_document_id_bytes(), " (max_document_id_bytes)"));
+  }
+  if (absl::Status s = CheckUtf8(d.id(), absl::StrCat(field, ".id")); !s.ok()) {
+    return s;
+  }
+  if (d.text().size() > config.max_document_bytes()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        field, ".text: ", d.text().size(), " bytes, over the limit of ",
+        config.max_document_bytes(), " (max_document_bytes)"));
+  }
+  if (absl::StripAsciiWhitespace(d.text()).empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".text: is empty or only whitespace"));
+  }
+  return CheckRequestBytes(d.text().size(), config, request_bytes);
 }
 
 void ToProto(const text::TextSpan& span, attnr::v1::TextRange* range) {
@@ -47,6 +99,7 @@ void ToProto(const RetrievalUsage& usage, double total_ms,
   out->set_sentences(usage.sentences);
   out->set_passages(usage.passages);
   out->set_cache_hit(usage.cache_hit);
+  out->set_encoded_tokens(static_cast<uint32_t>(usage.encoded_tokens));
   attnr::v1::StageTimings* t = out->mutable_timings();
   t->set_text_ms(usage.times.text_ms);
   t->set_encode_ms(usage.times.encode_ms);
@@ -98,8 +151,8 @@ attnr::v1::ScoringView ToProtoView(ScoringView view) {
 
 absl::StatusOr<RetrieveCall> ToRetrieveCall(
     const attnr::v1::RetrieveRequest& request, const ServerConfig& config,
-    absl::Time deadline) {
-  if (absl::Status s = CheckQuery(request.query()); !s.ok()) return s;
+    const StopSignal& stop) {
+  if (absl::Status s = CheckQuery(request.query(), config); !s.ok()) return s;
   if (request.documents().empty()) {
     return absl::InvalidArgumentError(
         "documents: at least one document is required");
@@ -112,11 +165,13 @@ absl::StatusOr<RetrieveCall> ToRetrieveCall(
                      " per request (max_documents)"));
   }
   RetrieveCall call;
+  uint64_t request_bytes = request.query().size();
   for (int i = 0; i < request.documents_size(); ++i) {
     const attnr::v1::Document& d = request.documents(i);
-    if (d.text().empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("documents[", i, "].text: is empty"));
+    if (absl::Status s = CheckDocument(d, absl::StrCat("documents[", i, "]"),
+                                       config, &request_bytes);
+        !s.ok()) {
+      return s;
     }
     call.documents.push_back({d.id(), d.text()});
   }
@@ -148,14 +203,14 @@ absl::StatusOr<RetrieveCall> ToRetrieveCall(
   auto views = FromProtoViews(o.views(), "options.views");
   if (!views.ok()) return views.status();
   p.views = *std::move(views);
-  p.deadline = deadline;
+  p.stop = stop;
   return call;
 }
 
 absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
                                       const ServerConfig& config,
-                                      absl::Time deadline) {
-  if (absl::Status s = CheckQuery(request.query()); !s.ok()) return s;
+                                      const StopSignal& stop) {
+  if (absl::Status s = CheckQuery(request.query(), config); !s.ok()) return s;
   if (request.passages().empty()) {
     return absl::InvalidArgumentError(
         "passages: at least one passage is required");
@@ -167,8 +222,14 @@ absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
         config.max_score_passages(), " per request (max_score_passages)"));
   }
   ScoreCall call;
+  uint64_t request_bytes = request.query().size();
   call.has_context = request.has_context();
   if (call.has_context) {
+    if (absl::Status s =
+            CheckDocument(request.context(), "context", config, &request_bytes);
+        !s.ok()) {
+      return s;
+    }
     call.context = {request.context().id(), request.context().text()};
   }
   for (int i = 0; i < request.passages_size(); ++i) {
@@ -176,6 +237,17 @@ absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
     ScoreInput in;
     switch (p.source_case()) {
       case attnr::v1::ScorePassage::kText:
+        if (p.text().size() > config.max_document_bytes()) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "passages[", i, "].text: ", p.text().size(),
+              " bytes, over the limit of ", config.max_document_bytes(),
+              " (max_document_bytes)"));
+        }
+        if (absl::Status s =
+                CheckRequestBytes(p.text().size(), config, &request_bytes);
+            !s.ok()) {
+          return s;
+        }
         in.kind = ScoreInput::Kind::kText;
         in.text = p.text();
         break;
@@ -199,7 +271,7 @@ absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
   if (!views.ok()) return views.status();
   call.params.views = *std::move(views);
   call.params.explain = request.options().explain();
-  call.params.deadline = deadline;
+  call.params.stop = stop;
   return call;
 }
 
@@ -273,6 +345,12 @@ void FillModelInfo(const ModelDescription& model, const ServerConfig& config,
   l->set_max_passage_tokens(config.max_passage_tokens());
   l->set_max_overlap_sentences(config.max_overlap_sentences());
   l->set_max_score_passages(config.max_score_passages());
+  l->set_max_document_bytes(static_cast<uint32_t>(config.max_document_bytes()));
+  l->set_max_request_bytes(static_cast<uint32_t>(
+      std::min<uint64_t>(config.max_request_bytes(), UINT32_MAX)));
+  l->set_max_query_bytes(config.max_query_bytes());
+  l->set_max_document_id_bytes(config.max_document_id_bytes());
+  l->set_max_document_sentences(config.max_document_sentences());
 }
 
 }  // namespace attnr::server

@@ -23,7 +23,7 @@ struct RetrieveCall {
 
 absl::StatusOr<RetrieveCall> ToRetrieveCall(
     const attnr::v1::RetrieveRequest& request,
-    const attnr::v1::ServerConfig& config, absl::Time deadline);
+    const attnr::v1::ServerConfig& config, const StopSignal& stop);
 
 struct ScoreCall {
   std::vector<ScoreInput> inputs;
@@ -34,7 +34,7 @@ struct ScoreCall {
 
 absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
                                       const attnr::v1::ServerConfig& config,
-                                      absl::Time deadline);
+                                      const StopSignal& stop);
 
 void FillRetrieveResponse(const attnr::v1::RetrieveRequest& request,
                           const RetrieveResult& result,

@@ -3,12 +3,18 @@
 //   attnr-server --config config/server.textproto [--listen HOST:PORT]
 //                [--weights PATH] [--threads N] [--port_file PATH]
 //
-// Flags override the config file. SIGINT/SIGTERM drain and stop the server.
+// Flags override the config file. SIGINT/SIGTERM drain and stop the server
+// (exit codes below).
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
+#include <memory>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -16,6 +22,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "server/server.h"
 #include "server/server_config.h"
@@ -32,6 +39,23 @@ ABSL_FLAG(int32_t, threads, 0,
 ABSL_FLAG(std::string, port_file, "",
           "If set, write the bound port to this file once listening (for "
           "tests and supervisors using port 0).");
+
+namespace {
+
+// Exit codes: 0 drained cleanly, 1 could not start, 2 bad configuration or
+// flags, 3 drain_seconds passed with calls still in flight (they were cut
+// off), 128 + signal when a second signal forced the exit.
+constexpr int kExitDrainCutOff = 3;
+
+// Leaves without running destructors: threads may still be working (that is
+// the point of a bounded drain), and joining them would wait for them.
+[[noreturn]] void ExitNow(int code) {
+  spdlog::default_logger()->flush();
+  std::fflush(nullptr);
+  _exit(code);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -103,6 +127,26 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("received signal {}", signal_number);
-  (*server)->Shutdown(absl::Seconds(config->drain_seconds()));
-  return 0;
+  // A second signal exits at once, whatever the drain is doing.
+  std::thread([&stop_signals] {
+    int second = 0;
+    sigwait(&stop_signals, &second);
+    spdlog::warn("received signal {} again; exiting now", second);
+    ExitNow(128 + second);
+  }).detach();
+  // The drain runs beside a hard bound: work that does not stop when told
+  // must not keep the process past drain_seconds.
+  const absl::Duration drain = absl::Seconds(config->drain_seconds());
+  auto drained = std::make_shared<absl::Notification>();
+  auto clean = std::make_shared<std::atomic<bool>>(false);
+  std::thread([server = server->get(), drain, drained, clean] {
+    clean->store(server->Shutdown(drain));
+    drained->Notify();
+  }).detach();
+  if (!drained->WaitForNotificationWithTimeout(drain +
+                                               absl::Milliseconds(800))) {
+    spdlog::error("drain overran drain_seconds; exiting with calls running");
+    ExitNow(kExitDrainCutOff);
+  }
+  ExitNow(clean->load() ? 0 : kExitDrainCutOff);
 }

@@ -2,19 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
-#include <functional>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "model/stop_signal.h"
 #include "server/api_mapping.h"
 #include "server/status_util.h"
 
 namespace attnr::server {
 namespace {
 
-absl::Time DeadlineOf(const grpc::ServerContext& context) {
+absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
   const auto deadline = context.deadline();
   // gRPC reports "no deadline" as the clock's maximum.
   if (deadline == std::chrono::system_clock::time_point::max()) {
@@ -23,134 +25,210 @@ absl::Time DeadlineOf(const grpc::ServerContext& context) {
   return absl::FromChrono(deadline);
 }
 
-void LogAccess(const char* method, const grpc::ServerContext& context,
-               const absl::Status& status, int documents, uint64_t tokens,
-               absl::Time start) {
-  spdlog::info(
-      "access method={} status={} documents={} tokens={} latency_ms={:.2f} "
-      "peer={}{}{}",
-      method, absl::StatusCodeToString(status.code()), documents, tokens,
-      absl::ToDoubleMilliseconds(absl::Now() - start), context.peer(),
-      status.ok() ? "" : " error=",
-      status.ok() ? std::string() : std::string(status.message()));
-}
-
 }  // namespace
 
+// One call from arrival to OnDone: its stop signal (the client's deadline
+// and cancellation, or the server's drain), its status, and the access log
+// line written once gRPC is done with it. Deletes itself in OnDone.
+class ServiceCall final : public grpc::ServerUnaryReactor {
+ public:
+  ServiceCall(RetrieverService* service, grpc::CallbackServerContext* context,
+              const char* method)
+      : service_(service),
+        method_(method),
+        peer_(context->peer()),
+        start_(absl::Now()),
+        deadline_(DeadlineOf(*context)) {
+    service_->Register(this);
+  }
+
+  StopSignal stop() const { return StopSignal(deadline_, &stopped_); }
+  absl::Time start() const { return start_; }
+
+  // Sends the status (once).
+  void Complete(const absl::Status& status, int documents = 0,
+                uint64_t tokens = 0) {
+    status_ = status;
+    documents_ = documents;
+    tokens_ = tokens;
+    Finish(ToGrpcStatus(status));
+  }
+
+  // The server stops this call's work (drain past its deadline).
+  void Stop() { stopped_.store(true); }
+
+  void OnCancel() override {
+    client_gone_.store(true);
+    stopped_.store(true);
+  }
+
+  void OnDone() override {
+    // The status the client got: a client that went away (or whose
+    // deadline passed first) never saw ours.
+    absl::Status got = status_;
+    if (client_gone_.load()) {
+      got = absl::Now() >= deadline_
+                ? absl::DeadlineExceededError("client deadline passed")
+                : absl::CancelledError("client cancelled the call");
+    }
+    spdlog::info(
+        "access method={} status={} documents={} tokens={} latency_ms={:.2f} "
+        "peer={}{}{}",
+        method_, absl::StatusCodeToString(got.code()), documents_, tokens_,
+        absl::ToDoubleMilliseconds(absl::Now() - start_), peer_,
+        got.ok() ? "" : " error=",
+        got.ok() ? std::string() : std::string(got.message()));
+    service_->Unregister(this);
+    delete this;
+  }
+
+ private:
+  RetrieverService* const service_;
+  const char* const method_;
+  const std::string peer_;
+  const absl::Time start_;
+  const absl::Time deadline_;
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> client_gone_{false};
+  // Written before Finish, read in OnDone (which gRPC runs after Finish).
+  absl::Status status_;
+  int documents_ = 0;
+  uint64_t tokens_ = 0;
+};
+
 RetrieverService::RetrieverService(const attnr::v1::ServerConfig& config)
-    : config_(config) {}
+    : config_(config),
+      pool_(config.max_concurrent_requests(), config.max_queued_requests()) {}
+
+RetrieverService::~RetrieverService() = default;
 
 void RetrieverService::SetRetriever(const attnr::Retriever* retriever) {
   retriever_.store(retriever, std::memory_order_release);
 }
 
-absl::Status RetrieverService::Admit(absl::Time deadline) {
+void RetrieverService::Register(ServiceCall* call) {
   absl::MutexLock lock(&mu_);
-  auto has_slot = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return running_ < config_.max_concurrent_requests();
+  calls_.insert(call);
+}
+
+void RetrieverService::Unregister(ServiceCall* call) {
+  absl::MutexLock lock(&mu_);
+  calls_.erase(call);
+}
+
+void RetrieverService::StartDraining() { draining_.store(true); }
+
+bool RetrieverService::AwaitIdle(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return calls_.empty();
   };
-  if (!mu_.AwaitWithDeadline(absl::Condition(&has_slot), deadline)) {
-    return absl::DeadlineExceededError(
-        "deadline exceeded while waiting for a free worker "
-        "(max_concurrent_requests busy)");
-  }
-  ++running_;
-  return absl::OkStatus();
+  return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
 }
 
-void RetrieverService::Release() {
+void RetrieverService::CancelAll() {
   absl::MutexLock lock(&mu_);
-  --running_;
+  for (ServiceCall* call : calls_) call->Stop();
 }
 
-absl::Status RetrieverService::RunModelCall(
-    absl::Time start, absl::Time deadline,
-    const std::function<absl::Status()>& prepare,
-    const std::function<absl::Status(const attnr::Retriever&)>& run,
-    attnr::v1::Usage* usage) {
+void RetrieverService::RunModelCall(
+    ServiceCall* call, std::function<absl::Status()> prepare,
+    std::function<absl::Status(const attnr::Retriever&)> run,
+    int documents, attnr::v1::Usage* usage) {
+  if (draining_.load()) {
+    call->Complete(absl::UnavailableError(
+        "the server is shutting down; retry on another replica"));
+    return;
+  }
   const attnr::Retriever* retriever =
       retriever_.load(std::memory_order_acquire);
   if (retriever == nullptr) {
-    return absl::UnavailableError("the model is still loading");
+    call->Complete(absl::UnavailableError("the model is still loading"));
+    return;
   }
-  if (absl::Status s = prepare(); !s.ok()) return s;
-  const double validate_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
-  if (absl::Status s = Admit(deadline); !s.ok()) return s;
-  absl::Status status = run(*retriever);
-  Release();
-  if (!status.ok()) return status;
-  attnr::v1::StageTimings* t = usage->mutable_timings();
-  t->set_validate_ms(validate_ms);
-  t->set_total_ms(absl::ToDoubleMilliseconds(absl::Now() - start));
-  return absl::OkStatus();
+  if (absl::Status s = prepare(); !s.ok()) {
+    call->Complete(s);
+    return;
+  }
+  const double validate_ms =
+      absl::ToDoubleMilliseconds(absl::Now() - call->start());
+  absl::Status queued = pool_.Submit([call, retriever, validate_ms, documents,
+                                      run = std::move(run), usage] {
+    // A call cancelled or expired while it waited is not started.
+    absl::Status status = call->stop().Check("queue");
+    if (status.ok()) status = run(*retriever);
+    if (status.ok()) {
+      attnr::v1::StageTimings* t = usage->mutable_timings();
+      t->set_validate_ms(validate_ms);
+      t->set_total_ms(absl::ToDoubleMilliseconds(absl::Now() - call->start()));
+    }
+    call->Complete(status, documents, usage->document_tokens());
+  });
+  if (!queued.ok()) call->Complete(queued, documents);
 }
 
-grpc::Status RetrieverService::Retrieve(
-    grpc::ServerContext* context, const attnr::v1::RetrieveRequest* request,
+grpc::ServerUnaryReactor* RetrieverService::Retrieve(
+    grpc::CallbackServerContext* context,
+    const attnr::v1::RetrieveRequest* request,
     attnr::v1::RetrieveResponse* response) {
-  const absl::Time start = absl::Now();
-  const absl::Time deadline = DeadlineOf(*context);
-  absl::StatusOr<RetrieveCall> call;
-  const absl::Status status = RunModelCall(
-      start, deadline,
-      [&] {
-        call = ToRetrieveCall(*request, config_, deadline);
-        return call.status();
+  auto* call = new ServiceCall(this, context, "Retrieve");
+  auto translated = std::make_shared<absl::StatusOr<RetrieveCall>>();
+  RunModelCall(
+      call,
+      [this, call, request, translated] {
+        *translated = ToRetrieveCall(*request, config_, call->stop());
+        return translated->status();
       },
-      [&](const attnr::Retriever& retriever) {
-        auto result =
-            retriever.Retrieve(request->query(), call->documents, call->params);
+      [request, response, translated](const attnr::Retriever& retriever) {
+        auto result = retriever.Retrieve(
+            request->query(), (*translated)->documents, (*translated)->params);
         if (!result.ok()) return result.status();
         FillRetrieveResponse(*request, *result, retriever.description(),
                              response);
         return absl::OkStatus();
       },
-      response->mutable_usage());
-  LogAccess("Retrieve", *context, status, request->documents_size(),
-            response->usage().document_tokens(), start);
-  return ToGrpcStatus(status);
+      request->documents_size(), response->mutable_usage());
+  return call;
 }
 
-grpc::Status RetrieverService::Score(grpc::ServerContext* context,
-                                     const attnr::v1::ScoreRequest* request,
-                                     attnr::v1::ScoreResponse* response) {
-  const absl::Time start = absl::Now();
-  const absl::Time deadline = DeadlineOf(*context);
-  absl::StatusOr<ScoreCall> call;
-  const absl::Status status = RunModelCall(
-      start, deadline,
-      [&] {
-        call = ToScoreCall(*request, config_, deadline);
-        return call.status();
+grpc::ServerUnaryReactor* RetrieverService::Score(
+    grpc::CallbackServerContext* context,
+    const attnr::v1::ScoreRequest* request,
+    attnr::v1::ScoreResponse* response) {
+  auto* call = new ServiceCall(this, context, "Score");
+  auto translated = std::make_shared<absl::StatusOr<ScoreCall>>();
+  RunModelCall(
+      call,
+      [this, call, request, translated] {
+        *translated = ToScoreCall(*request, config_, call->stop());
+        return translated->status();
       },
-      [&](const attnr::Retriever& retriever) {
-        auto result = retriever.Score(
-            request->query(), call->inputs,
-            call->has_context ? &call->context : nullptr, call->params);
+      [request, response, translated](const attnr::Retriever& retriever) {
+        const ScoreCall& c = **translated;
+        auto result = retriever.Score(request->query(), c.inputs,
+                                      c.has_context ? &c.context : nullptr,
+                                      c.params);
         if (!result.ok()) return result.status();
         FillScoreResponse(*request, *result, retriever.description(), response);
         return absl::OkStatus();
       },
-      response->mutable_usage());
-  LogAccess("Score", *context, status, request->has_context() ? 1 : 0,
-            response->usage().document_tokens(), start);
-  return ToGrpcStatus(status);
+      request->has_context() ? 1 : 0, response->mutable_usage());
+  return call;
 }
 
-grpc::Status RetrieverService::GetModelInfo(
-    grpc::ServerContext* context, const attnr::v1::GetModelInfoRequest*,
+grpc::ServerUnaryReactor* RetrieverService::GetModelInfo(
+    grpc::CallbackServerContext* context, const attnr::v1::GetModelInfoRequest*,
     attnr::v1::ModelInfo* response) {
-  const absl::Time start = absl::Now();
+  auto* call = new ServiceCall(this, context, "GetModelInfo");
   const attnr::Retriever* retriever =
       retriever_.load(std::memory_order_acquire);
-  absl::Status status;
   if (retriever == nullptr) {
-    status = absl::UnavailableError("the model is still loading");
+    call->Complete(absl::UnavailableError("the model is still loading"));
   } else {
     FillModelInfo(retriever->description(), config_, response);
+    call->Complete(absl::OkStatus());
   }
-  LogAccess("GetModelInfo", *context, status, 0, 0, start);
-  return ToGrpcStatus(status);
+  return call;
 }
 
 }  // namespace attnr::server

@@ -54,6 +54,7 @@ absl::Status Server::LoadModel() {
   rc.limits.max_document_tokens = config_.max_document_tokens();
   rc.limits.max_request_tokens = config_.max_request_tokens();
   rc.limits.max_query_tokens = config_.max_query_tokens();
+  rc.limits.max_document_sentences = config_.max_document_sentences();
   rc.context_passage_tokens = config_.default_passage_tokens();
   rc.weights_path = config_.weights_path();
   rc.threads = static_cast<int>(config_.intra_op_threads());
@@ -78,15 +79,27 @@ absl::Status Server::LoadModel() {
   return absl::OkStatus();
 }
 
-void Server::Shutdown(absl::Duration drain) {
+bool Server::Shutdown(absl::Duration drain) {
   state_.store(State::kExiting);
+  // Load balancers and health probes see NOT_SERVING while the listener is
+  // still up (not a refused connection), so they move traffic away.
   server_->GetHealthCheckService()->SetServingStatus(false);
+  service_.StartDraining();
   spdlog::info("shutting down; draining in-flight calls for up to {:.1f} s",
                absl::ToDoubleSeconds(drain));
+  const bool clean = service_.AwaitIdle(absl::Now() + drain);
+  if (!clean) {
+    spdlog::warn("drain_seconds passed with calls in flight; stopping them");
+    service_.CancelAll();
+  }
+  // Calls still running get a moment to send their CANCELLED; gRPC then
+  // cancels whatever is left.
   server_->Shutdown(std::chrono::system_clock::now() +
-                    absl::ToChronoMilliseconds(drain));
+                    std::chrono::milliseconds(clean ? 0 : 250));
   server_->Wait();
-  spdlog::info("server stopped");
+  spdlog::info("server stopped ({})",
+               clean ? "drained cleanly" : "calls cut off at drain_seconds");
+  return clean;
 }
 
 }  // namespace attnr::server

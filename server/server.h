@@ -29,9 +29,12 @@ class Server {
   // Loads the model named by the config; on success the server is ready.
   absl::Status LoadModel();
 
-  // Stops accepting calls and waits up to `drain` for running ones, then
-  // cancels what is left.
-  void Shutdown(absl::Duration drain);
+  // Drain: health NOT_SERVING and new calls refused (UNAVAILABLE) at once;
+  // calls in flight get up to `drain` to finish, then what is left is
+  // stopped and the server shuts down. True when every call finished within
+  // `drain`. A caller that needs a hard bound (main) runs this with a
+  // timeout of its own: work that ignores its stop signal could hold it.
+  bool Shutdown(absl::Duration drain);
 
   // The port actually bound (useful with port 0).
   int port() const { return port_; }

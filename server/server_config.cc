@@ -47,6 +47,12 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_attention_fusion_weight(1.0);
   c.set_attention_top_tokens(2);
   c.set_attention_background(0.2);
+  c.set_max_document_bytes(8 << 20);
+  c.set_max_request_bytes(32 << 20);
+  c.set_max_query_bytes(8192);
+  c.set_max_document_id_bytes(256);
+  c.set_max_document_sentences(250000);
+  c.set_max_queued_requests(64);
   return c;
 }
 
@@ -94,9 +100,23 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
       c.max_query_tokens() == 0) {
     return fail("token limits must be > 0");
   }
+  if (c.max_document_bytes() == 0 || c.max_request_bytes() == 0 ||
+      c.max_query_bytes() == 0 || c.max_document_id_bytes() == 0 ||
+      c.max_document_sentences() == 0) {
+    return fail(
+        "byte and sentence limits (max_document_bytes, max_request_bytes, "
+        "max_query_bytes, max_document_id_bytes, max_document_sentences) "
+        "must be > 0");
+  }
+  if (c.max_document_bytes() > UINT32_MAX - 1) {
+    return fail("max_document_bytes must be < 4 GiB");
+  }
   if (c.intra_op_threads() == 0) return fail("intra_op_threads must be > 0");
   if (c.max_concurrent_requests() == 0) {
     return fail("max_concurrent_requests must be > 0");
+  }
+  if (c.max_concurrent_requests() > 256) {
+    return fail("max_concurrent_requests must be <= 256 (one thread each)");
   }
   if (c.drain_seconds() < 0) return fail("drain_seconds must be >= 0");
   if (!(c.attention_fusion_weight() >= 0)) {

@@ -95,22 +95,28 @@ absl::StatusOr<std::unique_ptr<AttentionModel>> AttentionModel::LoadHere(
 }
 
 absl::StatusOr<std::shared_ptr<const EncodedDocument>> AttentionModel::Encode(
-    const std::vector<text::Token>& tokens) const {
+    const std::vector<text::Token>& tokens, const StopSignal& stop) const {
   absl::StatusOr<std::shared_ptr<const EncodedDocument>> out;
-  TorchThread::Get().Run([&] { out = EncodeHere(tokens); });
+  TorchThread::Get().Run([&] { out = EncodeHere(tokens, stop); });
   return out;
 }
 
 absl::StatusOr<std::shared_ptr<const EncodedDocument>>
-AttentionModel::EncodeHere(const std::vector<text::Token>& tokens) const {
+AttentionModel::EncodeHere(const std::vector<text::Token>& tokens,
+                           const StopSignal& stop) const {
   if (tokens.empty()) {
     return std::make_shared<TorchEncodedDocument>(EncoderOutput(), 0);
   }
   try {
     torch::NoGradGuard no_grad;
+    if (absl::Status s = stop.Check("encode"); !s.ok()) return s;
     EncoderOutput out = state_->model.encoder->Forward(
         IdsTensor(state_->model.vocabulary, tokens), /*keep_keys=*/true,
-        /*keep_queries=*/false);
+        /*keep_queries=*/false, &stop);
+    if (out.stopped) {
+      if (tokens.size() >= kTrimAfterTokens) malloc_trim(0);
+      return stop.Check("encode");
+    }
     out.hidden = torch::Tensor();  // The read-out uses keys (and terms) only.
     out.ids = torch::Tensor();
     // Term keys only for a model that reads them (each costs a stemmer call
@@ -156,16 +162,19 @@ absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::Relevance(
 absl::Status AttentionModel::VisitQueryTokenRelevance(
     const std::vector<text::Token>& query,
     const std::vector<const EncodedDocument*>& documents,
-    const std::function<void(const QueryTokenMass&)>& visit) const {
+    const std::function<void(const QueryTokenMass&)>& visit,
+    const StopSignal& stop) const {
   absl::Status out;
-  TorchThread::Get().Run([&] { out = VisitHere(query, documents, visit); });
+  TorchThread::Get().Run(
+      [&] { out = VisitHere(query, documents, visit, stop); });
   return out;
 }
 
 absl::Status AttentionModel::VisitHere(
     const std::vector<text::Token>& query,
     const std::vector<const EncodedDocument*>& documents,
-    const std::function<void(const QueryTokenMass&)>& visit) const {
+    const std::function<void(const QueryTokenMass&)>& visit,
+    const StopSignal& stop) const {
   std::vector<const EncoderOutput*> keys;
   std::vector<size_t> which;
   for (size_t d = 0; d < documents.size(); ++d) {
@@ -186,6 +195,7 @@ absl::Status AttentionModel::VisitHere(
     QueryTokenMass group;
     group.mass.assign(documents.size(), nullptr);
     for (size_t first = 0; first < query.size(); first += kQueryGroup) {
+      if (absl::Status s = stop.Check("read-out"); !s.ok()) return s;
       const size_t count = std::min(kQueryGroup, query.size() - first);
       std::vector<torch::Tensor> rows = encoder->QueryTokenRelevance(
           q, keys, static_cast<int64_t>(first), static_cast<int64_t>(count));

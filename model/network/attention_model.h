@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/stop_signal.h"
 #include "model/text/tokenizer.h"
 
 namespace attnr::network {
@@ -48,8 +49,10 @@ class AttentionModel {
       const std::string& path, int threads);
   ~AttentionModel();
 
+  // Stops between blocks once `stop` fires (CANCELLED / DEADLINE_EXCEEDED).
   absl::StatusOr<std::shared_ptr<const EncodedDocument>> Encode(
-      const std::vector<text::Token>& tokens) const;
+      const std::vector<text::Token>& tokens,
+      const StopSignal& stop = StopSignal()) const;
 
   // Attention mass per token of each document (one vector per document, in
   // order); all masses together sum to 1.
@@ -66,7 +69,8 @@ class AttentionModel {
   absl::Status VisitQueryTokenRelevance(
       const std::vector<text::Token>& query,
       const std::vector<const EncodedDocument*>& documents,
-      const std::function<void(const QueryTokenMass&)>& visit) const;
+      const std::function<void(const QueryTokenMass&)>& visit,
+      const StopSignal& stop = StopSignal()) const;
 
   const std::string& name() const;
   const std::string& version() const;
@@ -80,11 +84,12 @@ class AttentionModel {
   static absl::StatusOr<std::unique_ptr<AttentionModel>> LoadHere(
       const std::string& path, int threads);
   absl::StatusOr<std::shared_ptr<const EncodedDocument>> EncodeHere(
-      const std::vector<text::Token>& tokens) const;
+      const std::vector<text::Token>& tokens, const StopSignal& stop) const;
   absl::Status VisitHere(
       const std::vector<text::Token>& query,
       const std::vector<const EncodedDocument*>& documents,
-      const std::function<void(const QueryTokenMass&)>& visit) const;
+      const std::function<void(const QueryTokenMass&)>& visit,
+      const StopSignal& stop) const;
 
   std::unique_ptr<State> state_;
 };

@@ -190,7 +190,8 @@ torch::Tensor EncoderImpl::TrainingLayer(Block& blk, const torch::Tensor& x,
 }
 
 void EncoderImpl::ServingLayer(Block& blk, torch::Tensor& x, bool keep_keys,
-                               bool keep_queries, EncoderOutput& out) {
+                               bool keep_queries, EncoderOutput& out,
+                               const StopSignal* stop) {
   // The same function as TrainingLayer without autograd's temporaries. The
   // qkv projection writes q, k and v in the layouts the attention kernel
   // (window_attention.h) reads in place: keys transposed (also the layout
@@ -226,13 +227,16 @@ void EncoderImpl::ServingLayer(Block& blk, torch::Tensor& x, bool keep_keys,
     }
     WindowAttention({n, h, d, config_.window}, slopes_.data_ptr<float>(),
                     {q.data_ptr<float>(), keys.data_ptr<float>(), ld,
-                     values.data_ptr<float>()});
+                     values.data_ptr<float>()},
+                    AttentionKernel::kAuto, stop);
+    if (stop != nullptr && stop->stopped()) return;
     if (keep_keys) out.keys.push_back(keys.narrow(2, 0, n));
     x.addmm_(q, blk.out->weight.t()).add_(blk.out->bias);
   }  // q, k and v are freed before the feed-forward's chunks are made.
   // The feed-forward's [rows, ffn] temporaries would be the largest of the
   // pass (200 MB each at 100k tokens), so rows go through it in chunks.
   for (int64_t r = 0; r < n; r += kFeedForwardRows) {
+    if (stop != nullptr && stop->stopped()) return;
     torch::Tensor rows = x.slice(0, r, std::min(n, r + kFeedForwardRows));
     torch::Tensor hidden =
         torch::addmm(blk.ff1->bias, blk.norm2(rows), blk.ff1->weight.t());
@@ -242,7 +246,7 @@ void EncoderImpl::ServingLayer(Block& blk, torch::Tensor& x, bool keep_keys,
 }
 
 EncoderOutput EncoderImpl::Forward(const torch::Tensor& ids, bool keep_keys,
-                                   bool keep_queries) {
+                                   bool keep_queries, const StopSignal* stop) {
   EncoderOutput out;
   out.ids = ids;
   torch::Tensor x = in_proj_(Embed(ids));
@@ -250,7 +254,12 @@ EncoderOutput EncoderImpl::Forward(const torch::Tensor& ids, bool keep_keys,
     if (torch::GradMode::is_enabled()) {
       x = TrainingLayer(blk, x, keep_keys, keep_queries, out);
     } else {
-      ServingLayer(blk, x, keep_keys, keep_queries, out);
+      ServingLayer(blk, x, keep_keys, keep_queries, out, stop);
+    }
+    if (stop != nullptr && stop->stopped()) {
+      out = EncoderOutput();
+      out.stopped = true;
+      return out;
     }
   }
   out.hidden = final_norm_(x);

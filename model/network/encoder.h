@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "model/stop_signal.h"
+
 namespace attnr::network {
 
 struct EncoderConfig {
@@ -35,6 +37,8 @@ struct EncoderConfig {
 
 // What one pass over a token sequence yields.
 struct EncoderOutput {
+  // Forward gave up part-way (its StopSignal fired): nothing else is valid.
+  bool stopped = false;
   torch::Tensor ids;  // [n], the input token ids.
   // [n] int64 term keys (TermKeys), set by the caller when the model has
   // token_match; read by the read-out.
@@ -67,8 +71,11 @@ class EncoderImpl : public torch::nn::Module {
   explicit EncoderImpl(const EncoderConfig& config);
 
   // Encodes ids [n] (int64). Keys and queries are kept when asked for.
+  // Without autograd, `stop` (optional) is checked between layers and
+  // between chunks of each layer's feed-forward; once it fires, Forward
+  // returns early with `stopped` set and the output unusable.
   EncoderOutput Forward(const torch::Tensor& ids, bool keep_keys,
-                        bool keep_queries);
+                        bool keep_queries, const StopSignal* stop = nullptr);
 
   // Attention mass per token of each document ([n_d] each): one softmax
   // over all the documents' tokens, so the masses sum to 1 over them all and
@@ -112,7 +119,8 @@ class EncoderImpl : public torch::nn::Module {
                               bool keep_keys, bool keep_queries,
                               EncoderOutput& out);
   void ServingLayer(Block& blk, torch::Tensor& x, bool keep_keys,
-                    bool keep_queries, EncoderOutput& out);
+                    bool keep_queries, EncoderOutput& out,
+                    const StopSignal* stop);
   // Causal sliding-window attention of the queries [s, s + QueryBlock())
   // over k, v (all [heads, n, head_dim]): [heads, block, head_dim].
   torch::Tensor AttentionBlock(const torch::Tensor& q, const torch::Tensor& k,

@@ -136,9 +136,11 @@ absl::StatusOr<LoadedModel> LoadWeights(const std::string& path) {
     torch::serialize::InputArchive archive;
     archive.load_from(in);
     model.encoder->load(archive);
+    // named_parameters() returns its dictionary by value: keep it alive
+    // while pointers into it are read.
+    const auto loaded_parameters = model.encoder->named_parameters();
     for (const auto& [name, shape] : declared) {
-      const torch::Tensor* loaded =
-          model.encoder->named_parameters().find(name);
+      const torch::Tensor* loaded = loaded_parameters.find(name);
       if (loaded == nullptr || loaded->sizes().vec() != shape) {
         return absl::FailedPreconditionError(absl::StrCat(
             "weights file ", path,

@@ -253,7 +253,7 @@ int64_t KeysRowLength(int64_t tokens) {
 
 void WindowAttention(const WindowAttentionShape& shape, const float* slopes,
                      const WindowAttentionOperands& operands,
-                     AttentionKernel kernel) {
+                     AttentionKernel kernel, const StopSignal* stop) {
   const int64_t n = shape.tokens, heads = shape.heads;
   if (n <= 0) return;
   BlockFunction run = &BlasBlock;
@@ -267,6 +267,7 @@ void WindowAttention(const WindowAttentionShape& shape, const float* slopes,
   at::parallel_for(0, blocks * heads, 1, [&](int64_t first, int64_t last) {
     Scratch scratch;  // Per thread, reused by every task of the range.
     for (int64_t task = first; task < last; ++task) {
+      if (stop != nullptr && task % 64 == 0 && stop->stopped()) return;
       Block b;
       b.h = task % heads;
       b.s = (task / heads) * kQueryBlock;

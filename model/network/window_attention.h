@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "model/stop_signal.h"
+
 namespace attnr::network {
 
 // One layer's causal sliding-window attention.
@@ -47,9 +49,12 @@ enum class AttentionKernel {
   // rectangle of scores (a fifth of them masked).
   kBlas,
 };
+// With `stop`, the remaining blocks are skipped once it fires (the result is
+// then garbage, and the caller must see the stop and drop it).
 void WindowAttention(const WindowAttentionShape& shape, const float* slopes,
                      const WindowAttentionOperands& operands,
-                     AttentionKernel kernel = AttentionKernel::kAuto);
+                     AttentionKernel kernel = AttentionKernel::kAuto,
+                     const StopSignal* stop = nullptr);
 
 // Floats per head_dim row of the transposed keys: tokens rounded up to 16
 // (rows of whole cache lines make the AVX-512 loads aligned), and not a

@@ -23,22 +23,34 @@ size_t AnalyzedDocument::bytes() const {
 }
 
 absl::StatusOr<AnalyzedDocument> AnalyzeDocument(
-    absl::string_view text, const AnalyzeOptions& options) {
-  if (absl::Status s = ValidateUtf8(text); !s.ok()) return s;
+    absl::string_view text, const AnalyzeOptions& options,
+    const StopSignal& stop) {
   if (text.size() > UINT32_MAX - 1) {
     return absl::ResourceExhaustedError(
         absl::StrCat("text of ", text.size(), " bytes exceeds 4 GiB"));
   }
+  if (absl::Status s = ValidateUtf8(text); !s.ok()) return s;
+  if (absl::Status s = stop.Check("text"); !s.ok()) return s;
+  if (options.max_tokens > 0 &&
+      CountTokens(text, size_t{options.max_tokens} + 1) > options.max_tokens) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "has more tokens than the limit of ", options.max_tokens, " (",
+        options.max_tokens_name, ")"));
+  }
+  if (absl::Status s = stop.Check("text"); !s.ok()) return s;
+  const std::vector<SentenceBounds> bounds =
+      SplitSentences(text, options.max_sentences);
+  if (options.max_sentences > 0 && bounds.size() > options.max_sentences) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "has more sentences than the limit of ", options.max_sentences, " (",
+        options.max_sentences_name, ")"));
+  }
+  if (absl::Status s = stop.Check("text"); !s.ok()) return s;
   AnalyzedDocument doc;
   doc.index = std::make_unique<Utf8Index>(text);
   doc.tokens = Tokenize(text, *doc.index);
-  if (options.max_tokens > 0 && doc.tokens.size() > options.max_tokens) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("has ", doc.tokens.size(), " tokens, over the limit of ",
-                     options.max_tokens, " (max_document_tokens)"));
-  }
+  if (absl::Status s = stop.Check("text"); !s.ok()) return s;
 
-  const std::vector<SentenceBounds> bounds = SplitSentences(text);
   doc.sentences.reserve(bounds.size());
   const uint32_t cap = options.max_sentence_tokens;
   uint32_t t = 0;  // First token not before the current sentence.

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "model/stop_signal.h"
 #include "model/text/sentence_splitter.h"
 #include "model/text/text_span.h"
 #include "model/text/tokenizer.h"
@@ -32,6 +33,14 @@ struct AnalyzeOptions {
   uint32_t max_sentence_tokens = 0;
   // Refuse documents with more tokens (RESOURCE_EXHAUSTED). 0: no limit.
   uint32_t max_tokens = 0;
+  // Refuse documents with more sentences (RESOURCE_EXHAUSTED): text of
+  // punctuation alone has no tokens but can have millions of sentences.
+  // 0: no limit.
+  uint32_t max_sentences = 0;
+  // The names the errors give the two limits (the settings a caller can
+  // look up).
+  const char* max_tokens_name = "max_document_tokens";
+  const char* max_sentences_name = "max_document_sentences";
 };
 
 // One document after the text pipeline: validated, tokenized and split into
@@ -49,10 +58,14 @@ struct AnalyzedDocument {
   size_t bytes() const;
 };
 
-// Runs the text pipeline. Errors: INVALID_ARGUMENT for invalid UTF-8 (with
-// the byte offset), RESOURCE_EXHAUSTED over `max_tokens`.
-absl::StatusOr<AnalyzedDocument> AnalyzeDocument(absl::string_view text,
-                                                 const AnalyzeOptions& options);
+// Runs the text pipeline. The limits are checked first, by counts that stop
+// at the limit, so refusing a document costs time and memory proportional
+// to the limits, not to the document. Errors: INVALID_ARGUMENT for invalid
+// UTF-8 (with the byte offset), RESOURCE_EXHAUSTED over a limit, CANCELLED
+// or DEADLINE_EXCEEDED from `stop` (checked between stages).
+absl::StatusOr<AnalyzedDocument> AnalyzeDocument(
+    absl::string_view text, const AnalyzeOptions& options,
+    const StopSignal& stop = StopSignal());
 
 }  // namespace attnr::text
 

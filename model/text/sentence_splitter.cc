@@ -14,6 +14,7 @@ namespace {
 struct Line {
   uint32_t begin = 0;  // First byte of the line.
   uint32_t end = 0;    // One past the last byte, line terminator excluded.
+  uint32_t next = 0;   // First byte of the following line (the text's end).
 };
 
 bool IsSpace(char c) {
@@ -21,19 +22,19 @@ bool IsSpace(char c) {
          c == '\v';
 }
 
-std::vector<Line> SplitLines(absl::string_view text) {
-  std::vector<Line> lines;
-  uint32_t begin = 0;
+// The line starting at byte `pos` (< text.size()). Lines are found as the
+// splitter walks forward, never listed: a text of millions of short lines
+// costs no memory for them.
+Line LineAt(absl::string_view text, uint32_t pos) {
   const uint32_t n = static_cast<uint32_t>(text.size());
-  for (uint32_t i = 0; i < n; ++i) {
-    if (text[i] == '\n' || text[i] == '\r') {
-      lines.push_back({begin, i});
-      if (text[i] == '\r' && i + 1 < n && text[i + 1] == '\n') ++i;
-      begin = i + 1;
-    }
+  uint32_t i = pos;
+  while (i < n && text[i] != '\n' && text[i] != '\r') ++i;
+  Line line{pos, i, i};
+  if (i < n) {
+    line.next = i + 1;
+    if (text[i] == '\r' && i + 1 < n && text[i + 1] == '\n') ++line.next;
   }
-  if (begin < n) lines.push_back({begin, n});
-  return lines;
+  return line;
 }
 
 absl::string_view Trimmed(absl::string_view text, Line line) {
@@ -137,7 +138,7 @@ void EmitTrimmed(absl::string_view text, uint32_t begin, uint32_t end,
 // Splits the prose in [begin, end) at sentence stops; appends trimmed ranges.
 void SplitProse(absl::string_view text, uint32_t begin, uint32_t end,
                 SentenceKind kind, bool starts_block,
-                std::vector<SentenceBounds>* out) {
+                size_t max_sentences, std::vector<SentenceBounds>* out) {
   auto emit = [&](uint32_t b, uint32_t e) {
     while (b < e && IsSpace(text[b])) ++b;
     while (e > b && IsSpace(text[e - 1])) --e;
@@ -149,7 +150,7 @@ void SplitProse(absl::string_view text, uint32_t begin, uint32_t end,
   };
   uint32_t sentence_begin = begin;
   uint32_t i = begin;
-  while (i < end) {
+  while (i < end && (max_sentences == 0 || out->size() <= max_sentences)) {
     const char c = text[i];
     if (c != '.' && c != '!' && c != '?') {
       ++i;
@@ -247,74 +248,86 @@ bool IsLoneTitle(absl::string_view text, Line line) {
 
 }  // namespace
 
-std::vector<SentenceBounds> SplitSentences(absl::string_view text) {
+std::vector<SentenceBounds> SplitSentences(absl::string_view text,
+                                           size_t max_sentences) {
   std::vector<SentenceBounds> out;
-  const std::vector<Line> lines = SplitLines(text);
-  const size_t n = lines.size();
-  size_t i = 0;
+  const uint32_t n = static_cast<uint32_t>(text.size());
+  auto full = [&] { return max_sentences > 0 && out.size() > max_sentences; };
+  uint32_t p = 0;           // The current line's first byte.
   bool after_break = true;  // At document start or after a blank line.
-  while (i < n) {
-    const Line line = lines[i];
+  while (p < n && !full()) {
+    const Line line = LineAt(text, p);
+    const bool has_next = line.next < n;
+    const Line next = has_next ? LineAt(text, line.next) : Line{};
     if (IsBlank(text, line)) {
       after_break = true;
-      ++i;
+      p = line.next;
       continue;
     }
     if (IsFence(text, line)) {
-      size_t j = i + 1;
-      while (j < n && !IsFence(text, lines[j])) ++j;
-      const uint32_t end = j < n ? lines[j].end : lines[n - 1].end;
+      Line last = line;
+      bool closed = false;
+      for (uint32_t q = line.next; q < n;) {
+        last = LineAt(text, q);
+        if (IsFence(text, last)) {
+          closed = true;
+          break;
+        }
+        q = last.next;
+      }
       // Code is one unit: no stop-based splitting inside it.
-      EmitTrimmed(text, line.begin, end, SentenceKind::kCode, &out);
-      i = j < n ? j + 1 : n;
+      EmitTrimmed(text, line.begin, last.end, SentenceKind::kCode, &out);
+      p = closed ? last.next : n;
       after_break = true;
       continue;
     }
     if (IsUnderline(text, line)) {
       // A setext underline (its title was emitted) or a horizontal rule.
       after_break = true;
-      ++i;
+      p = line.next;
       continue;
     }
     const bool setext_title =
-        i + 1 < n && IsUnderline(text, lines[i + 1]) && !IsListItem(text, line);
+        has_next && IsUnderline(text, next) && !IsListItem(text, line);
     if (IsAtxHeading(text, line) || setext_title ||
-        (after_break && i + 1 < n && !IsBlank(text, lines[i + 1]) &&
-         !IsListItem(text, line) && !IsFence(text, lines[i + 1]) &&
-         !IsUnderline(text, lines[i + 1]) &&
-         IsTitleLine(text, line, lines[i + 1]))) {
+        (after_break && has_next && !IsBlank(text, next) &&
+         !IsListItem(text, line) && !IsFence(text, next) &&
+         !IsUnderline(text, next) && IsTitleLine(text, line, next))) {
       // A heading is one unit even if it contains stops ("2.1. Setup").
       EmitTrimmed(text, line.begin, line.end, SentenceKind::kHeading, &out);
-      ++i;
-      if (setext_title) ++i;
+      p = setext_title ? next.next : line.next;
       after_break = true;
       continue;
     }
     // A paragraph of one short line without closing punctuation, standing
     // between blank lines, is a plain-text title ("Usage", "What is X?").
-    const bool lone_line =
-        after_break && (i + 1 >= n || IsBlank(text, lines[i + 1]));
+    const bool lone_line = after_break && (!has_next || IsBlank(text, next));
     if (lone_line && !IsListItem(text, line) && IsLoneTitle(text, line)) {
       EmitTrimmed(text, line.begin, line.end, SentenceKind::kHeading, &out);
-      ++i;
+      p = line.next;
       after_break = true;
       continue;
     }
     // A prose block: a paragraph or one list item, running until a blank
     // line, a fence, a heading, an underline or the next list item.
     const bool list_item = IsListItem(text, line);
-    size_t j = i + 1;
-    while (j < n && !IsBlank(text, lines[j]) && !IsFence(text, lines[j]) &&
-           !IsAtxHeading(text, lines[j]) && !IsListItem(text, lines[j]) &&
-           !(j + 1 < n && IsUnderline(text, lines[j + 1])) &&
-           !IsUnderline(text, lines[j])) {
-      ++j;
+    Line last = line;
+    uint32_t q = line.next;
+    while (q < n) {
+      const Line l = LineAt(text, q);
+      if (IsBlank(text, l) || IsFence(text, l) || IsAtxHeading(text, l) ||
+          IsListItem(text, l) || IsUnderline(text, l) ||
+          (l.next < n && IsUnderline(text, LineAt(text, l.next)))) {
+        break;
+      }
+      last = l;
+      q = l.next;
     }
-    SplitProse(text, line.begin, lines[j - 1].end,
+    SplitProse(text, line.begin, last.end,
                list_item ? SentenceKind::kListItem : SentenceKind::kProse,
-               after_break || list_item, &out);
+               after_break || list_item, max_sentences, &out);
     after_break = false;
-    i = j;
+    p = q;
   }
   return out;
 }

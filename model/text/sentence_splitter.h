@@ -30,7 +30,11 @@ struct SentenceBounds {
 //   - list items (-, *, +, bullets, "1." / "a)" numbering), one per item;
 //   - fenced code blocks (``` or ~~~), kept as one unit each.
 // Hard-wrapped lines inside a paragraph are joined, not split.
-std::vector<SentenceBounds> SplitSentences(absl::string_view text);
+// With max_sentences > 0 it stops once it has found more than that many
+// (returning them), so refusing a text with too many sentences costs time
+// and memory proportional to the limit.
+std::vector<SentenceBounds> SplitSentences(absl::string_view text,
+                                           size_t max_sentences = 0);
 
 }  // namespace attnr::text
 

@@ -1,5 +1,7 @@
 #include "model/text/tokenizer.h"
 
+#include <string>
+
 namespace attnr::text {
 namespace {
 
@@ -25,6 +27,9 @@ bool IsWordCodePoint(char32_t cp) {
   if (cp >= 0x3000 && cp <= 0x303F) return false;
   if (cp >= 0xFE00 && cp <= 0xFE0F) return false;
   if (cp >= 0xFE30 && cp <= 0xFE4F) return false;
+  // The byte order mark (a leading U+FEFF) and zero-width no-break space
+  // are formatting, not letters: they must not glue onto the next word.
+  if (cp == 0xFEFF) return false;
   if (cp >= 0xFF00 && cp <= 0xFF0F) return false;
   if (cp >= 0xFFF0 && cp <= 0xFFFF) return false;
   if (cp >= 0x1F000 && cp <= 0x1FAFF) return false;
@@ -56,8 +61,14 @@ char32_t LowerCodePoint(char32_t cp) {
   return cp;
 }
 
-std::vector<Token> Tokenize(absl::string_view text, const Utf8Index& index) {
-  std::vector<Token> tokens;
+namespace {
+
+// Scans valid UTF-8 `text` for tokens in order and calls visit(begin, end)
+// with each one's byte range (no allocation); stops early when visit
+// returns false. Tokenize and CountTokens share it, so a count made to
+// refuse an oversized text agrees with the tokens it stands for.
+template <typename Visit>
+void ScanTokens(absl::string_view text, Visit visit) {
   const size_t n = text.size();
   size_t i = 0;
   // Decodes the code point at `pos` (or 0 past the end).
@@ -74,11 +85,7 @@ std::vector<Token> Tokenize(absl::string_view text, const Utf8Index& index) {
     int len;
     char32_t cp = peek(i, &len);
     if (IsCjkIdeograph(cp)) {
-      Token t;
-      t.span = {static_cast<uint32_t>(i), static_cast<uint32_t>(i + len),
-                index.CharAt(i), index.CharAt(i + len)};
-      t.norm.assign(text.data() + i, len);
-      tokens.push_back(std::move(t));
+      if (!visit(i, i + len)) return;
       i += len;
       continue;
     }
@@ -86,13 +93,11 @@ std::vector<Token> Tokenize(absl::string_view text, const Utf8Index& index) {
       i += len;
       continue;
     }
-    Token t;
     const size_t begin = i;
     char32_t prev = 0;
     while (i < n) {
       cp = peek(i, &len);
       if (IsWordCodePoint(cp) && !IsCjkIdeograph(cp)) {
-        AppendUtf8(LowerCodePoint(cp), &t.norm);
         prev = cp;
         i += len;
         continue;
@@ -105,17 +110,53 @@ std::vector<Token> Tokenize(absl::string_view text, const Utf8Index& index) {
       const bool joins_digits =
           (cp == '.' || cp == ',') && IsDigit(prev) && IsDigit(next);
       if (joins_letters || joins_digits) {
-        t.norm.push_back(joins_letters ? '\'' : static_cast<char>(cp));
         i += len;
         continue;
       }
       break;
     }
-    t.span = {static_cast<uint32_t>(begin), static_cast<uint32_t>(i),
-              index.CharAt(begin), index.CharAt(i)};
-    tokens.push_back(std::move(t));
+    if (!visit(begin, i)) return;
   }
+}
+
+// The token's normal form: lower-cased word characters, and its joiners
+// (apostrophes as ', digit separators as they are).
+std::string Normalize(absl::string_view token) {
+  std::string norm;
+  norm.reserve(token.size());
+  for (size_t i = 0; i < token.size();) {
+    char32_t cp;
+    i += DecodeUtf8(token, i, &cp);
+    if (IsApostrophe(cp)) {
+      norm.push_back('\'');
+    } else if (IsCjkIdeograph(cp)) {
+      AppendUtf8(cp, &norm);
+    } else {
+      AppendUtf8(LowerCodePoint(cp), &norm);
+    }
+  }
+  return norm;
+}
+
+}  // namespace
+
+std::vector<Token> Tokenize(absl::string_view text, const Utf8Index& index) {
+  std::vector<Token> tokens;
+  ScanTokens(text, [&](size_t begin, size_t end) {
+    Token t;
+    t.span = {static_cast<uint32_t>(begin), static_cast<uint32_t>(end),
+              index.CharAt(begin), index.CharAt(end)};
+    t.norm = Normalize(text.substr(begin, end - begin));
+    tokens.push_back(std::move(t));
+    return true;
+  });
   return tokens;
+}
+
+size_t CountTokens(absl::string_view text, size_t limit) {
+  size_t count = 0;
+  ScanTokens(text, [&](size_t, size_t) { return ++count < limit; });
+  return count;
 }
 
 std::vector<Token> Tokenize(absl::string_view text) {

@@ -24,6 +24,11 @@ struct Token {
 // Tokenizes valid UTF-8 `text`; offsets are relative to the start of `text`.
 std::vector<Token> Tokenize(absl::string_view text, const Utf8Index& index);
 
+// The number of tokens Tokenize would return, counted without allocating
+// and stopping at `limit` (so it costs time proportional to the limit, not
+// to the text): min(tokens, limit). For refusing oversized text early.
+size_t CountTokens(absl::string_view text, size_t limit);
+
 // Convenience for short strings (queries, caller-given passages).
 std::vector<Token> Tokenize(absl::string_view text);
 

@@ -286,8 +286,9 @@ int Inspect(const std::string& path) {
     if (p.key() == "head_mix")
       mix = torch::softmax(p.value(), 0).view({c.layers, c.heads});
   }
-  const torch::Tensor* match =
-      model->encoder->named_parameters().find("match_bias");
+  // Held by value: find() points into this dictionary.
+  const auto parameters = model->encoder->named_parameters();
+  const torch::Tensor* match = parameters.find("match_bias");
   nlohmann::json layers = nlohmann::json::array();
   nlohmann::json match_layers = nlohmann::json::array();
   for (int64_t l = 0; l < c.layers; ++l) {

@@ -98,63 +98,126 @@ std::string Cli(const std::string& args) {
   return absl::StrCat(ATTNR_CLI_BIN, " ", args);
 }
 
+// A server under test. A server that cannot start, or that reports a
+// sanitizer error, fails the tests that use it (never skips them).
 class ServerProcess {
  public:
-  // Starts attnr-server with `config_text` and waits until it is SERVING.
-  void Start(const std::string& config_text) {
-    const std::string config = WriteFile("server.textproto", config_text);
-    port_file_ = TempDir() + "/port";
-    log_ = TempDir() + "/server.log";
-    std::remove(port_file_.c_str());
-    pid_ = fork();
-    if (pid_ == 0) {
-      freopen(log_.c_str(), "w", stdout);
-      freopen(log_.c_str(), "a", stderr);
-      execl(ATTNR_SERVER_BIN, ATTNR_SERVER_BIN, "--config", config.c_str(),
-            "--listen", "127.0.0.1:0", "--port_file", port_file_.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    ASSERT_GT(pid_, 0);
-    const absl::Time give_up = absl::Now() + absl::Seconds(60);
-    while (absl::Now() < give_up) {
-      std::ifstream in(port_file_);
-      if (in >> port_) break;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    ASSERT_GT(port_, 0) << "server did not start; log:\n" << ReadFile(log_);
-    RetrieverClient client(target());
-    while (absl::Now() < give_up) {
-      auto status = client.Health("", absl::Seconds(2));
-      if (status.ok() &&
-          *status == grpc::health::v1::HealthCheckResponse::SERVING) {
-        return;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    FAIL() << "server never became SERVING; log:\n" << ReadFile(log_);
+  // Starts attnr-server with `config_text` and waits until it is SERVING;
+  // on failure error() says why (with the server's log).
+  bool Start(const std::string& config_text,
+             const std::vector<std::string>& extra_flags = {}) {
+    error_ = StartOrExplain(config_text, extra_flags);
+    return error_.empty();
+  }
+  const std::string& error() const { return error_; }
+
+  // Sends SIGTERM (or `signal_number`) and returns the exit status.
+  int Stop(int signal_number = SIGTERM) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, signal_number);
+    return Wait();
   }
 
-  // Sends SIGTERM and returns the exit status.
-  int Stop() {
+  // Sends a signal without waiting.
+  void Signal(int signal_number) {
+    if (pid_ > 0) kill(pid_, signal_number);
+  }
+
+  // Waits for the process to exit and returns its exit status.
+  int Wait() {
     if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
     int status = 0;
     waitpid(pid_, &status, 0);
     pid_ = -1;
+    CheckSanitizerReports();
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
   ~ServerProcess() { Stop(); }
 
+  pid_t pid() const { return pid_; }
+
+  // Peak resident memory so far (VmHWM), in bytes; 0 if unknown.
+  int64_t PeakRssBytes() const {
+    std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("VmHWM:", 0) == 0) {
+        return std::stoll(line.substr(6)) * 1024;
+      }
+    }
+    return 0;
+  }
+
+ private:
+  std::string StartOrExplain(const std::string& config_text,
+                             const std::vector<std::string>& extra_flags) {
+    const std::string config = WriteFile(
+        absl::StrCat("server", ++started_, ".textproto"), config_text);
+    port_file_ = absl::StrCat(TempDir(), "/port", started_);
+    log_ = absl::StrCat(TempDir(), "/server", started_, ".log");
+    std::remove(port_file_.c_str());
+    std::vector<std::string> args = {ATTNR_SERVER_BIN,   "--config",
+                                     config,             "--listen",
+                                     "127.0.0.1:0",      "--port_file",
+                                     port_file_};
+    args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      freopen(log_.c_str(), "w", stdout);
+      freopen(log_.c_str(), "a", stderr);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(ATTNR_SERVER_BIN, argv.data());
+      _exit(127);
+    }
+    if (pid_ <= 0) return "fork failed";
+    const absl::Time give_up = absl::Now() + absl::Seconds(120);
+    while (absl::Now() < give_up) {
+      std::ifstream in(port_file_);
+      if (in >> port_) break;
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return "server exited at start; log:\n" + ReadFile(log_);
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    if (port_ <= 0) return "server did not start; log:\n" + ReadFile(log_);
+    RetrieverClient client(target());
+    while (absl::Now() < give_up) {
+      auto status = client.Health("", absl::Seconds(2));
+      if (status.ok() &&
+          *status == grpc::health::v1::HealthCheckResponse::SERVING) {
+        return "";
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return "server never became SERVING; log:\n" + ReadFile(log_);
+  }
+
+  void CheckSanitizerReports() const {
+    const std::string text = ReadFile(log_);
+    for (const char* report :
+         {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+      if (text.find(report) != std::string::npos) {
+        ADD_FAILURE() << "the server reported a sanitizer error; log:\n"
+                      << text;
+        return;
+      }
+    }
+  }
+
+ public:
   std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
   std::string log() const { return ReadFile(log_); }
 
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  int started_ = 0;
   std::string port_file_;
   std::string log_;
+  std::string error_;
 };
 
 constexpr char kConfig[] = R"(
@@ -170,6 +233,11 @@ max_passage_tokens: 256
 max_overlap_sentences: 4
 max_score_passages: 10
 drain_seconds: 5
+max_document_bytes: 2097152
+max_request_bytes: 3145728
+max_query_bytes: 512
+max_document_id_bytes: 64
+max_document_sentences: 20000
 )";
 
 class ServerIntegrationTest : public ::testing::Test {
@@ -184,6 +252,7 @@ class ServerIntegrationTest : public ::testing::Test {
   }
   void SetUp() override {
     ASSERT_NE(server_, nullptr);
+    ASSERT_TRUE(server_->error().empty()) << server_->error();
     client_ = std::make_unique<RetrieverClient>(server_->target());
   }
 
@@ -420,6 +489,49 @@ TEST_F(ServerIntegrationTest, RetrieveRefusesBadRequestsClearly) {
        absl::StatusCode::kInvalidArgument, "at least one document"},
       {"empty document", [](auto* r) { r->add_documents(); },
        absl::StatusCode::kInvalidArgument, "documents[1].text: is empty"},
+      {"whitespace-only document",
+       [](auto* r) { r->add_documents()->set_text(" \n\t \r\n "); },
+       absl::StatusCode::kInvalidArgument,
+       "documents[1].text: is empty or only whitespace"},
+      {"invalid UTF-8 query",
+       [](auto* r) { r->set_query("espresso \xE2\x82 grinder"); },
+       absl::StatusCode::kInvalidArgument,
+       "query: invalid UTF-8 at byte offset 9"},
+      {"invalid UTF-8 id",
+       [](auto* r) { r->mutable_documents(0)->set_id("doc\xFF"); },
+       absl::StatusCode::kInvalidArgument,
+       "documents[0].id: invalid UTF-8 at byte offset 3"},
+      {"long id",
+       [](auto* r) { r->mutable_documents(0)->set_id(std::string(65, 'i')); },
+       absl::StatusCode::kInvalidArgument,
+       "documents[0].id: 65 bytes, over the limit of 64 "
+       "(max_document_id_bytes)"},
+      {"query bytes",
+       [](auto* r) { r->set_query(std::string(513, 'q')); },
+       absl::StatusCode::kResourceExhausted,
+       "query: 513 bytes, over the limit of 512 (max_query_bytes)"},
+      {"document bytes",
+       [](auto* r) {
+         r->mutable_documents(0)->set_text(std::string((2 << 20) + 1, 'x'));
+       },
+       absl::StatusCode::kResourceExhausted,
+       "documents[0].text: 2097153 bytes, over the limit of 2097152 "
+       "(max_document_bytes)"},
+      {"request bytes",
+       [](auto* r) {
+         r->mutable_documents(0)->set_text(std::string(2 << 20, 'x'));
+         r->add_documents()->set_text(std::string(1 << 20, 'x'));
+       },
+       absl::StatusCode::kResourceExhausted, "(max_request_bytes)"},
+      {"sentences",
+       [](auto* r) {
+         std::string marks;
+         for (int i = 0; i < 20001; ++i) marks += "!\n";
+         r->mutable_documents(0)->set_text(marks);
+       },
+       absl::StatusCode::kResourceExhausted,
+       "documents[0]: has more sentences than the limit of 20000 "
+       "(max_document_sentences)"},
       {"too many documents",
        [](auto* r) {
          for (int i = 0; i < 3; ++i) r->add_documents()->set_text("more");
@@ -463,7 +575,8 @@ TEST_F(ServerIntegrationTest, RetrieveRefusesBadRequestsClearly) {
          r->mutable_documents(0)->set_text(big);
        },
        absl::StatusCode::kResourceExhausted,
-       "documents[0]: has 61000 tokens, over the limit of 60000"},
+       "documents[0]: has more tokens than the limit of 60000 "
+       "(max_document_tokens)"},
       {"request tokens",
        [](auto* r) {
          std::string big;
@@ -513,6 +626,15 @@ TEST_F(ServerIntegrationTest, ScoreRefusesBadRequestsClearly) {
   auto past = client_->Score(request, kTimeout);
   EXPECT_THAT(past.status().message(),
               HasSubstr("passages[0].char_range: [0, 50)"));
+
+  request.clear_passages();
+  request.add_passages()->set_text("espresso");
+  request.mutable_context()->set_text("");
+  auto empty_context = client_->Score(request, kTimeout);
+  EXPECT_EQ(empty_context.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(empty_context.status().message(),
+              HasSubstr("context.text: is empty or only whitespace"));
+  request.clear_context();
 
   request.clear_passages();
   for (int i = 0; i < 11; ++i) request.add_passages()->set_text("x");
@@ -608,6 +730,10 @@ class ModelServerTest : public ::testing::Test {
     delete server_;
     server_ = nullptr;
   }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    ASSERT_TRUE(server_->error().empty()) << server_->error();
+  }
   static ServerProcess* server_;
 };
 
@@ -701,7 +827,7 @@ TEST(ServerLifecycleTest, DamagedWeightsStopStartupWithAClearError) {
 
 TEST(ServerLifecycleTest, SigtermDrainsAndExitsCleanly) {
   ServerProcess server;
-  server.Start(kConfig);
+  ASSERT_TRUE(server.Start(kConfig)) << server.error();
   EXPECT_EQ(server.Stop(), 0);
   EXPECT_THAT(server.log(), HasSubstr("server stopped"));
 }

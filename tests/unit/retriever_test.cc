@@ -146,7 +146,8 @@ TEST(RetrieverTest, ErrorsNameTheFieldAndTheLimit) {
   auto long_doc = r->Retrieve("q", {{"", "a b c d e f g h i j k"}}, params);
   EXPECT_EQ(long_doc.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(long_doc.status().message(),
-              HasSubstr("documents[0]: has 11 tokens"));
+              HasSubstr("documents[0]: has more tokens than the limit of 10 "
+                        "(max_document_tokens)"));
 
   auto request = r->Retrieve(
       "q", {{"", "a b c d e f g h"}, {"", "a b c d e f g h"}}, params);
@@ -169,9 +170,20 @@ TEST(RetrieverTest, ErrorsNameTheFieldAndTheLimit) {
 TEST(RetrieverTest, PastDeadlineIsDeadlineExceeded) {
   auto r = MakeRetriever();
   RetrieveParams params;
-  params.deadline = absl::Now() - absl::Seconds(1);
+  params.stop = StopSignal(absl::Now() - absl::Seconds(1));
   auto result = r->Retrieve("q", {{"", "some text"}}, params);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(result.status().message(), HasSubstr("text stage"));
+}
+
+TEST(RetrieverTest, CancelledCallIsCancelledNamingTheStage) {
+  auto r = MakeRetriever();
+  std::atomic<bool> cancelled{true};
+  RetrieveParams params;
+  params.stop = StopSignal(absl::InfiniteFuture(), &cancelled);
+  auto result = r->Retrieve("q", {{"", "some text"}}, params);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_THAT(result.status().message(), HasSubstr("text stage"));
 }
 
 TEST(RetrieverTest, MissingWeightsAreRefusedNotReplaced) {

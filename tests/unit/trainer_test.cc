@@ -402,8 +402,8 @@ TEST_F(TrainerTest, TermMatchIsAddedOnTopOfAModelWithoutIt) {
   ASSERT_TRUE(weights.ok()) << weights.status();
   EXPECT_TRUE(weights->header.encoder.token_match);
   EXPECT_THAT(weights->header.notes, HasSubstr("term match"));
-  const torch::Tensor* bias =
-      weights->encoder->named_parameters().find("match_bias");
+  const auto parameters = weights->encoder->named_parameters();
+  const torch::Tensor* bias = parameters.find("match_bias");
   ASSERT_NE(bias, nullptr);
   EXPECT_TRUE(torch::allclose(*bias, torch::full_like(*bias, 3.0)));
 
