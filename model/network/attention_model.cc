@@ -113,10 +113,9 @@ AttentionModel::EncodeHere(const std::vector<text::Token>& tokens,
     EncoderOutput out = state_->model.encoder->Forward(
         IdsTensor(state_->model.vocabulary, tokens), /*keep_keys=*/true,
         /*keep_queries=*/false, &stop);
-    if (out.stopped) {
-      if (tokens.size() >= kTrimAfterTokens) malloc_trim(0);
-      return stop.Check("encode");
-    }
+    // Stopped: the temporaries stay for the next encode (a trim here
+    // would delay the worker's release).
+    if (out.stopped) return stop.Check("encode");
     out.hidden = torch::Tensor();  // The read-out uses keys (and terms) only.
     out.ids = torch::Tensor();
     // Term keys only for a model that reads them (each costs a stemmer call

@@ -211,6 +211,7 @@ void EncoderImpl::ServingLayer(Block& blk, torch::Tensor& x, bool keep_keys,
     if (keep_queries) {
       out.queries.push_back(q.view({n, h, d}).transpose(0, 1).contiguous());
     }
+    if (stop != nullptr && stop->stopped()) return;
     const int64_t ld = KeysRowLength(n);
     torch::Tensor keys = torch::empty({h, d, ld});
     torch::Tensor keys_rows = keys.view({width, ld});
@@ -218,6 +219,7 @@ void EncoderImpl::ServingLayer(Block& blk, torch::Tensor& x, bool keep_keys,
     torch::addmm_out(keys_used, bias.slice(0, width, 2 * width).unsqueeze(1),
                      w.slice(0, width, 2 * width), xn.t());
     keys_rows.narrow(1, n, ld - n).zero_();
+    if (stop != nullptr && stop->stopped()) return;
     torch::Tensor values = torch::empty({h, n, d});
     for (int64_t head = 0; head < h; ++head) {
       const int64_t row = 2 * width + head * d;

@@ -246,6 +246,8 @@ bool IsLoneTitle(absl::string_view text, Line line) {
   return std::isupper(c) || std::isdigit(c) || c >= 0x80;
 }
 
+constexpr uint32_t kMaxBlockBytes = 64 << 10;
+
 }  // namespace
 
 std::vector<SentenceBounds> SplitSentences(absl::string_view text,
@@ -315,6 +317,10 @@ std::vector<SentenceBounds> SplitSentences(absl::string_view text,
     uint32_t q = line.next;
     while (q < n) {
       const Line l = LineAt(text, q);
+      // A block is split in pieces of about kMaxBlockBytes at line ends, so
+      // that the sentence limit is checked that often (a text of a million
+      // one-line sentences and no blank line is one block).
+      if (l.end - line.begin > kMaxBlockBytes) break;
       if (IsBlank(text, l) || IsFence(text, l) || IsAtxHeading(text, l) ||
           IsListItem(text, l) || IsUnderline(text, l) ||
           (l.next < n && IsUnderline(text, LineAt(text, l.next)))) {

@@ -1,0 +1,298 @@
+// Bounded work, end to end through the real server binary: oversized
+// documents refused before memory is spent, cancelled calls that stop their
+// encode and free their worker, concurrent first calls sharing one encode,
+// a bounded queue, and a drain that ends on time.
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "client/retriever_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/test_server.h"
+
+namespace attnr {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kTimeout = absl::Seconds(60);
+
+// Under the sanitizer build the server runs several times slower and keeps
+// freed memory in quarantine: time bounds are scaled, memory bounds not
+// asserted.
+#ifdef ATTNR_SANITIZE
+constexpr int kSlowdown = 4;
+constexpr bool kMeasuresMemory = false;
+#else
+constexpr int kSlowdown = 1;
+constexpr bool kMeasuresMemory = true;
+#endif
+
+// A document of about `words` tokens that no other test sends (a unique
+// first line), so its first call encodes it.
+std::string FreshDocument(int words) {
+  static std::atomic<int> serial{0};
+  std::string doc = absl::StrCat("Document ", ++serial, " of run ",
+                                 absl::ToUnixNanos(absl::Now()), ".\n\n");
+  const char* sentence[] = {"The", "committee", "reviewed", "the", "figures",
+                            "and", "the",       "garden",   "was", "green."};
+  for (int i = 0; i < words; ++i) {
+    absl::StrAppend(&doc, sentence[i % 10], " ");
+    if (i % 200 == 199) doc += "\n\n";
+  }
+  return doc;
+}
+
+attnr::v1::RetrieveRequest RequestFor(const std::string& text) {
+  attnr::v1::RetrieveRequest request;
+  request.set_query("what did the committee review");
+  request.add_documents()->set_text(text);
+  return request;
+}
+
+std::string ModelConfig(const std::string& extra) {
+  return absl::StrCat(
+      "max_document_tokens: 80000\nmax_request_tokens: 100000\n"
+      "weights_path: \"",
+      ShippedWeights(), "\"\n", extra);
+}
+
+TEST(BoundedWorkTest, OversizedDocumentsAreRefusedBeforeMemoryIsSpent) {
+  // Byte limits raised so the 64 MiB documents reach the token and
+  // sentence counts (the shipped config refuses them by bytes at once).
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(
+      "max_message_bytes: 83886080\nmax_document_bytes: 83886080\n"
+      "max_request_bytes: 83886080\nmax_document_tokens: 250000\n"
+      "max_document_sentences: 250000\n"))
+      << server.error();
+  RetrieverClient client(server.target());
+  ASSERT_TRUE(client.Retrieve(RequestFor("A small warm-up document."), kTimeout)
+                  .ok());
+  const int64_t before = server.PeakRssBytes();
+  ASSERT_GT(before, 0);
+
+  const size_t size = (64u << 20) - (64u << 10);
+  struct Case {
+    std::string unit;
+    std::string limit;
+  };
+  for (const Case& c : {Case{"a ", "(max_document_tokens)"},
+                        Case{"!\n", "(max_document_sentences)"}}) {
+    std::string text;
+    text.reserve(size);
+    while (text.size() + c.unit.size() <= size) text += c.unit;
+    const absl::Time start = absl::Now();
+    auto response = client.Retrieve(RequestFor(text), kTimeout);
+    EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted)
+        << c.unit << ": " << response.status();
+    EXPECT_THAT(response.status().message(),
+                HasSubstr(absl::StrCat("documents[0]: has more")))
+        << c.limit;
+    EXPECT_THAT(response.status().message(), HasSubstr(c.limit));
+    const int64_t growth = server.PeakRssBytes() - before;
+    std::printf("%s x %zu bytes: refused in %.0f ms, peak RSS +%.1f MB\n",
+                c.unit == "a " ? "'a '" : "'!\\n'", size,
+                absl::ToDoubleMilliseconds(absl::Now() - start),
+                growth / 1e6);
+    if (kMeasuresMemory) {
+      EXPECT_LT(growth, int64_t{512} << 20) << "peak RSS grew by " << growth;
+    }
+  }
+  // Still serving.
+  EXPECT_TRUE(
+      client.Retrieve(RequestFor("The committee reviewed it."), kTimeout).ok());
+}
+
+TEST(BoundedWorkTest, CancelledEncodeStopsAndFreesItsWorker) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(ModelConfig("max_concurrent_requests: 1\n")))
+      << server.error();
+  auto channel = grpc::CreateChannel(server.target(),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = attnr::v1::Retriever::NewStub(channel);
+
+  // A long first call: its encode takes far longer than the wait below.
+  const attnr::v1::RetrieveRequest long_request =
+      RequestFor(FreshDocument(70000));
+  grpc::ClientContext long_context;
+  grpc::Status long_status;
+  std::thread long_call([&] {
+    attnr::v1::RetrieveResponse response;
+    long_status = stub->Retrieve(&long_context, long_request, &response);
+  });
+  absl::SleepFor(absl::Milliseconds(400 * kSlowdown));
+  long_context.TryCancel();
+  const absl::Time cancelled_at = absl::Now();
+
+  // The only worker must come free for a cheap call at once.
+  attnr::v1::RetrieveRequest cheap = RequestFor("The committee met.");
+  cheap.mutable_options()->add_views(attnr::v1::SCORING_VIEW_LEXICAL);
+  RetrieverClient client(server.target());
+  auto response = client.Retrieve(cheap, absl::Seconds(10));
+  const absl::Duration waited = absl::Now() - cancelled_at;
+  long_call.join();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(long_status.error_code(), grpc::StatusCode::CANCELLED);
+  std::printf("cheap call answered %.1f ms after the cancel\n",
+              absl::ToDoubleMilliseconds(waited));
+  EXPECT_LT(waited, absl::Milliseconds(200 * kSlowdown));
+
+  // The access log says what the client got.
+  EXPECT_THAT(server.LogWith("status=CANCELLED"),
+              HasSubstr("access method=Retrieve status=CANCELLED"));
+  // The same document encodes fully when asked again (nothing half-made
+  // was cached).
+  auto again = client.Retrieve(long_request, kTimeout);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->usage().cache_hit());
+  EXPECT_EQ(again->usage().encoded_tokens(), again->usage().document_tokens());
+}
+
+TEST(BoundedWorkTest, ConcurrentFirstCallsShareOneEncode) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(ModelConfig("max_concurrent_requests: 8\n")))
+      << server.error();
+  const attnr::v1::RetrieveRequest request = RequestFor(FreshDocument(20000));
+  constexpr int kCalls = 8;
+  std::vector<absl::StatusOr<attnr::v1::RetrieveResponse>> responses(
+      kCalls, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  absl::Notification go;
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] {
+      RetrieverClient client(server.target());
+      go.WaitForNotification();
+      responses[i] = client.Retrieve(request, kTimeout);
+    });
+  }
+  go.Notify();
+  for (std::thread& t : threads) t.join();
+  uint64_t encoded = 0;
+  int encoders = 0;
+  uint32_t tokens = 0;
+  for (const auto& r : responses) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    tokens = r->usage().document_tokens();
+    encoded += r->usage().encoded_tokens();
+    encoders += r->usage().encoded_tokens() > 0 ? 1 : 0;
+    ASSERT_FALSE(r->passages().empty());
+    EXPECT_EQ(r->passages(0).range().start_byte(),
+              responses[0]->passages(0).range().start_byte());
+  }
+  ASSERT_GT(tokens, 19000u);
+  EXPECT_EQ(encoders, 1);
+  EXPECT_EQ(encoded, tokens);
+}
+
+TEST(BoundedWorkTest, FullQueueIsRefusedAtOnceNamingTheLimit) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(
+      ModelConfig("max_concurrent_requests: 1\nmax_queued_requests: 2\n")))
+      << server.error();
+  constexpr int kCalls = 8;
+  std::vector<absl::Status> statuses(kCalls);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&, i] {
+      RetrieverClient client(server.target());
+      statuses[i] =
+          client.Retrieve(RequestFor(FreshDocument(30000)), kTimeout).status();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int refused = 0, served = 0;
+  for (const absl::Status& s : statuses) {
+    if (s.ok()) ++served;
+    if (s.code() == absl::StatusCode::kResourceExhausted) {
+      ++refused;
+      EXPECT_THAT(s.message(), HasSubstr("(max_queued_requests)"));
+    }
+  }
+  EXPECT_GE(served, 1);
+  EXPECT_GE(refused, 1);
+  EXPECT_EQ(served + refused, kCalls);
+}
+
+// Starts `calls` long first calls on their own threads (joined by the
+// caller) and waits until the server has begun the first.
+std::vector<std::thread> StartLongCalls(const ServerProcess& server, int calls,
+                                        std::vector<absl::Status>* statuses) {
+  statuses->assign(calls, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < calls; ++i) {
+    threads.emplace_back([&server, statuses, i] {
+      RetrieverClient client(server.target());
+      (*statuses)[i] =
+          client.Retrieve(RequestFor(FreshDocument(70000)), kTimeout).status();
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(300 * kSlowdown));
+  return threads;
+}
+
+TEST(BoundedWorkTest, DrainEndsOnTimeWithCallsStillRunning) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(
+      ModelConfig("drain_seconds: 1\nmax_concurrent_requests: 1\n")))
+      << server.error();
+  std::vector<absl::Status> statuses;
+  std::vector<std::thread> calls = StartLongCalls(server, 4, &statuses);
+  const absl::Time signalled = absl::Now();
+  server.Signal(SIGTERM);
+  // Health turns NOT_SERVING at once while the listener is still up.
+  RetrieverClient client(server.target());
+  absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> health =
+      absl::UnknownError("not asked");
+  for (int i = 0; i < 20; ++i) {
+    health = client.Health("", absl::Milliseconds(200));
+    if (health.ok() &&
+        *health == grpc::health::v1::HealthCheckResponse::NOT_SERVING) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  // New calls are refused while draining.
+  auto late = client.Retrieve(RequestFor("The committee met."),
+                              absl::Seconds(5));
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kUnavailable);
+
+  const int exit_code = server.Wait();
+  const absl::Duration took = absl::Now() - signalled;
+  for (std::thread& t : calls) t.join();
+  std::printf("exit %d after %.0f ms (drain_seconds 1)\n", exit_code,
+              absl::ToDoubleMilliseconds(took));
+  EXPECT_LT(took, absl::Seconds(2) + absl::Milliseconds(500 * (kSlowdown - 1)));
+  // Calls were cut off: the exit code says the drain was not clean.
+  EXPECT_EQ(exit_code, 3);
+  int cut_off = 0;
+  for (const absl::Status& s : statuses) cut_off += s.ok() ? 0 : 1;
+  EXPECT_GE(cut_off, 1);
+}
+
+TEST(BoundedWorkTest, SecondSignalExitsAtOnce) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(
+      ModelConfig("drain_seconds: 60\nmax_concurrent_requests: 1\n")))
+      << server.error();
+  std::vector<absl::Status> statuses;
+  std::vector<std::thread> calls = StartLongCalls(server, 3, &statuses);
+  server.Signal(SIGTERM);
+  absl::SleepFor(absl::Milliseconds(200));
+  const absl::Time second = absl::Now();
+  const int exit_code = server.Stop(SIGINT);
+  const absl::Duration took = absl::Now() - second;
+  for (std::thread& t : calls) t.join();
+  EXPECT_EQ(exit_code, 128 + SIGINT);
+  EXPECT_LT(took, absl::Seconds(1) * kSlowdown);
+}
+
+}  // namespace
+}  // namespace attnr

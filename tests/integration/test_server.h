@@ -1,0 +1,200 @@
+// The server under test for the integration tests: the real attnr-server
+// binary started on an ephemeral loopback port, and file helpers.
+#ifndef ATTNR_TESTS_INTEGRATION_TEST_SERVER_H_
+#define ATTNR_TESTS_INTEGRATION_TEST_SERVER_H_
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/retriever_client.h"
+#include "gtest/gtest.h"
+
+namespace attnr {
+
+using attnr::client::RetrieverClient;
+
+inline std::string TempDir() {
+  static const std::string dir = [] {
+    char tmpl[] = "/tmp/attnr_it_XXXXXX";
+    return std::string(mkdtemp(tmpl));
+  }();
+  return dir;
+}
+
+inline std::string WriteFile(const std::string& name, const std::string& content) {
+  const std::string path = TempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A server under test. A server that cannot start, or that reports a
+// sanitizer error, fails the tests that use it (never skips them).
+class ServerProcess {
+ public:
+  // Starts attnr-server with `config_text` and waits until it is SERVING;
+  // on failure error() says why (with the server's log).
+  bool Start(const std::string& config_text,
+             const std::vector<std::string>& extra_flags = {}) {
+    error_ = StartOrExplain(config_text, extra_flags);
+    return error_.empty();
+  }
+  const std::string& error() const { return error_; }
+
+  // Sends SIGTERM (or `signal_number`) and returns the exit status.
+  int Stop(int signal_number = SIGTERM) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, signal_number);
+    return Wait();
+  }
+
+  // Sends a signal without waiting.
+  void Signal(int signal_number) {
+    if (pid_ > 0) kill(pid_, signal_number);
+  }
+
+  // Waits for the process to exit and returns its exit status.
+  int Wait() {
+    if (pid_ <= 0) return -1;
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    CheckSanitizerReports();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  ~ServerProcess() { Stop(); }
+
+  pid_t pid() const { return pid_; }
+
+  // Peak resident memory so far (VmHWM), in bytes; 0 if unknown.
+  int64_t PeakRssBytes() const {
+    std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("VmHWM:", 0) == 0) {
+        return std::stoll(line.substr(6)) * 1024;
+      }
+    }
+    return 0;
+  }
+
+ private:
+  std::string StartOrExplain(const std::string& config_text,
+                             const std::vector<std::string>& extra_flags) {
+    const std::string config = WriteFile(
+        absl::StrCat("server", ++started_, ".textproto"), config_text);
+    port_file_ = absl::StrCat(TempDir(), "/port", started_);
+    log_ = absl::StrCat(TempDir(), "/server", started_, ".log");
+    std::remove(port_file_.c_str());
+    std::vector<std::string> args = {ATTNR_SERVER_BIN,   "--config",
+                                     config,             "--listen",
+                                     "127.0.0.1:0",      "--port_file",
+                                     port_file_};
+    args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      freopen(log_.c_str(), "w", stdout);
+      freopen(log_.c_str(), "a", stderr);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(ATTNR_SERVER_BIN, argv.data());
+      _exit(127);
+    }
+    if (pid_ <= 0) return "fork failed";
+    const absl::Time give_up = absl::Now() + absl::Seconds(120);
+    while (absl::Now() < give_up) {
+      std::ifstream in(port_file_);
+      if (in >> port_) break;
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return "server exited at start; log:\n" + ReadFile(log_);
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    if (port_ <= 0) return "server did not start; log:\n" + ReadFile(log_);
+    RetrieverClient client(target());
+    while (absl::Now() < give_up) {
+      auto status = client.Health("", absl::Seconds(2));
+      if (status.ok() &&
+          *status == grpc::health::v1::HealthCheckResponse::SERVING) {
+        return "";
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return "server never became SERVING; log:\n" + ReadFile(log_);
+  }
+
+  void CheckSanitizerReports() const {
+    const std::string text = ReadFile(log_);
+    for (const char* report :
+         {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+      if (text.find(report) != std::string::npos) {
+        ADD_FAILURE() << "the server reported a sanitizer error; log:\n"
+                      << text;
+        return;
+      }
+    }
+  }
+
+ public:
+  std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
+  std::string log() const { return ReadFile(log_); }
+  // The log once it contains `text` (access lines are written when gRPC is
+  // done with a call, just after the client has its answer), or as it is
+  // after `timeout`.
+  std::string LogWith(const std::string& text,
+                      absl::Duration timeout = absl::Seconds(10)) const {
+    const absl::Time give_up = absl::Now() + timeout;
+    std::string now = log();
+    while (now.find(text) == std::string::npos && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(20));
+      now = log();
+    }
+    return now;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  static inline int started_ = 0;  // Log and port files per start.
+  std::string port_file_;
+  std::string log_;
+  std::string error_;
+};
+
+// The shipped model's weights: the default config's, so the tests follow
+// the model that ships.
+inline std::string ShippedWeights() {
+  const std::string config_dir =
+      std::string(std::getenv("ATTNR_SOURCE_DIR")) + "/config";
+  std::ifstream in(config_dir + "/server.textproto");
+  const std::string key = "weights_path: \"";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key, 0) != 0) continue;
+    const std::string path =
+        line.substr(key.size(), line.find('"', key.size()) - key.size());
+    return path[0] == '/' ? path : config_dir + "/" + path;
+  }
+  return "";  // The tests then fail on a server that cannot start.
+}
+
+}  // namespace attnr
+
+#endif  // ATTNR_TESTS_INTEGRATION_TEST_SERVER_H_
