@@ -5,8 +5,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/network/digest.h"
 #include "model/scoring/attention_view.h"
@@ -197,7 +197,8 @@ Retriever::Analyze(absl::string_view text, const std::string& digest,
       absl::StrCat(digest, ":", options.max_sentence_tokens, ":",
                    options.max_tokens, ":", options.max_sentences);
   text::AnalyzeOptions capped = options;
-  if (max_tokens > 0 && (options.max_tokens == 0 || max_tokens < options.max_tokens)) {
+  if (max_tokens > 0 &&
+      (options.max_tokens == 0 || max_tokens < options.max_tokens)) {
     capped.max_tokens = static_cast<uint32_t>(max_tokens);
     capped.max_tokens_name = "max_request_tokens";
   }
@@ -206,8 +207,7 @@ Retriever::Analyze(absl::string_view text, const std::string& digest,
       [&]() -> absl::StatusOr<std::shared_ptr<const text::AnalyzedDocument>> {
         auto doc = text::AnalyzeDocument(text, capped, stop);
         if (!doc.ok()) return doc.status();
-        return std::make_shared<const text::AnalyzedDocument>(
-            *std::move(doc));
+        return std::make_shared<const text::AnalyzedDocument>(*std::move(doc));
       },
       stop);
 }
@@ -216,8 +216,8 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     const std::vector<text::Token>& query,
     const std::vector<scoring::TokenSlice>& units, size_t scored,
     const std::vector<Sequence>& sequences,
-    const std::vector<ScoringView>& views, bool explain,
-    const StopSignal& stop, RetrievalUsage* usage) const {
+    const std::vector<ScoringView>& views, bool explain, const StopSignal& stop,
+    RetrievalUsage* usage) const {
   std::vector<ScoreDetail> details(scored);
   auto uses = [&](ScoringView v) {
     return std::find(views.begin(), views.end(), v) != views.end();
@@ -358,8 +358,8 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
         budget == 0
             ? 0  // No request limit.
             : std::max<uint64_t>(budget - result.usage.document_tokens, 1);
-    auto doc = Analyze(documents[d].text, digests.back(), analyze, left,
-                       params.stop);
+    auto doc =
+        Analyze(documents[d].text, digests.back(), analyze, left, params.stop);
     if (!doc.ok()) {
       if (absl::IsResourceExhausted(doc.status()) &&
           absl::StrContains(doc.status().message(), "(max_request_tokens)")) {
@@ -476,9 +476,9 @@ absl::StatusOr<ScoreResult> Retriever::Score(
       }
       // Counted (stopping at the budget) before any token is stored.
       if (const uint64_t limit = config_.limits.max_request_tokens;
-          limit > 0 && result.usage.document_tokens +
-                               text::CountTokens(in.text, limit + 1) >
-                           limit) {
+          limit > 0 &&
+          result.usage.document_tokens + text::CountTokens(in.text, limit + 1) >
+              limit) {
         return absl::ResourceExhaustedError(absl::StrCat(
             "passages[", i, "].text: brings the request over its limit of ",
             limit, " tokens (max_request_tokens)"));
@@ -553,9 +553,8 @@ absl::StatusOr<ScoreResult> Retriever::Score(
       sequences.push_back({network::Sha256Hex(inputs[i].text), &own_tokens[i]});
     }
   }
-  auto scored =
-      ScoreUnits(*query_tokens, units, inputs.size(), sequences, views,
-                 params.explain, params.stop, &result.usage);
+  auto scored = ScoreUnits(*query_tokens, units, inputs.size(), sequences,
+                           views, params.explain, params.stop, &result.usage);
   if (!scored.ok()) return scored.status();
   for (size_t i = 0; i < inputs.size(); ++i) {
     result.scores[i].detail = std::move((*scored)[i]);

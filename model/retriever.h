@@ -93,7 +93,8 @@ class Retriever {
   class ModelTurn {
    public:
     explicit ModelTurn(const Retriever* owner) : owner_(owner) {}
-    ModelTurn(ModelTurn&& other) : owner_(std::exchange(other.owner_, nullptr)) {}
+    ModelTurn(ModelTurn&& other)
+        : owner_(std::exchange(other.owner_, nullptr)) {}
     ModelTurn& operator=(ModelTurn&&) = delete;
     ~ModelTurn();
 

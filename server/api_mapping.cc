@@ -23,9 +23,9 @@ absl::Status CheckUtf8(absl::string_view value, absl::string_view field) {
 absl::Status CheckQuery(const std::string& query, const ServerConfig& config) {
   // The byte limit first: nothing else reads a query of any length.
   if (query.size() > config.max_query_bytes()) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "query: ", query.size(), " bytes, over the limit of ",
-        config.max_query_bytes(), " (max_query_bytes)"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("query: ", query.size(), " bytes, over the limit of ",
+                     config.max_query_bytes(), " (max_query_bytes)"));
   }
   if (absl::Status s = CheckUtf8(query, "query"); !s.ok()) return s;
   if (absl::StripAsciiWhitespace(query).empty()) {

@@ -120,9 +120,8 @@ void RetrieverService::StartDraining() { draining_.store(true); }
 
 bool RetrieverService::AwaitIdle(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return calls_.empty();
-  };
+  auto idle = [this]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_.empty(); };
   return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
 }
 
@@ -133,8 +132,8 @@ void RetrieverService::CancelAll() {
 
 void RetrieverService::RunModelCall(
     ServiceCall* call, std::function<absl::Status()> prepare,
-    std::function<absl::Status(const attnr::Retriever&)> run,
-    int documents, attnr::v1::Usage* usage) {
+    std::function<absl::Status(const attnr::Retriever&)> run, int documents,
+    attnr::v1::Usage* usage) {
   if (draining_.load()) {
     call->Complete(absl::UnavailableError(
         "the server is shutting down; retry on another replica"));
@@ -205,9 +204,9 @@ grpc::ServerUnaryReactor* RetrieverService::Score(
       },
       [request, response, translated](const attnr::Retriever& retriever) {
         const ScoreCall& c = **translated;
-        auto result = retriever.Score(request->query(), c.inputs,
-                                      c.has_context ? &c.context : nullptr,
-                                      c.params);
+        auto result =
+            retriever.Score(request->query(), c.inputs,
+                            c.has_context ? &c.context : nullptr, c.params);
         if (!result.ok()) return result.status();
         FillScoreResponse(*request, *result, retriever.description(), response);
         return absl::OkStatus();

@@ -59,8 +59,7 @@ class RetrieverService final : public attnr::v1::Retriever::CallbackService {
 
   // Runs `work` for `call` on the pool (or refuses it at once), then
   // finishes the call with its status and the stage timings.
-  void RunModelCall(ServiceCall* call,
-                    std::function<absl::Status()> prepare,
+  void RunModelCall(ServiceCall* call, std::function<absl::Status()> prepare,
                     std::function<absl::Status(const attnr::Retriever&)> run,
                     int documents, attnr::v1::Usage* usage);
   void Register(ServiceCall* call);

@@ -9,7 +9,8 @@ namespace attnr::server {
 WorkerPool::WorkerPool(size_t threads, size_t max_queued)
     : max_queued_(max_queued) {
   threads_.reserve(threads);
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  for (size_t i = 0; i < threads; ++i)
+    threads_.emplace_back([this] { Loop(); });
 }
 
 WorkerPool::~WorkerPool() {

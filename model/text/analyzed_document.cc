@@ -22,9 +22,9 @@ size_t AnalyzedDocument::bytes() const {
   return total;
 }
 
-absl::StatusOr<AnalyzedDocument> AnalyzeDocument(
-    absl::string_view text, const AnalyzeOptions& options,
-    const StopSignal& stop) {
+absl::StatusOr<AnalyzedDocument> AnalyzeDocument(absl::string_view text,
+                                                 const AnalyzeOptions& options,
+                                                 const StopSignal& stop) {
   if (text.size() > UINT32_MAX - 1) {
     return absl::ResourceExhaustedError(
         absl::StrCat("text of ", text.size(), " bytes exceeds 4 GiB"));
@@ -33,9 +33,9 @@ absl::StatusOr<AnalyzedDocument> AnalyzeDocument(
   if (absl::Status s = stop.Check("text"); !s.ok()) return s;
   if (options.max_tokens > 0 &&
       CountTokens(text, size_t{options.max_tokens} + 1) > options.max_tokens) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "has more tokens than the limit of ", options.max_tokens, " (",
-        options.max_tokens_name, ")"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("has more tokens than the limit of ", options.max_tokens,
+                     " (", options.max_tokens_name, ")"));
   }
   if (absl::Status s = stop.Check("text"); !s.ok()) return s;
   const std::vector<SentenceBounds> bounds =

@@ -137,8 +137,8 @@ void EmitTrimmed(absl::string_view text, uint32_t begin, uint32_t end,
 
 // Splits the prose in [begin, end) at sentence stops; appends trimmed ranges.
 void SplitProse(absl::string_view text, uint32_t begin, uint32_t end,
-                SentenceKind kind, bool starts_block,
-                size_t max_sentences, std::vector<SentenceBounds>* out) {
+                SentenceKind kind, bool starts_block, size_t max_sentences,
+                std::vector<SentenceBounds>* out) {
   auto emit = [&](uint32_t b, uint32_t e) {
     while (b < e && IsSpace(text[b])) ++b;
     while (e > b && IsSpace(text[e - 1])) --e;
@@ -255,7 +255,8 @@ std::vector<SentenceBounds> SplitSentences(absl::string_view text,
   std::vector<SentenceBounds> out;
   const uint32_t n = static_cast<uint32_t>(text.size());
   auto full = [&] { return max_sentences > 0 && out.size() > max_sentences; };
-  uint32_t p = 0;           // The current line's first byte.
+  // A leading byte order mark is not text: no sentence starts with it.
+  uint32_t p = absl::StartsWith(text, "\xEF\xBB\xBF") ? 3 : 0;
   bool after_break = true;  // At document start or after a blank line.
   while (p < n && !full()) {
     const Line line = LineAt(text, p);

@@ -66,14 +66,14 @@ TEST(BoundedWorkTest, OversizedDocumentsAreRefusedBeforeMemoryIsSpent) {
   // Byte limits raised so the 64 MiB documents reach the token and
   // sentence counts (the shipped config refuses them by bytes at once).
   ServerProcess server;
-  ASSERT_TRUE(server.Start(
-      "max_message_bytes: 83886080\nmax_document_bytes: 83886080\n"
-      "max_request_bytes: 83886080\nmax_document_tokens: 250000\n"
-      "max_document_sentences: 250000\n"))
+  ASSERT_TRUE(
+      server.Start("max_message_bytes: 83886080\nmax_document_bytes: 83886080\n"
+                   "max_request_bytes: 83886080\nmax_document_tokens: 250000\n"
+                   "max_document_sentences: 250000\n"))
       << server.error();
   RetrieverClient client(server.target());
-  ASSERT_TRUE(client.Retrieve(RequestFor("A small warm-up document."), kTimeout)
-                  .ok());
+  ASSERT_TRUE(
+      client.Retrieve(RequestFor("A small warm-up document."), kTimeout).ok());
   const int64_t before = server.PeakRssBytes();
   ASSERT_GT(before, 0);
 
@@ -98,8 +98,7 @@ TEST(BoundedWorkTest, OversizedDocumentsAreRefusedBeforeMemoryIsSpent) {
     const int64_t growth = server.PeakRssBytes() - before;
     std::printf("%s x %zu bytes: refused in %.0f ms, peak RSS +%.1f MB\n",
                 c.unit == "a " ? "'a '" : "'!\\n'", size,
-                absl::ToDoubleMilliseconds(absl::Now() - start),
-                growth / 1e6);
+                absl::ToDoubleMilliseconds(absl::Now() - start), growth / 1e6);
     if (kMeasuresMemory) {
       EXPECT_LT(growth, int64_t{512} << 20) << "peak RSS grew by " << growth;
     }
@@ -113,8 +112,8 @@ TEST(BoundedWorkTest, CancelledEncodeStopsAndFreesItsWorker) {
   ServerProcess server;
   ASSERT_TRUE(server.Start(ModelConfig("max_concurrent_requests: 1\n")))
       << server.error();
-  auto channel = grpc::CreateChannel(server.target(),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials());
   auto stub = attnr::v1::Retriever::NewStub(channel);
 
   // A long first call: its encode takes far longer than the wait below.
@@ -260,8 +259,8 @@ TEST(BoundedWorkTest, DrainEndsOnTimeWithCallsStillRunning) {
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   // New calls are refused while draining.
-  auto late = client.Retrieve(RequestFor("The committee met."),
-                              absl::Seconds(5));
+  auto late =
+      client.Retrieve(RequestFor("The committee met."), absl::Seconds(5));
   EXPECT_EQ(late.status().code(), absl::StatusCode::kUnavailable);
 
   const int exit_code = server.Wait();

@@ -364,8 +364,7 @@ TEST_F(ServerIntegrationTest, RetrieveRefusesBadRequestsClearly) {
        absl::StatusCode::kInvalidArgument,
        "documents[0].id: 65 bytes, over the limit of 64 "
        "(max_document_id_bytes)"},
-      {"query bytes",
-       [](auto* r) { r->set_query(std::string(513, 'q')); },
+      {"query bytes", [](auto* r) { r->set_query(std::string(513, 'q')); },
        absl::StatusCode::kResourceExhausted,
        "query: 513 bytes, over the limit of 512 (max_query_bytes)"},
       {"document bytes",
@@ -553,7 +552,9 @@ TEST_F(ServerIntegrationTest, AccessLogHasOneLinePerRequest) {
   attnr::v1::RetrieveRequest empty_query;
   empty_query.add_documents()->set_text("text");
   EXPECT_FALSE(client_->Retrieve(empty_query, kTimeout).ok());
-  const std::string log = server_->log();
+  // Written when gRPC is done with the call, just after the client has it.
+  const std::string log =
+      server_->LogWith("access method=Retrieve status=INVALID_ARGUMENT");
   EXPECT_THAT(log, HasSubstr("access method=GetModelInfo status=OK"));
   EXPECT_THAT(log, HasSubstr("access method=Retrieve status=INVALID_ARGUMENT"));
   EXPECT_THAT(log, HasSubstr("latency_ms="));

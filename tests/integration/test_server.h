@@ -31,7 +31,8 @@ inline std::string TempDir() {
   return dir;
 }
 
-inline std::string WriteFile(const std::string& name, const std::string& content) {
+inline std::string WriteFile(const std::string& name,
+                             const std::string& content) {
   const std::string path = TempDir() + "/" + name;
   std::ofstream(path, std::ios::binary) << content;
   return path;
@@ -102,10 +103,9 @@ class ServerProcess {
     port_file_ = absl::StrCat(TempDir(), "/port", started_);
     log_ = absl::StrCat(TempDir(), "/server", started_, ".log");
     std::remove(port_file_.c_str());
-    std::vector<std::string> args = {ATTNR_SERVER_BIN,   "--config",
-                                     config,             "--listen",
-                                     "127.0.0.1:0",      "--port_file",
-                                     port_file_};
+    std::vector<std::string> args = {
+        ATTNR_SERVER_BIN, "--config",    config,    "--listen",
+        "127.0.0.1:0",    "--port_file", port_file_};
     args.insert(args.end(), extra_flags.begin(), extra_flags.end());
     pid_ = fork();
     if (pid_ == 0) {
@@ -143,8 +143,8 @@ class ServerProcess {
 
   void CheckSanitizerReports() const {
     const std::string text = ReadFile(log_);
-    for (const char* report :
-         {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+    for (const char* report : {"ERROR: AddressSanitizer",
+                               "ERROR: LeakSanitizer", "runtime error:"}) {
       if (text.find(report) != std::string::npos) {
         ADD_FAILURE() << "the server reported a sanitizer error; log:\n"
                       << text;

@@ -120,5 +120,37 @@ TEST(SentenceSplitterTest, EmptyAndWhitespaceOnly) {
   EXPECT_TRUE(SplitSentences(" \n\r\n\t ").empty());
 }
 
+TEST(SentenceSplitterTest, StopsOnceOverTheSentenceLimit) {
+  std::string marks;
+  for (int i = 0; i < 100000; ++i) marks += "!\n";
+  const auto all = SplitSentences(marks);
+  EXPECT_EQ(all.size(), 100000u);
+  const auto capped = SplitSentences(marks, 1000);
+  EXPECT_GT(capped.size(), 1000u);
+  // Stops within one block of the limit, not at the end of the text.
+  EXPECT_LT(capped.size(), 100000u / 2);
+  for (size_t i = 0; i < capped.size(); ++i) {
+    EXPECT_EQ(capped[i].begin_byte, all[i].begin_byte);
+  }
+}
+
+TEST(SentenceSplitterTest, AByteOrderMarkIsNotPartOfTheFirstSentence) {
+  const std::string text =
+      "Minutes\n\nIt works. Does it? Yes.\nIt does, and it keeps working.\n";
+  const std::vector<std::string> plain = Split(text);
+  ASSERT_EQ(plain.size(), 5u);
+  EXPECT_EQ(Split("\xEF\xBB\xBF" + text), plain);
+}
+
+TEST(SentenceSplitterTest, AVeryLongBlockSplitsLikeItsPieces) {
+  // A block longer than the splitter's piece size gives the same sentences
+  // as its lines do (cuts fall at line ends).
+  std::string text;
+  for (int i = 0; i < 5000; ++i) text += "Line number one ends here.\n";
+  const auto sentences = SplitSentences(text);
+  ASSERT_EQ(sentences.size(), 5000u);
+  EXPECT_EQ(sentences.back().end_byte, text.size() - 1);
+}
+
 }  // namespace
 }  // namespace attnr::text

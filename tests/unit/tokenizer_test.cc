@@ -63,5 +63,27 @@ TEST(TokenizerTest, ApostropheOnlyBetweenLetters) {
               ElementsAre("the", "users", "files", "tis", "90s"));
 }
 
+TEST(TokenizerTest, AByteOrderMarkDoesNotGlueOntoTheFirstWord) {
+  const std::string text =
+      "\xEF\xBB\xBF"
+      "Committee minutes";
+  const std::vector<Token> tokens = Tokenize(text);
+  EXPECT_THAT(Norms(tokens), ElementsAre("committee", "minutes"));
+  EXPECT_EQ(tokens[0].span.begin_byte, 3u);
+  EXPECT_EQ(tokens[0].span.begin_char, 1u);
+}
+
+TEST(TokenizerTest, CountTokensAgreesWithTokenizeAndStopsAtTheLimit) {
+  const std::string text =
+      "Don't stop: 3.14, 10,000 caf\xC3\xA9s \xE4\xB8\xAD\xE6\x96\x87 "
+      "and \xF0\x9F\x8C\xB7 git_config!";
+  const size_t all = Tokenize(text).size();
+  ASSERT_EQ(all, 9u);
+  EXPECT_EQ(CountTokens(text, 100), all);
+  EXPECT_EQ(CountTokens(text, all), all);
+  EXPECT_EQ(CountTokens(text, 4), 4u);
+  EXPECT_EQ(CountTokens("", 10), 0u);
+}
+
 }  // namespace
 }  // namespace attnr::text
