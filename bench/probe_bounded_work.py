@@ -106,6 +106,9 @@ def main():
     parser.add_argument("--weights", default=os.path.join(
         ROOT, "model/weights/attnr-attention-1.2.0.bin"))
     parser.add_argument("--legacy", action="store_true")
+    parser.add_argument("--cache_bytes", type=int, default=0,
+                        help="cache budget for the long-document probe "
+                             "(default: config/server.textproto's)")
     parser.add_argument("--only", default="")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="attnr-probe-")
@@ -194,8 +197,14 @@ def main():
     # 3. Eight concurrent first calls for one document; a 149k-token
     # document asked twice.
     if want("flight"):
+        cache = args.cache_bytes
+        if not cache:
+            with open(os.path.join(ROOT, "config/server.textproto")) as f:
+                for line in f:
+                    if line.startswith("cache_bytes:"):
+                        cache = int(line.split()[1])
         server = Server(args.server, weights + "max_document_tokens: 250000\n"
-                        "max_request_tokens: 500000\n", tmp)
+                        f"max_request_tokens: 500000\ncache_bytes: {cache}\n", tmp)
         s, _ = stub(server)
         doc = fresh_document(35000)
         one = call(s, request(fresh_document(35000)))[2]
@@ -213,7 +222,7 @@ def main():
         big = fresh_document(149000)
         first = call(s, request(big))
         second = call(s, request(big))
-        print(f"149k-token document: first {first[0]} {first[2]:.0f} ms, second "
+        print(f"cache_bytes {cache}: 149k-token document: first {first[0]} {first[2]:.0f} ms, second "
               f"{second[0]} {second[2]:.0f} ms (cache_hit "
               f"{second[3].usage.cache_hit if second[3] else None}); peak RSS "
               f"{server.peak_rss_mb():.0f} MB")
