@@ -78,6 +78,20 @@ class Server:
                                    open(self.log_path).read())
             time.sleep(0.02)
         self.target = "127.0.0.1:" + open(self.port_file).read().strip()
+        # Serving once the model is loaded.
+        import health_pb2
+        import health_pb2_grpc
+        health = health_pb2_grpc.HealthStub(grpc.insecure_channel(self.target))
+        while True:
+            try:
+                if health.Check(health_pb2.HealthCheckRequest(),
+                                timeout=2).status == 1:
+                    break
+            except grpc.RpcError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("server never served")
+            time.sleep(0.05)
 
     def peak_rss_mb(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -222,7 +236,8 @@ def main():
         big = fresh_document(149000)
         first = call(s, request(big))
         second = call(s, request(big))
-        print(f"cache_bytes {cache}: 149k-token document: first {first[0]} {first[2]:.0f} ms, second "
+        tokens = first[3].usage.document_tokens if first[3] else 0
+        print(f"cache_bytes {cache}: {tokens}-token document: first {first[0]} {first[2]:.0f} ms, second "
               f"{second[0]} {second[2]:.0f} ms (cache_hit "
               f"{second[3].usage.cache_hit if second[3] else None}); peak RSS "
               f"{server.peak_rss_mb():.0f} MB")
@@ -300,7 +315,10 @@ def main():
             print("empty Score context: OK")
         except grpc.RpcError as e:
             print("empty Score context:", e.code().name, e.details())
-        futures = [s.Retrieve.future(request(b"a " * 200000, views=[1]), timeout=60)
+        server.stop()
+        server = Server(args.server, weights + "max_concurrent_requests: 1\n", tmp)
+        s, _ = stub(server)
+        futures = [s.Retrieve.future(request(fresh_document(5000)), timeout=60)
                    for _ in range(300)]
         time.sleep(2)
         threads = server.threads()

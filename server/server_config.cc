@@ -41,7 +41,7 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_max_overlap_sentences(8);
   c.set_max_score_passages(1000);
   c.set_intra_op_threads(2);
-  c.set_cache_bytes(512ull << 20);
+  c.set_cache_bytes(768ull << 20);
   c.set_drain_seconds(10);
   c.set_max_concurrent_requests(8);
   c.set_attention_fusion_weight(1.0);

@@ -218,6 +218,36 @@ TEST(BoundedWorkTest, FullQueueIsRefusedAtOnceNamingTheLimit) {
   EXPECT_EQ(served + refused, kCalls);
 }
 
+TEST(BoundedWorkTest, WaitingCallsHoldNoThreads) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(
+      ModelConfig("max_concurrent_requests: 1\nmax_queued_requests: 500\n")))
+      << server.error();
+  const int idle = server.Threads();
+  constexpr int kCalls = 150;
+  std::vector<std::thread> threads;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < kCalls; ++i) {
+    threads.emplace_back([&] {
+      RetrieverClient client(server.target());
+      // Short deadlines: most calls expire in the queue.
+      auto r = client.Retrieve(RequestFor(FreshDocument(5000)),
+                               absl::Seconds(4 * kSlowdown));
+      if (r.ok() || r.status().code() == absl::StatusCode::kDeadlineExceeded) {
+        ++answered;
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(1500 * kSlowdown));
+  const int busy = server.Threads();
+  for (std::thread& t : threads) t.join();
+  std::printf("server threads: %d idle, %d with %d calls waiting\n", idle,
+              busy, kCalls);
+  EXPECT_EQ(answered.load(), kCalls);
+  // One worker and gRPC's own threads, not a thread per waiting call.
+  EXPECT_LT(busy, idle + 16);
+}
+
 // Starts `calls` long first calls on their own threads (joined by the
 // caller) and waits until the server has begun the first.
 std::vector<std::thread> StartLongCalls(const ServerProcess& server, int calls,

@@ -84,6 +84,15 @@ class ServerProcess {
 
   pid_t pid() const { return pid_; }
 
+  // Threads of the server process now; 0 if unknown.
+  int Threads() const {
+    std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+    }
+    return 0;
+  }
+
   // Peak resident memory so far (VmHWM), in bytes; 0 if unknown.
   int64_t PeakRssBytes() const {
     std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));
