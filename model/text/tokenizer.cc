@@ -77,6 +77,11 @@ void ScanTokens(absl::string_view text, Visit visit) {
       *len = 0;
       return 0;
     }
+    const unsigned char byte = static_cast<unsigned char>(text[pos]);
+    if (byte < 0x80) {  // Most text: skip the decoder's call.
+      *len = 1;
+      return byte;
+    }
     char32_t cp;
     *len = DecodeUtf8(text, pos, &cp);
     return cp;
@@ -125,6 +130,12 @@ std::string Normalize(absl::string_view token) {
   std::string norm;
   norm.reserve(token.size());
   for (size_t i = 0; i < token.size();) {
+    const unsigned char byte = static_cast<unsigned char>(token[i]);
+    if (byte < 0x80) {
+      norm.push_back(static_cast<char>(LowerCodePoint(byte)));
+      ++i;
+      continue;
+    }
     char32_t cp;
     i += DecodeUtf8(token, i, &cp);
     if (IsApostrophe(cp)) {
