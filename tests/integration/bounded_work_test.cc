@@ -241,8 +241,8 @@ TEST(BoundedWorkTest, WaitingCallsHoldNoThreads) {
   absl::SleepFor(absl::Milliseconds(1500 * kSlowdown));
   const int busy = server.Threads();
   for (std::thread& t : threads) t.join();
-  std::printf("server threads: %d idle, %d with %d calls waiting\n", idle,
-              busy, kCalls);
+  std::printf("server threads: %d idle, %d with %d calls waiting\n", idle, busy,
+              kCalls);
   EXPECT_EQ(answered.load(), kCalls);
   // One worker and gRPC's own threads, not a thread per waiting call.
   EXPECT_LT(busy, idle + 16);
