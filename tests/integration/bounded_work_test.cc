@@ -125,6 +125,10 @@ TEST(BoundedWorkTest, CancelledEncodeStopsAndFreesItsWorker) {
     attnr::v1::RetrieveResponse response;
     long_status = stub->Retrieve(&long_context, long_request, &response);
   });
+  // The cheap call's channel is connected beforehand, so the time measured
+  // below is the server's.
+  RetrieverClient client(server.target());
+  ASSERT_TRUE(client.Health("", absl::Seconds(5)).ok());
   absl::SleepFor(absl::Milliseconds(400 * kSlowdown));
   long_context.TryCancel();
   const absl::Time cancelled_at = absl::Now();
@@ -132,7 +136,6 @@ TEST(BoundedWorkTest, CancelledEncodeStopsAndFreesItsWorker) {
   // The only worker must come free for a cheap call at once.
   attnr::v1::RetrieveRequest cheap = RequestFor("The committee met.");
   cheap.mutable_options()->add_views(attnr::v1::SCORING_VIEW_LEXICAL);
-  RetrieverClient client(server.target());
   auto response = client.Retrieve(cheap, absl::Seconds(10));
   const absl::Duration waited = absl::Now() - cancelled_at;
   long_call.join();
