@@ -228,7 +228,9 @@ absl::StatusOr<std::vector<float>> BertEncoder::Embed(
     const double scale = 1.0 / std::sqrt(static_cast<double>(d));
     for (const Layer& l : w_->layers) {
       auto split = [&](const torch::Tensor& y) {
-        return y.view({n, L, heads, d}).transpose(1, 2);  // [n, heads, L, d]
+        // [n, heads, L, d], contiguous: batched products over strided
+        // operands take a much slower path in this LibTorch.
+        return y.view({n, L, heads, d}).transpose(1, 2).contiguous();
       };
       const torch::Tensor q = split(torch::linear(x, l.q_w, l.q_b));
       const torch::Tensor k = split(torch::linear(x, l.k_w, l.k_b));
