@@ -13,17 +13,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/pretrained_model_folder.h"
 
 namespace attnr::bert {
 namespace {
 
-std::string ModelFolder() {
-  const char* cache = std::getenv("ATTNR_MODEL_CACHE");
-  const std::string root = cache != nullptr ? cache
-                                            : std::string(std::getenv("HOME")) +
-                                                  "/.cache/attnr/models";
-  return root + "/all-minilm-l6-v2";
-}
+std::string ModelFolder() { return PretrainedModelFolder("all-minilm-l6-v2"); }
 
 double Cosine(const float* a, const std::vector<float>& b) {
   double dot = 0, na = 0, nb = 0;

@@ -12,17 +12,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/text/utf8.h"
+#include "tests/unit/pretrained_model_folder.h"
 
 namespace attnr::tokenizers {
 namespace {
 
-std::string ModelFolder() {
-  const char* cache = std::getenv("ATTNR_MODEL_CACHE");
-  const std::string root = cache != nullptr ? cache
-                                            : std::string(std::getenv("HOME")) +
-                                                  "/.cache/attnr/models";
-  return root + "/all-minilm-l6-v2";
-}
+std::string ModelFolder() { return PretrainedModelFolder("all-minilm-l6-v2"); }
 
 nlohmann::json Vectors() {
   std::ifstream in(std::string(std::getenv("ATTNR_SOURCE_DIR")) +
