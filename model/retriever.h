@@ -129,8 +129,8 @@ class Retriever {
   std::unique_ptr<network::AttentionModel> model_;  // Null: lexical only.
   // One LibTorch call at a time: each already uses every core through its
   // intra-op threads, and concurrent calls oversubscribe the cores (OpenMP
-  // teams spin against each other: measured 155 -> 13 requests/s from 1 to
-  // 4 clients). The lexical path stays concurrent.
+  // teams spin against each other and throughput collapses). The lexical
+  // path stays concurrent.
   mutable absl::Mutex model_mu_;
   mutable bool model_busy_ ABSL_GUARDED_BY(model_mu_) = false;
   std::unique_ptr<DocumentCache<network::EncodedDocument>> cache_;

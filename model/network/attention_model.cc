@@ -75,13 +75,14 @@ absl::StatusOr<std::unique_ptr<AttentionModel>> AttentionModel::Load(
 absl::StatusOr<std::unique_ptr<AttentionModel>> AttentionModel::LoadHere(
     const std::string& path, int threads) {
   // glibc would hand LibTorch's large temporaries back to the kernel after
-  // every op and fault them in again (measured 10-18x slower here).
+  // every op and fault them in again (MODEL_CARD.md, "Engineering
+  // measurements", has this and the figures below).
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   // Kept memory is only reused within its arena, and glibc gives threads
   // arenas of their own (up to 8 per core): the encoder's worker threads
-  // each kept their own high-water mark. Two arenas: peak RSS at 34k tokens
-  // 649 -> 433 MB, at 97k 1.13 -> 1.01 GB, encode time unchanged.
+  // each kept their own high-water mark. Two arenas lower the peak RSS and
+  // leave encode time as it was.
   mallopt(M_ARENA_MAX, 2);
   torch::set_num_threads(threads);  // LibTorch starts with one.
   // Once: every later call runs on this same thread and its OpenMP team,
@@ -127,7 +128,7 @@ AttentionModel::EncodeHere(const std::vector<text::Token>& tokens,
     // The pass's temporaries (hundreds of MB for a long document) stay in
     // the heap for the next pass, which is what keeps ops fast; after a long
     // document they are handed back, or each new long document would add its
-    // fragments to the peak (three 97k-token encodes: 0.84 -> 1.23 GB).
+    // fragments to the peak.
     if (tokens.size() >= kTrimAfterTokens) malloc_trim(0);
     return encoded;
   } catch (const c10::Error& e) {

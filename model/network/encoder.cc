@@ -198,8 +198,8 @@ void EncoderImpl::ServingLayer(Block& blk, torch::Tensor& x, bool keep_keys,
   // the read-out keeps), each head's values contiguous. The kernel writes
   // its result over q, and the projections add into x in place. Besides x,
   // a layer holds these three and then one chunk of the feed-forward at a
-  // time (a 100k-token document peaked at 1.2 GB when every step made its
-  // own temporaries).
+  // time (every step making its own temporaries raised the peak RSS of long
+  // documents; MODEL_CARD.md, "Engineering measurements").
   const int64_t n = x.size(0);
   const int64_t h = config_.heads, d = config_.head_dim(), width = h * d;
   {
@@ -236,7 +236,7 @@ void EncoderImpl::ServingLayer(Block& blk, torch::Tensor& x, bool keep_keys,
     x.addmm_(q, blk.out->weight.t()).add_(blk.out->bias);
   }  // q, k and v are freed before the feed-forward's chunks are made.
   // The feed-forward's [rows, ffn] temporaries would be the largest of the
-  // pass (200 MB each at 100k tokens), so rows go through it in chunks.
+  // pass, so rows go through it in chunks.
   for (int64_t r = 0; r < n; r += kFeedForwardRows) {
     if (stop != nullptr && stop->stopped()) return;
     torch::Tensor rows = x.slice(0, r, std::min(n, r + kFeedForwardRows));

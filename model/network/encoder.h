@@ -45,8 +45,8 @@ struct EncoderOutput {
   torch::Tensor terms;
   torch::Tensor hidden;  // [n, width], after the final norm.
   // Per layer, [heads, head_dim, n]: stored transposed because the read-out
-  // multiplies queries by them on every request (40% faster than
-  // transposing per request, measured at 35k tokens).
+  // multiplies queries by them on every request (faster than transposing
+  // per request).
   std::vector<torch::Tensor> keys;
 
   std::vector<torch::Tensor> queries;  // Per layer, [heads, n, head_dim].
@@ -152,10 +152,10 @@ class EncoderImpl : public torch::nn::Module {
 TORCH_MODULE(Encoder);
 
 // Attention far from a query is e^-90 and less: denormal floats, which x86
-// multiplies ~100x slower than normal ones (a small attention product with
-// denormal inputs: 13.4 ms instead of 0.10 ms). Sets flush-to-zero on the
-// calling thread and on each of its LibTorch (OpenMP) worker threads, whose
-// floating-point modes are their own; scores lose nothing above 1e-38.
+// multiplies about a hundred times slower than normal ones. Sets
+// flush-to-zero on the calling thread and on each of its LibTorch (OpenMP)
+// worker threads, whose floating-point modes are their own; scores lose
+// nothing above 1e-38.
 void FlushDenormals();
 
 }  // namespace attnr::network

@@ -17,9 +17,9 @@ namespace attnr::network {
 // team per calling thread. Called from gRPC's many handler threads, each
 // got a team of its own; with more OpenMP threads than cores libgomp stops
 // spinning and puts idle threads to sleep, and every one of the encoder's
-// thousands of small parallel regions then waits for a wake-up. Measured on
-// a 34k-token document, same process, same model: 0.77 s when the calling
-// thread is always the same, 1.17 s from another thread. The model's calls
+// thousands of small parallel regions then waits for a wake-up (an encode
+// took half as long again from another thread; MODEL_CARD.md, "Engineering
+// measurements"). The model's calls
 // are serialized anyway (one at a time uses both cores), so funnelling them
 // through one thread costs no concurrency.
 class TorchThread {

@@ -18,7 +18,8 @@ namespace {
 // Queries per block. On the BLAS path a block's scores are a rectangle of
 // block x (block + window - 1), of which each query uses window: shorter
 // blocks waste fewer products on masked scores, longer ones make better
-// matrix products (35k-token encode with 32 / 64 / 128: 474 / 472 / 508 ms).
+// matrix products (64 was measured best: MODEL_CARD.md, "Engineering
+// measurements").
 // The AVX-512 path computes windows only; the block sets its task size.
 constexpr int64_t kQueryBlock = 64;
 

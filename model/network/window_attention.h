@@ -17,8 +17,9 @@ struct WindowAttentionShape {
 
 // Its operands, in the layouts the kernel reads without copying (the
 // encoder's projections write them so: a matrix product lays out its result
-// for free, where a transposing copy of the keys had cost 85 ms at 35k
-// tokens, a fifth of the encoder).
+// for free, where a transposing copy of the keys cost a fifth of the
+// encoder; figures in model/weights/MODEL_CARD.md, "Engineering
+// measurements").
 struct WindowAttentionOperands {
   // [tokens, heads * head_dim], row-major. Overwritten by the result (head h
   // of token t where q_t of head h was): a query is read only by its own

@@ -323,7 +323,7 @@ int main(int argc, char** argv) {
   if (!absl::GetFlag(FLAGS_inspect).empty())
     return Inspect(absl::GetFlag(FLAGS_inspect));
   // Keep large LibTorch temporaries mapped (glibc would return and re-fault
-  // them on every op; measured 10-18x slower here).
+  // them on every op).
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   torch::set_num_threads(absl::GetFlag(FLAGS_threads));
