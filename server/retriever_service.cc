@@ -136,17 +136,19 @@ void RetrieverService::RunModelCall(
     attnr::v1::Usage* usage) {
   if (draining_.load()) {
     call->Complete(absl::UnavailableError(
-        "the server is shutting down; retry on another replica"));
+                       "the server is shutting down; retry on another replica"),
+                   documents);
     return;
   }
   const attnr::Retriever* retriever =
       retriever_.load(std::memory_order_acquire);
   if (retriever == nullptr) {
-    call->Complete(absl::UnavailableError("the model is still loading"));
+    call->Complete(absl::UnavailableError("the model is still loading"),
+                   documents);
     return;
   }
   if (absl::Status s = prepare(); !s.ok()) {
-    call->Complete(s);
+    call->Complete(s, documents);
     return;
   }
   const double validate_ms =
