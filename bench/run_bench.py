@@ -26,9 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from attnr_bench import faq_sets, metrics, multihop, service, xapian_peer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VIEW_NAMES = {"SCORING_VIEW_LEXICAL": "lexical",
-              "SCORING_VIEW_ATTENTION": "attention",
-              "SCORING_VIEW_ENTITY": "entity"}
+VIEW_NAMES = {v: v.removeprefix("SCORING_VIEW_").lower() for v in ("SCORING_VIEW_LEXICAL",
+              "SCORING_VIEW_ATTENTION", "SCORING_VIEW_DENSE",
+              "SCORING_VIEW_ENTITY")}
 
 
 def load_fixture(path):

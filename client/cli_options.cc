@@ -3,12 +3,29 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "proto/attnr/v1/retriever.pb.h"
 
 namespace attnr::client {
 namespace {
+
+// The views the API defines, as the CLI spells them ("lexical, ...").
+std::string KnownViews() {
+  const google::protobuf::EnumDescriptor* e =
+      attnr::v1::ScoringView_descriptor();
+  std::vector<std::string> names;
+  for (int i = 0; i < e->value_count(); ++i) {
+    if (e->value(i)->number() == 0) continue;
+    names.push_back(absl::AsciiStrToLower(
+        absl::StripPrefix(e->value(i)->name(), "SCORING_VIEW_")));
+  }
+  return absl::StrJoin(names, ", ");
+}
 
 absl::Status Usage(absl::string_view message) {
   return absl::InvalidArgumentError(std::string(message));
@@ -46,7 +63,7 @@ const char* CliUsage() {
 usage:
   attnr retrieve --doc FILE [--doc FILE ...] (--query TEXT | --queries FILE.jsonl)
                  [--top-k N] [--max-passage-tokens N] [--overlap N]
-                 [--views lexical,attention,entity] [--explain] [--no-text]
+                 [--views lexical,dense,attention] [--explain] [--no-text]
   attnr score    --query TEXT (--passage TEXT | --char-range S:E | --byte-range S:E)...
                  [--context FILE] [--explain]
   attnr info
@@ -136,9 +153,13 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
     } else if (is("--views")) {
       for (absl::string_view view :
            absl::StrSplit(*v, ',', absl::SkipEmpty())) {
-        if (view != "lexical" && view != "attention" && view != "entity") {
-          return Usage(absl::StrCat("--views: unknown view '", view,
-                                    "' (lexical, attention, entity)"));
+        attnr::v1::ScoringView parsed;
+        if (!attnr::v1::ScoringView_Parse(
+                absl::StrCat("SCORING_VIEW_", absl::AsciiStrToUpper(view)),
+                &parsed) ||
+            parsed == attnr::v1::SCORING_VIEW_UNSPECIFIED) {
+          return Usage(absl::StrCat("--views: unknown view '", view, "' (",
+                                    KnownViews(), ")"));
         }
         o.views.emplace_back(view);
       }

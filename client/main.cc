@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli_options.h"
 #include "client/output_format.h"
@@ -66,9 +67,11 @@ absl::StatusOr<std::vector<QueryLine>> ReadQueries(const std::string& path) {
 void AddViews(const std::vector<std::string>& views,
               google::protobuf::RepeatedField<int>* out) {
   for (const std::string& v : views) {
-    out->Add(v == "lexical"     ? attnr::v1::SCORING_VIEW_LEXICAL
-             : v == "attention" ? attnr::v1::SCORING_VIEW_ATTENTION
-                                : attnr::v1::SCORING_VIEW_ENTITY);
+    attnr::v1::ScoringView parsed = attnr::v1::SCORING_VIEW_UNSPECIFIED;
+    // Checked by ParseCliOptions.
+    attnr::v1::ScoringView_Parse(
+        absl::StrCat("SCORING_VIEW_", absl::AsciiStrToUpper(v)), &parsed);
+    out->Add(parsed);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "client/output_format.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -12,6 +13,16 @@ std::string ViewName(int view) {
   std::string name = attnr::v1::ScoringView_Name(view);
   const std::string prefix = "SCORING_VIEW_";
   return name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+}
+
+// "lexical 3.2100, dense 0.7712": every fused view's raw score.
+std::string ViewScores(const attnr::v1::ScoreBreakdown& b) {
+  std::vector<std::string> parts;
+  for (const attnr::v1::ViewScore& v : b.view_scores()) {
+    parts.push_back(absl::StrFormat(
+        "%s %.4f", absl::AsciiStrToLower(ViewName(v.view())), v.score()));
+  }
+  return absl::StrJoin(parts, ", ");
 }
 
 std::string Range(uint32_t begin, uint32_t end) {
@@ -93,14 +104,11 @@ std::string FormatRetrieveTable(const std::string& query,
                   p.text().empty() ? "" : Snippet(p.text(), 80)));
     if (p.has_breakdown()) {
       const attnr::v1::ScoreBreakdown& b = p.breakdown();
-      absl::StrAppend(
-          &out, "     matched: ",
-          b.matched_terms().empty() ? "-"
-                                    : absl::StrJoin(b.matched_terms(), ", "),
-          absl::StrFormat("  (lexical %.4f", b.lexical()),
-          b.attention() > 0 ? absl::StrFormat(", attention %.4f", b.attention())
-                            : "",
-          ")\n");
+      absl::StrAppend(&out, "     matched: ",
+                      b.matched_terms().empty()
+                          ? "-"
+                          : absl::StrJoin(b.matched_terms(), ", "),
+                      "  (", ViewScores(b), ")\n");
       if (!b.attended_terms().empty()) {
         absl::StrAppend(&out, "     attended: ",
                         absl::StrJoin(b.attended_terms(), ", "), "\n");
@@ -140,6 +148,12 @@ std::string FormatModelInfo(const attnr::v1::ModelInfo& info) {
   std::vector<std::string> views, defaults;
   for (int v : info.views()) views.push_back(ViewName(v));
   for (int v : info.default_views()) defaults.push_back(ViewName(v));
+  std::string models;
+  for (const attnr::v1::LoadedModel& m : info.models()) {
+    absl::StrAppend(&models, "model(",
+                    absl::AsciiStrToLower(ViewName(m.view())), "): ", m.name(),
+                    " sha256 ", m.sha256(), "\n");
+  }
   const attnr::v1::Limits& l = info.limits();
   return absl::StrCat(
       "model:       ", info.name(), "/", info.version(), "\n",
@@ -147,6 +161,8 @@ std::string FormatModelInfo(const attnr::v1::ModelInfo& info) {
       "views:       ", absl::StrJoin(views, ", "),
       " (default: ", absl::StrJoin(defaults, ", "), ")\n", "weights:     ",
       info.weights_sha256().empty() ? "(none)" : info.weights_sha256(), "\n",
+      models, "budget:      ", info.neural_budget_tokens(),
+      " new network tokens per view and request (0: none)\n",
       "limits:      ", l.max_documents(), " documents, ",
       l.max_document_tokens(), " tokens/document, ", l.max_request_tokens(),
       " tokens/request, ", l.max_query_tokens(), " tokens/query, ",

@@ -9,15 +9,12 @@
 #include "absl/time/time.h"
 #include "model/stop_signal.h"
 #include "model/text/text_span.h"
+#include "model/views/view_registry.h"
 
 // Value types of the retrieval library's interface. They mirror the public
 // API (proto/attnr/v1/retriever.proto) without depending on it, so model/
 // knows nothing of gRPC or protobuf; server/ converts at the edge.
 namespace attnr {
-
-enum class ScoringView { kLexical, kAttention, kEntity };
-
-const char* ScoringViewName(ScoringView view);
 
 // Limits on what one request may ask of the pipeline. 0 means no limit.
 struct TextLimits {
@@ -38,7 +35,7 @@ struct RetrieveParams {
   uint32_t overlap_sentences = 0;
   bool explain = false;
   // Views to fuse; empty means every view the model has.
-  std::vector<ScoringView> views;
+  std::vector<ViewKind> views;
   // The caller's deadline and cancellation: the pipeline checks it between
   // blocks and stops with DEADLINE_EXCEEDED or CANCELLED.
   StopSignal stop;
@@ -46,15 +43,36 @@ struct RetrieveParams {
 
 enum class PassageOrigin { kQueryMatch, kEntityScope };
 
-// Raw per-view scores (0 for views not used) and the fused score.
+// One view's judgement of a unit: its raw score (before fusion; 0 is no
+// evidence) and, with explain, its reasons (for the lexical view the query
+// words the unit contains, for the attention view the query words whose
+// attention lifts it).
+struct ViewScore {
+  ViewKind view = ViewKind::kLexical;
+  double score = 0;
+  std::vector<std::string> reasons;
+};
+
 struct ScoreDetail {
-  double lexical = 0;
-  double attention = 0;
-  double entity = 0;
+  std::vector<ViewScore> views;  // One per fused view, in the request's order.
   double fused = 0;
-  std::vector<std::string> matched_terms;
-  // Query words whose attention lifts the attention score (explain only).
-  std::vector<std::string> attended_terms;
+
+  // The view's score, 0 when it was not used.
+  double ScoreOf(ViewKind view) const {
+    for (const ViewScore& v : views) {
+      if (v.view == view) return v.score;
+    }
+    return 0;
+  }
+  // The view's reasons (empty when it was not used or gave none).
+  const std::vector<std::string>& ReasonsOf(ViewKind view) const {
+    static const std::vector<std::string>* const kNone =
+        new std::vector<std::string>();
+    for (const ViewScore& v : views) {
+      if (v.view == view) return v.reasons;
+    }
+    return *kNone;
+  }
 };
 
 struct RetrievedPassage {
@@ -78,15 +96,18 @@ struct RetrievalUsage {
   uint32_t sentences = 0;
   uint32_t passages = 0;
   bool cache_hit = false;
-  // Document tokens this call encoded itself (not from the cache or from a
-  // concurrent call's encode).
+  // Tokens this call ran through a network itself (not from the caches or
+  // from a concurrent call's work), over every neural view.
   uint64_t encoded_tokens = 0;
+  // Passages a neural view left unjudged because the request's budget
+  // (neural_budget_tokens) ran out; Prepare a document to judge them all.
+  uint32_t unjudged_passages = 0;
   StageTimes times;
 };
 
 struct RetrieveResult {
   std::vector<RetrievedPassage> passages;  // Best first.
-  std::vector<ScoringView> views;          // Views that were fused.
+  std::vector<ViewKind> views;             // Views that were fused.
   RetrievalUsage usage;
 };
 
@@ -102,7 +123,7 @@ struct ScoreInput {
 
 struct ScoreParams {
   bool explain = false;
-  std::vector<ScoringView> views;
+  std::vector<ViewKind> views;
   StopSignal stop;
 };
 
@@ -113,7 +134,20 @@ struct ScoredInput {
 
 struct ScoreResult {
   std::vector<ScoredInput> scores;  // In input order.
-  std::vector<ScoringView> views;
+  std::vector<ViewKind> views;
+  RetrievalUsage usage;
+};
+
+// A pretrained or trained model a view runs.
+struct LoadedModel {
+  ViewKind view = ViewKind::kLexical;
+  std::string name;  // name/version, or the model folder's name.
+  std::string sha256;
+};
+
+// A warm-up: what Prepare derived for later queries.
+struct PrepareResult {
+  std::vector<ViewKind> views;  // The neural views prepared.
   RetrievalUsage usage;
 };
 
@@ -121,9 +155,10 @@ struct ModelDescription {
   std::string name;
   std::string version;
   std::string description;
-  std::vector<ScoringView> views;
-  std::vector<ScoringView> default_views;
+  std::vector<ViewKind> views;
+  std::vector<ViewKind> default_views;
   std::string weights_sha256;
+  std::vector<LoadedModel> models;
 };
 
 }  // namespace attnr

@@ -9,12 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/network/digest.h"
-#include "model/scoring/attention_view.h"
-#include "model/scoring/lexical_view.h"
 #include "model/text/analyzed_document.h"
 #include "model/text/passage_builder.h"
 #include "model/text/tokenizer.h"
 #include "model/text/utf8.h"
+#include "model/views/attention_view.h"
+#include "model/views/lexical_view.h"
 
 namespace attnr {
 namespace {
@@ -63,134 +63,120 @@ bool Overlaps(const RetrievedPassage& a, const RetrievedPassage& b) {
          b.span.begin_byte < a.span.end_byte;
 }
 
-double ViewScore(const ScoreDetail& d, ScoringView view) {
-  switch (view) {
-    case ScoringView::kLexical:
-      return d.lexical;
-    case ScoringView::kAttention:
-      return d.attention;
-    case ScoringView::kEntity:
-      return d.entity;
-  }
-  return 0;
-}
-
-// Fuses the views: one view ranks by its own score; several are combined by
-// weighted reciprocal-rank fusion (k = 60), robust to the views' different
-// scales. A unit a view gives no score (0) gets nothing from that view.
-void Fuse(const std::vector<ScoringView>& views, double attention_weight,
-          std::vector<ScoreDetail>* details) {
-  if (views.size() == 1) {
-    for (ScoreDetail& d : *details) d.fused = ViewScore(d, views[0]);
-    return;
-  }
-  constexpr double kRrf = 60.0;
-  std::vector<uint32_t> order(details->size());
-  for (ScoreDetail& d : *details) d.fused = 0;
-  for (ScoringView v : views) {
-    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-      return ViewScore((*details)[a], v) > ViewScore((*details)[b], v);
-    });
-    for (uint32_t rank = 0; rank < order.size(); ++rank) {
-      ScoreDetail& d = (*details)[order[rank]];
-      const double weight =
-          v == ScoringView::kAttention ? attention_weight : 1.0;
-      if (ViewScore(d, v) > 0) d.fused += weight / (kRrf + rank + 1);
-    }
-  }
-}
-
 }  // namespace
 
-const char* ScoringViewName(ScoringView view) {
-  switch (view) {
-    case ScoringView::kLexical:
-      return "LEXICAL";
-    case ScoringView::kAttention:
-      return "ATTENTION";
-    case ScoringView::kEntity:
-      return "ENTITY";
-  }
-  return "UNKNOWN";
-}
-
 Retriever::Retriever(const RetrieverConfig& config,
-                     std::unique_ptr<network::AttentionModel> model)
+                     std::vector<std::unique_ptr<views::ScoringView>> views,
+                     std::unique_ptr<views::ModelGate> gate)
     : config_(config),
-      model_(std::move(model)),
+      gate_(std::move(gate)),
+      views_(std::move(views)),
       analyses_(config.cache_bytes / 4) {
-  if (model_ == nullptr) {
+  std::vector<std::string> parts = {
+      "In-document BM25 over sentence-packed passages (Snowball English "
+      "stemmer, stopwords removed)"};
+  for (const auto& v : views_) {
+    description_.views.push_back(v->kind());
+    if (!v->neural()) continue;
+    description_.models.push_back(
+        {v->kind(), v->model_name(), v->model_sha256()});
+  }
+  const views::ScoringView* attention = view(ViewKind::kAttention);
+  const views::ScoringView* dense = view(ViewKind::kDense);
+  if (dense != nullptr) {
+    parts.push_back(absl::StrCat("pretrained sentence encoder ",
+                                 dense->model_name(),
+                                 " (cosine of query and passage embeddings)"));
+  }
+  if (attention != nullptr) {
+    const auto& model =
+        static_cast<const views::AttentionView*>(attention)->model();
+    parts.push_back(absl::StrCat(
+        "causal transformer whose query-to-document attention ranks "
+        "sentences (AttentionRetriever). ",
+        model.notes()));
+    description_.weights_sha256 = model.sha256();
+  }
+  description_.name = "attnr";
+  description_.version = "0.2.0";
+  if (attention == nullptr && dense == nullptr) {
     description_.name = "attnr-lexical";
     description_.version = "0.1.0";
-    description_.description =
-        "In-document BM25 over sentence-packed passages (Snowball English "
-        "stemmer, stopwords removed); no trained model loaded.";
-    description_.views = {ScoringView::kLexical};
-    description_.default_views = description_.views;
-    return;
+    parts.push_back("no model loaded");
+  } else if (attention != nullptr && dense == nullptr) {
+    const auto& model =
+        static_cast<const views::AttentionView*>(attention)->model();
+    description_.name = model.name();
+    description_.version = model.version();
   }
-  cache_ = std::make_unique<DocumentCache<network::EncodedDocument>>(
-      config.cache_bytes);
-  description_.name = model_->name();
-  description_.version = model_->version();
-  description_.description = absl::StrCat(
-      "Causal transformer whose query-to-document attention ranks sentences "
-      "(AttentionRetriever), fused with in-document BM25 by reciprocal rank. ",
-      model_->notes());
-  description_.views = {ScoringView::kLexical, ScoringView::kAttention};
-  description_.weights_sha256 = model_->sha256();
+  description_.description =
+      absl::StrCat(absl::StrJoin(parts, "; "),
+                   ". Views are fused by weighted reciprocal rank.");
   description_.default_views =
       config.default_views.empty() ? description_.views : config.default_views;
 }
 
+const views::ScoringView* Retriever::view(ViewKind kind) const {
+  for (const auto& v : views_) {
+    if (v->kind() == kind) return v.get();
+  }
+  return nullptr;
+}
+
 absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
     const RetrieverConfig& config) {
-  std::unique_ptr<network::AttentionModel> model;
+  auto gate = std::make_unique<views::ModelGate>();
+  std::vector<std::unique_ptr<views::ScoringView>> all;
+  all.push_back(std::make_unique<views::LexicalView>());
+  if (!config.dense_model_path.empty()) {
+    auto encoder =
+        bert::BertEncoder::Load(config.dense_model_path, config.threads);
+    if (!encoder.ok()) {
+      return Annotate(encoder.status(), "dense model");
+    }
+    if (!config.dense_model_sha256.empty() &&
+        (*encoder)->sha256() != config.dense_model_sha256) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("dense model: ", config.dense_model_path,
+                       "/model.safetensors has SHA-256 ", (*encoder)->sha256(),
+                       ", the configuration pins ", config.dense_model_sha256,
+                       " (dense_model_sha256): a different or damaged model"));
+    }
+    all.push_back(std::make_unique<views::DenseView>(
+        *std::move(encoder), config.dense_view, config.cache_bytes / 8,
+        gate.get()));
+  }
   if (!config.weights_path.empty()) {
     auto loaded =
         network::AttentionModel::Load(config.weights_path, config.threads);
     if (!loaded.ok()) return loaded.status();
-    model = *std::move(loaded);
+    all.push_back(std::make_unique<views::AttentionView>(
+        *std::move(loaded), config.attention_view, config.cache_bytes,
+        gate.get()));
   }
-  std::unique_ptr<Retriever> retriever(new Retriever(config, std::move(model)));
-  for (ScoringView v : config.default_views) {
-    const auto& all = retriever->description_.views;
-    if (std::find(all.begin(), all.end(), v) == all.end()) {
+  std::unique_ptr<Retriever> retriever(
+      new Retriever(config, std::move(all), std::move(gate)));
+  for (ViewKind v : config.default_views) {
+    if (retriever->view(v) == nullptr) {
       return absl::FailedPreconditionError(
-          absl::StrCat("default_views names ", ScoringViewName(v),
-                       ", which the loaded model does not have"));
+          absl::StrCat("default_views names ", ViewName(v),
+                       ", which this configuration does not load"));
+    }
+  }
+  for (const auto& [v, weight] : config.fusion_weights) {
+    if (retriever->view(v) == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("fusion_weights names ", ViewName(v),
+                       ", which this configuration does not load"));
     }
   }
   return retriever;
 }
 
-Retriever::ModelTurn::~ModelTurn() {
-  if (owner_ == nullptr) return;
-  absl::MutexLock lock(&owner_->model_mu_);
-  owner_->model_busy_ = false;
-}
-
-absl::StatusOr<Retriever::ModelTurn> Retriever::TakeModel(
-    const StopSignal& stop, absl::string_view stage) const {
-  absl::MutexLock lock(&model_mu_);
-  auto free = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(model_mu_) {
-    return !model_busy_;
-  };
-  // Short slices: a caller that goes away while waiting stops waiting.
-  while (!model_mu_.AwaitWithTimeout(absl::Condition(&free),
-                                     absl::Milliseconds(10))) {
-    if (absl::Status s = stop.Check(stage); !s.ok()) return s;
-  }
-  if (absl::Status s = stop.Check(stage); !s.ok()) return s;
-  model_busy_ = true;
-  return ModelTurn(this);
-}
-
-absl::StatusOr<std::shared_ptr<const text::AnalyzedDocument>>
-Retriever::Analyze(absl::string_view text, const std::string& digest,
-                   const text::AnalyzeOptions& options, uint64_t max_tokens,
-                   const StopSignal& stop) const {
+absl::StatusOr<std::shared_ptr<const DocumentAnalysis>> Retriever::Analyze(
+    absl::string_view text, const std::string& digest,
+    const text::AnalyzeOptions& options, uint64_t max_tokens,
+    const StopSignal& stop) const {
   // The analysis depends on the text and on the options (sentence cap,
   // limits), so both make the key.
   const std::string key =
@@ -204,108 +190,85 @@ Retriever::Analyze(absl::string_view text, const std::string& digest,
   }
   return analyses_.GetOrCreate(
       key,
-      [&]() -> absl::StatusOr<std::shared_ptr<const text::AnalyzedDocument>> {
+      [&]() -> absl::StatusOr<std::shared_ptr<const DocumentAnalysis>> {
         auto doc = text::AnalyzeDocument(text, capped, stop);
         if (!doc.ok()) return doc.status();
-        return std::make_shared<const text::AnalyzedDocument>(*std::move(doc));
+        return std::make_shared<const DocumentAnalysis>(*std::move(doc));
       },
       stop);
 }
 
 absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
-    const std::vector<text::Token>& query,
-    const std::vector<scoring::TokenSlice>& units, size_t scored,
-    const std::vector<Sequence>& sequences,
-    const std::vector<ScoringView>& views, bool explain, const StopSignal& stop,
-    RetrievalUsage* usage) const {
-  std::vector<ScoreDetail> details(scored);
-  auto uses = [&](ScoringView v) {
-    return std::find(views.begin(), views.end(), v) != views.end();
-  };
-  if (uses(ScoringView::kAttention)) {
-    // Encode stage: each sequence once, through the document cache; calls
-    // asking for the same sequence at once share one encode.
-    const absl::Time start = absl::Now();
-    std::vector<std::shared_ptr<const network::EncodedDocument>> encoded;
-    std::vector<const network::EncodedDocument*> pointers;
-    bool all_hit = !sequences.empty();
-    for (const Sequence& seq : sequences) {
-      const std::string key = absl::StrCat(model_->sha256(), ":", seq.digest);
-      CacheOutcome outcome;
-      auto doc = cache_->GetOrCreate(
-          key,
-          [&]() -> absl::StatusOr<
-                    std::shared_ptr<const network::EncodedDocument>> {
-            auto turn = TakeModel(stop, "encode");
-            if (!turn.ok()) return turn.status();
-            return model_->Encode(*seq.tokens, stop);
-          },
-          stop, &outcome);
-      if (!doc.ok()) return doc.status();
-      all_hit &= outcome == CacheOutcome::kHit;
-      if (outcome == CacheOutcome::kCreated) {
-        usage->encoded_tokens += seq.tokens->size();
+    views::ViewRequest& request, const std::vector<ViewKind>& kinds,
+    uint64_t budget_tokens, RetrievalUsage* usage) const {
+  std::vector<ScoreDetail> details(request.scored);
+  for (ScoreDetail& d : details) {
+    for (ViewKind v : kinds) d.views.push_back({v, 0, {}});
+  }
+  auto put = [&](size_t slot, views::ViewScores scores) {
+    for (size_t u = 0; u < request.scored; ++u) {
+      details[u].views[slot].score = scores.scores[u];
+      if (request.explain) {
+        details[u].views[slot].reasons = std::move(scores.reasons[u]);
       }
-      encoded.push_back(*doc);
-      pointers.push_back(doc->get());
     }
-    usage->cache_hit = all_hit;
-    usage->times.encode_ms = MillisSince(start);
-    size_t total_tokens = 0;
-    for (const Sequence& seq : sequences) total_tokens += seq.tokens->size();
-    scoring::AttentionViewScorer scorer(units, scored, total_tokens,
-                                        config_.attention_view,
-                                        explain ? &query : nullptr);
-    absl::Status read;
-    {
-      auto turn = TakeModel(stop, "read-out");
-      if (!turn.ok()) return turn.status();
-      read = model_->VisitQueryTokenRelevance(
-          query, pointers,
-          [&](const network::QueryTokenMass& group) {
-            for (size_t i = 0; i < sequences.size(); ++i) {
-              if (group.mass[i] == nullptr) continue;
-              scorer.AddRows(sequences[i].tokens, group.first_query,
-                             group.mass[i], group.queries, group.term_weights);
-            }
-          },
-          stop);
+  };
+  // Views that need no network first; their fused order tells the neural
+  // views where to spend a budget.
+  std::vector<ViewKind> cheap;
+  bool any_neural = false;
+  for (size_t slot = 0; slot < kinds.size(); ++slot) {
+    const views::ScoringView* v = view(kinds[slot]);
+    if (v->neural()) {
+      any_neural = true;
+      continue;
     }
-    if (!read.ok()) return read;
-    const std::vector<double> attention = scorer.Scores();
-    for (size_t u = 0; u < scored; ++u) {
-      details[u].attention = attention[u];
-      if (explain) details[u].attended_terms = scorer.AttendedTerms(u);
-    }
+    views::ViewUsage spent;
+    auto scores = v->Score(request, nullptr, &spent);
+    if (!scores.ok()) return scores.status();
+    put(slot, *std::move(scores));
+    cheap.push_back(kinds[slot]);
   }
-  if (uses(ScoringView::kLexical)) {
-    scoring::LexicalScores lexical =
-        scoring::ScoreLexical(query, units, explain);
-    for (size_t u = 0; u < scored; ++u) {
-      details[u].lexical = lexical.scores[u];
-      if (explain)
-        details[u].matched_terms = std::move(lexical.matched_terms[u]);
-    }
+  if (!any_neural) {
+    views::Fuse(kinds, config_.fusion_weights, &details);
+    return details;
   }
-  Fuse(views, config_.attention_fusion_weight, &details);
+  if (!cheap.empty()) {
+    views::Fuse(cheap, config_.fusion_weights, &details);
+    request.priority = views::FusedOrder(details);
+  }
+  bool all_hit = true;
+  for (size_t slot = 0; slot < kinds.size(); ++slot) {
+    const views::ScoringView* v = view(kinds[slot]);
+    if (!v->neural()) continue;
+    views::ViewUsage spent;
+    auto prepared = v->Prepare(request, budget_tokens, &spent);
+    if (!prepared.ok()) return prepared.status();
+    auto scores = v->Score(request, prepared->get(), &spent);
+    if (!scores.ok()) return scores.status();
+    put(slot, *std::move(scores));
+    all_hit &= spent.cache_hit;
+    usage->encoded_tokens += spent.encoded_tokens;
+    usage->unjudged_passages += spent.unjudged_units;
+    usage->times.encode_ms += spent.prepare_ms;
+  }
+  usage->cache_hit = all_hit;
+  views::Fuse(kinds, config_.fusion_weights, &details);
   return details;
 }
 
-absl::StatusOr<std::vector<ScoringView>> Retriever::ResolveViews(
-    const std::vector<ScoringView>& requested, absl::string_view field) const {
+absl::StatusOr<std::vector<ViewKind>> Retriever::ResolveViews(
+    const std::vector<ViewKind>& requested, absl::string_view field) const {
   if (requested.empty()) return description_.default_views;
-  std::vector<ScoringView> views;
-  for (ScoringView v : requested) {
-    if (std::find(description_.views.begin(), description_.views.end(), v) ==
-        description_.views.end()) {
+  std::vector<ViewKind> views;
+  for (ViewKind v : requested) {
+    if (view(v) == nullptr) {
       std::vector<std::string> names;
-      for (ScoringView a : description_.views) {
-        names.push_back(ScoringViewName(a));
-      }
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ": view ", ScoringViewName(v), " is not available in model ",
-          description_.name, "/", description_.version,
-          "; available: ", absl::StrJoin(names, ", ")));
+      for (ViewKind a : description_.views) names.push_back(ViewName(a));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": view ", ViewName(v), " is not served by ",
+                       description_.name, "/", description_.version,
+                       "; available: ", absl::StrJoin(names, ", ")));
     }
     if (std::find(views.begin(), views.end(), v) == views.end()) {
       views.push_back(v);
@@ -315,8 +278,8 @@ absl::StatusOr<std::vector<ScoringView>> Retriever::ResolveViews(
 }
 
 absl::StatusOr<std::vector<text::Token>> Retriever::PrepareQuery(
-    absl::string_view query, const std::vector<ScoringView>& requested,
-    std::vector<ScoringView>* views, RetrievalUsage* usage) const {
+    absl::string_view query, const std::vector<ViewKind>& requested,
+    std::vector<ViewKind>* views, RetrievalUsage* usage) const {
   auto tokens = AnalyzeQuery(query, config_.limits);
   if (!tokens.ok()) return tokens.status();
   auto resolved = ResolveViews(requested, "options.views");
@@ -324,6 +287,64 @@ absl::StatusOr<std::vector<text::Token>> Retriever::PrepareQuery(
   *views = *std::move(resolved);
   usage->query_tokens = static_cast<uint32_t>(tokens->size());
   return tokens;
+}
+
+absl::StatusOr<Retriever::AnalyzedRequest> Retriever::AnalyzeDocuments(
+    const std::vector<DocumentRef>& documents, const RetrieveParams& params,
+    views::ViewRequest* request, RetrievalUsage* usage) const {
+  text::AnalyzeOptions analyze;
+  analyze.max_sentence_tokens = params.max_passage_tokens;
+  analyze.max_tokens = config_.limits.max_document_tokens;
+  analyze.max_sentences = config_.limits.max_document_sentences;
+  text::PassageOptions passage_options;
+  passage_options.max_tokens = params.max_passage_tokens;
+  passage_options.overlap_sentences = params.overlap_sentences;
+  AnalyzedRequest out;
+  out.docs.reserve(documents.size());
+  for (size_t d = 0; d < documents.size(); ++d) {
+    std::string digest = network::Sha256Hex(documents[d].text);
+    // What is left of the request's token budget caps this document's
+    // count too, so a request over budget stops at the budget.
+    const uint64_t budget = config_.limits.max_request_tokens;
+    const uint64_t left =
+        budget == 0 ? 0  // No request limit.
+                    : std::max<uint64_t>(budget - usage->document_tokens, 1);
+    auto doc = Analyze(documents[d].text, digest, analyze, left, params.stop);
+    if (!doc.ok()) {
+      if (absl::IsResourceExhausted(doc.status()) &&
+          absl::StrContains(doc.status().message(), "(max_request_tokens)")) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "documents: more than ", config_.limits.max_request_tokens,
+            " tokens in all, over the limit per request (max_request_tokens)"));
+      }
+      return Annotate(doc.status(), absl::StrCat("documents[", d, "]"));
+    }
+    const DocumentAnalysis& analysis = **doc;
+    usage->document_tokens += analysis.text.tokens.size();
+    if (absl::Status s =
+            CheckRequestTokens(usage->document_tokens, config_.limits);
+        !s.ok()) {
+      return s;
+    }
+    usage->sentences += static_cast<uint32_t>(analysis.text.sentences.size());
+    out.passages.push_back(text::BuildPassages(analysis.text, passage_options));
+    usage->passages += static_cast<uint32_t>(out.passages.back().size());
+    request->sequences.push_back({std::move(digest), documents[d].text,
+                                  &analysis.text.tokens, &analysis.terms});
+    for (uint32_t p = 0; p < out.passages.back().size(); ++p) {
+      const text::PassageBounds& bounds = out.passages.back()[p];
+      request->units.push_back({static_cast<uint32_t>(d), bounds.token_begin,
+                                bounds.token_end, bounds.span.begin_byte,
+                                bounds.span.end_byte});
+      out.origin.emplace_back(static_cast<uint32_t>(d), p);
+    }
+    out.docs.push_back(*std::move(doc));
+    if (absl::Status s = params.stop.Check("text"); !s.ok()) return s;
+  }
+  request->scored = request->units.size();
+  request->stop = params.stop;
+  request->explain = params.explain;
+  return out;
 }
 
 absl::StatusOr<RetrieveResult> Retriever::Retrieve(
@@ -334,90 +355,35 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
   const auto query_tokens =
       PrepareQuery(query, params.views, &result.views, &result.usage);
   if (!query_tokens.ok()) return query_tokens.status();
-  const std::vector<ScoringView>& views = result.views;
 
   // Text stage: every document through the pipeline, limits checked as
   // early as possible so an oversized request costs little.
-  text::AnalyzeOptions analyze;
-  analyze.max_sentence_tokens = params.max_passage_tokens;
-  analyze.max_tokens = config_.limits.max_document_tokens;
-  text::PassageOptions passage_options;
-  passage_options.max_tokens = params.max_passage_tokens;
-  passage_options.overlap_sentences = params.overlap_sentences;
-  std::vector<std::shared_ptr<const text::AnalyzedDocument>> docs;
-  std::vector<std::string> digests;
-  std::vector<std::vector<text::PassageBounds>> passages;
-  docs.reserve(documents.size());
-  analyze.max_sentences = config_.limits.max_document_sentences;
-  for (size_t d = 0; d < documents.size(); ++d) {
-    digests.push_back(network::Sha256Hex(documents[d].text));
-    // What is left of the request's token budget caps this document's
-    // count too, so a request over budget stops at the budget.
-    const uint64_t budget = config_.limits.max_request_tokens;
-    const uint64_t left =
-        budget == 0
-            ? 0  // No request limit.
-            : std::max<uint64_t>(budget - result.usage.document_tokens, 1);
-    auto doc =
-        Analyze(documents[d].text, digests.back(), analyze, left, params.stop);
-    if (!doc.ok()) {
-      if (absl::IsResourceExhausted(doc.status()) &&
-          absl::StrContains(doc.status().message(), "(max_request_tokens)")) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "documents: more than ", config_.limits.max_request_tokens,
-            " tokens in all, over the limit per request (max_request_tokens)"));
-      }
-      return Annotate(doc.status(), absl::StrCat("documents[", d, "]"));
-    }
-    result.usage.document_tokens += (*doc)->tokens.size();
-    if (absl::Status s =
-            CheckRequestTokens(result.usage.document_tokens, config_.limits);
-        !s.ok()) {
-      return s;
-    }
-    result.usage.sentences += static_cast<uint32_t>((*doc)->sentences.size());
-    passages.push_back(text::BuildPassages(**doc, passage_options));
-    result.usage.passages += static_cast<uint32_t>(passages.back().size());
-    docs.push_back(*std::move(doc));
-    if (absl::Status s = params.stop.Check("text"); !s.ok()) return s;
-  }
+  views::ViewRequest request;
+  request.query_text = query;
+  request.query = &*query_tokens;
+  auto analyzed = AnalyzeDocuments(documents, params, &request, &result.usage);
+  if (!analyzed.ok()) return analyzed.status();
   result.usage.times.text_ms = MillisSince(start);
 
   // Score stage.
   start = absl::Now();
-  std::vector<scoring::TokenSlice> units;
-  std::vector<std::pair<uint32_t, const text::PassageBounds*>> unit_origin;
-  for (uint32_t d = 0; d < docs.size(); ++d) {
-    for (const text::PassageBounds& p : passages[d]) {
-      units.push_back({&docs[d]->tokens, p.token_begin, p.token_end});
-      unit_origin.emplace_back(d, &p);
-    }
-  }
-  std::vector<Sequence> sequences;
-  for (size_t d = 0; d < docs.size(); ++d) {
-    sequences.push_back({digests[d], &docs[d]->tokens});
-  }
-  auto scored = ScoreUnits(*query_tokens, units, units.size(), sequences, views,
-                           params.explain, params.stop, &result.usage);
+  auto scored = ScoreUnits(request, result.views, config_.neural_budget_tokens,
+                           &result.usage);
   if (!scored.ok()) return scored.status();
   std::vector<ScoreDetail>& details = *scored;
   if (absl::Status s = params.stop.Check("score"); !s.ok()) return s;
 
   // Rank: best first; ties keep document order so answers are stable.
-  std::vector<uint32_t> order(units.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return details[a].fused > details[b].fused;
-  });
   // Overlapping passages (from overlap_sentences) would repeat evidence:
   // keep the best of each overlapping group. Passages with no evidence at
   // all (fused score 0) are not returned, so fewer than top_k can come back.
-  for (uint32_t u : order) {
+  for (uint32_t u : views::FusedOrder(details)) {
     if (result.passages.size() >= params.top_k) break;
     if (details[u].fused <= 0) break;
     RetrievedPassage p;
-    p.document_index = unit_origin[u].first;
-    const text::PassageBounds& bounds = *unit_origin[u].second;
+    p.document_index = analyzed->origin[u].first;
+    const text::PassageBounds& bounds =
+        analyzed->passages[p.document_index][analyzed->origin[u].second];
     p.span = bounds.span;
     p.sentences = bounds.sentence_end - bounds.sentence_begin;
     p.origin = PassageOrigin::kQueryMatch;
@@ -433,6 +399,37 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
   return result;
 }
 
+absl::StatusOr<PrepareResult> Retriever::Prepare(
+    const std::vector<DocumentRef>& documents,
+    const RetrieveParams& params) const {
+  PrepareResult result;
+  absl::Time start = absl::Now();
+  auto kinds = ResolveViews(params.views, "options.views");
+  if (!kinds.ok()) return kinds.status();
+  for (ViewKind v : *kinds) {
+    if (view(v)->neural()) result.views.push_back(v);
+  }
+  views::ViewRequest request;
+  // Neural views embed or encode passages, never the query, here: an empty
+  // query text costs nothing.
+  const std::vector<text::Token> no_query;
+  request.query = &no_query;
+  auto analyzed = AnalyzeDocuments(documents, params, &request, &result.usage);
+  if (!analyzed.ok()) return analyzed.status();
+  result.usage.times.text_ms = MillisSince(start);
+  bool all_hit = true;
+  for (ViewKind v : result.views) {
+    views::ViewUsage spent;
+    auto prepared = view(v)->Prepare(request, /*budget_tokens=*/0, &spent);
+    if (!prepared.ok()) return prepared.status();
+    all_hit &= spent.cache_hit;
+    result.usage.encoded_tokens += spent.encoded_tokens;
+    result.usage.times.encode_ms += spent.prepare_ms;
+  }
+  result.usage.cache_hit = all_hit;
+  return result;
+}
+
 absl::StatusOr<ScoreResult> Retriever::Score(
     absl::string_view query, const std::vector<ScoreInput>& inputs,
     const DocumentRef* context, const ScoreParams& params) const {
@@ -441,32 +438,37 @@ absl::StatusOr<ScoreResult> Retriever::Score(
   const auto query_tokens =
       PrepareQuery(query, params.views, &result.views, &result.usage);
   if (!query_tokens.ok()) return query_tokens.status();
-  const std::vector<ScoringView>& views = result.views;
+  views::ViewRequest request;
+  request.query_text = query;
+  request.query = &*query_tokens;
+  request.explain = params.explain;
+  request.stop = params.stop;
 
-  std::shared_ptr<const text::AnalyzedDocument> ctx;
-  std::string ctx_digest;
+  std::shared_ptr<const DocumentAnalysis> ctx;
   std::vector<text::PassageBounds> ctx_passages;
   if (context != nullptr) {
     text::AnalyzeOptions analyze;
     analyze.max_sentence_tokens = config_.context_passage_tokens;
     analyze.max_tokens = config_.limits.max_document_tokens;
     analyze.max_sentences = config_.limits.max_document_sentences;
-    ctx_digest = network::Sha256Hex(context->text);
-    auto doc = Analyze(context->text, ctx_digest, analyze,
+    std::string digest = network::Sha256Hex(context->text);
+    auto doc = Analyze(context->text, digest, analyze,
                        config_.limits.max_request_tokens, params.stop);
     if (!doc.ok()) return Annotate(doc.status(), "context.text");
     ctx = *std::move(doc);
     text::PassageOptions passage_options;
     passage_options.max_tokens = config_.context_passage_tokens;
-    ctx_passages = text::BuildPassages(*ctx, passage_options);
-    result.usage.document_tokens += ctx->tokens.size();
-    result.usage.sentences += static_cast<uint32_t>(ctx->sentences.size());
+    ctx_passages = text::BuildPassages(ctx->text, passage_options);
+    result.usage.document_tokens += ctx->text.tokens.size();
+    result.usage.sentences += static_cast<uint32_t>(ctx->text.sentences.size());
+    request.sequences.push_back(
+        {std::move(digest), context->text, &ctx->text.tokens, &ctx->terms});
   }
 
-  // Resolve every input to a token slice (and, for ranges, a TextSpan).
-  std::vector<std::vector<text::Token>> own_tokens(inputs.size());
-  std::vector<scoring::TokenSlice> units;
-  units.reserve(inputs.size() + ctx_passages.size());
+  // Resolve every input to a unit (and, for ranges, a TextSpan). A passage
+  // given as text is a sequence of its own, analyzed for this call only.
+  std::vector<std::unique_ptr<DocumentAnalysis>> own(inputs.size());
+  request.units.reserve(inputs.size() + ctx_passages.size());
   result.scores.resize(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     const ScoreInput& in = inputs[i];
@@ -483,10 +485,16 @@ absl::StatusOr<ScoreResult> Retriever::Score(
             "passages[", i, "].text: brings the request over its limit of ",
             limit, " tokens (max_request_tokens)"));
       }
-      own_tokens[i] = text::Tokenize(in.text);
-      result.usage.document_tokens += own_tokens[i].size();
-      units.push_back(
-          {&own_tokens[i], 0, static_cast<uint32_t>(own_tokens[i].size())});
+      text::AnalyzedDocument analyzed;
+      analyzed.tokens = text::Tokenize(in.text);
+      own[i] = std::make_unique<DocumentAnalysis>(std::move(analyzed));
+      const auto& tokens = own[i]->text.tokens;
+      result.usage.document_tokens += tokens.size();
+      request.units.push_back({static_cast<uint32_t>(request.sequences.size()),
+                               0, static_cast<uint32_t>(tokens.size()), 0,
+                               static_cast<uint32_t>(in.text.size())});
+      request.sequences.push_back(
+          {network::Sha256Hex(in.text), in.text, &tokens, &own[i]->terms});
       continue;
     }
     const bool chars = in.kind == ScoreInput::Kind::kCharRange;
@@ -496,8 +504,8 @@ absl::StatusOr<ScoreResult> Retriever::Score(
       return absl::InvalidArgumentError(absl::StrCat(
           field, ": a range needs the context document, which is missing"));
     }
-    const uint32_t limit =
-        chars ? ctx->index->char_count() : ctx->index->byte_count();
+    const text::Utf8Index& index = *ctx->text.index;
+    const uint32_t limit = chars ? index.char_count() : index.byte_count();
     if (in.start > in.end || in.end > limit) {
       return absl::InvalidArgumentError(absl::StrCat(
           field, ": [", in.start, ", ", in.end, ") is not a range within the ",
@@ -505,7 +513,7 @@ absl::StatusOr<ScoreResult> Retriever::Score(
     }
     if (!chars) {
       for (uint32_t offset : {in.start, in.end}) {
-        if (!ctx->index->IsBoundary(offset)) {
+        if (!index.IsBoundary(offset)) {
           return absl::InvalidArgumentError(
               absl::StrCat(field, ": byte offset ", offset,
                            " falls inside a UTF-8 character of the context"));
@@ -514,47 +522,42 @@ absl::StatusOr<ScoreResult> Retriever::Score(
     }
     text::TextSpan span;
     if (chars) {
-      span = {ctx->index->ByteAt(in.start), ctx->index->ByteAt(in.end),
-              in.start, in.end};
+      span = {index.ByteAt(in.start), index.ByteAt(in.end), in.start, in.end};
     } else {
-      span = {in.start, in.end, ctx->index->CharAt(in.start),
-              ctx->index->CharAt(in.end)};
+      span = {in.start, in.end, index.CharAt(in.start), index.CharAt(in.end)};
     }
     result.scores[i].span = span;
     // Tokens wholly inside the range.
-    const auto& toks = ctx->tokens;
+    const auto& toks = ctx->text.tokens;
     auto first = std::lower_bound(
         toks.begin(), toks.end(), span.begin_byte,
         [](const text::Token& t, uint32_t b) { return t.span.begin_byte < b; });
     auto last = first;
     while (last != toks.end() && last->span.end_byte <= span.end_byte) ++last;
-    units.push_back({&toks, static_cast<uint32_t>(first - toks.begin()),
-                     static_cast<uint32_t>(last - toks.begin())});
+    request.units.push_back({0, static_cast<uint32_t>(first - toks.begin()),
+                             static_cast<uint32_t>(last - toks.begin()),
+                             span.begin_byte, span.end_byte});
   }
   if (absl::Status s =
           CheckRequestTokens(result.usage.document_tokens, config_.limits);
       !s.ok()) {
     return s;
   }
+  request.scored = inputs.size();
   // The context's own passages join the collection only for statistics, so
   // a term common in the context weighs little whichever passages are asked.
   for (const text::PassageBounds& p : ctx_passages) {
-    units.push_back({&ctx->tokens, p.token_begin, p.token_end});
+    request.units.push_back(
+        {0, p.token_begin, p.token_end, p.span.begin_byte, p.span.end_byte});
   }
   result.usage.passages = static_cast<uint32_t>(inputs.size());
   result.usage.times.text_ms = MillisSince(start);
   if (absl::Status s = params.stop.Check("text"); !s.ok()) return s;
 
   start = absl::Now();
-  std::vector<Sequence> sequences;
-  if (ctx != nullptr) sequences.push_back({ctx_digest, &ctx->tokens});
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].kind == ScoreInput::Kind::kText) {
-      sequences.push_back({network::Sha256Hex(inputs[i].text), &own_tokens[i]});
-    }
-  }
-  auto scored = ScoreUnits(*query_tokens, units, inputs.size(), sequences,
-                           views, params.explain, params.stop, &result.usage);
+  // A reranker judges every passage it is given: no budget.
+  auto scored =
+      ScoreUnits(request, result.views, /*budget_tokens=*/0, &result.usage);
   if (!scored.ok()) return scored.status();
   for (size_t i = 0; i < inputs.size(); ++i) {
     result.scores[i].detail = std::move((*scored)[i]);

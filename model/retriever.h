@@ -7,14 +7,17 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "model/document_analysis.h"
 #include "model/document_cache.h"
-#include "model/network/attention_model.h"
 #include "model/retrieval_types.h"
-#include "model/scoring/attention_view.h"
-#include "model/scoring/lexical_view.h"
+#include "model/scoring/attention_scorer.h"
 #include "model/text/analyzed_document.h"
+#include "model/text/passage_builder.h"
 #include "model/text/tokenizer.h"
+#include "model/views/dense_view.h"
+#include "model/views/fusion.h"
+#include "model/views/model_gate.h"
+#include "model/views/scoring_view.h"
 
 namespace attnr {
 
@@ -23,18 +26,29 @@ struct RetrieverConfig {
   // Passage size used to split a Score request's context document into the
   // collection that supplies term statistics.
   uint32_t context_passage_tokens = 128;
-  // Trained weights. Empty: serve the views that need no weights (never an
-  // untrained network).
+  // Trained weights of the attention view. Empty: no attention view (never
+  // an untrained network).
   std::string weights_path;
+  // A Hugging Face-format sentence-encoder folder for the dense view, and
+  // the SHA-256 its model.safetensors must have (empty: not checked).
+  // Empty path: no dense view.
+  std::string dense_model_path;
+  std::string dense_model_sha256;
+  views::DenseViewParams dense_view;
+  // New network tokens one Retrieve or Score may spend per neural view
+  // before answering (0: no limit); Prepare has none.
+  uint64_t neural_budget_tokens = 0;
   int threads = 2;
-  // Budget of the encoded-document cache.
+  // Budget of the caches: the attention view's encoded documents within
+  // this, analyzed documents within a quarter of it and unit embeddings
+  // within an eighth besides.
   size_t cache_bytes = 512u << 20;
-  // Weight of the attention view in rank fusion (lexical weighs 1).
-  double attention_fusion_weight = 1.0;
+  // Per-view weights in rank fusion (a view not named weighs 1).
+  views::FusionWeights fusion_weights;
   // How the attention view turns token masses into unit scores.
   scoring::AttentionViewParams attention_view;
-  // Views used when a request names none; empty means all the model has.
-  std::vector<ScoringView> default_views;
+  // Views used when a request names none; empty means all the service has.
+  std::vector<ViewKind> default_views;
 };
 
 // The retrieval pipeline: text -> views -> fusion -> ranked ranges.
@@ -59,85 +73,72 @@ class Retriever {
                                     const DocumentRef* context,
                                     const ScoreParams& params) const;
 
+  // Warms `documents` for later queries: analyzes them and runs every
+  // neural view of `views` (empty: the default views) over all their
+  // passages with no budget, so a later Retrieve with the same passage
+  // options judges every passage. Bounded by the limits and `stop` only.
+  absl::StatusOr<PrepareResult> Prepare(
+      const std::vector<DocumentRef>& documents,
+      const RetrieveParams& params) const;
+
   const ModelDescription& description() const { return description_; }
-  // The encoded-document cache (null without a model); for tests and stats.
-  const DocumentCache<network::EncodedDocument>* cache() const {
-    return cache_.get();
-  }
+  // The view of `kind`, or null when the service does not have it.
+  const views::ScoringView* view(ViewKind kind) const;
 
  private:
-  explicit Retriever(const RetrieverConfig& config,
-                     std::unique_ptr<network::AttentionModel> model);
+  Retriever(const RetrieverConfig& config,
+            std::vector<std::unique_ptr<views::ScoringView>> views,
+            std::unique_ptr<views::ModelGate> gate);
 
-  // A token sequence the attention view reads: a document (cached by its
-  // text) or a caller's passage.
-  struct Sequence {
-    std::string digest;  // Of the text (network::Sha256Hex).
-    const std::vector<text::Token>* tokens;
-  };
-
-  // The text pipeline's result for `text` (whose digest is given), from the
-  // analysis cache or analyzed now and cached.
-  // Single-flight: concurrent calls for one text analyze it once.
-  // `max_tokens` (0: none) caps this call tighter than options.max_tokens
-  // (the request's remaining token budget) without changing the cache key;
-  // going over it is the request's limit, not the document's.
-  absl::StatusOr<std::shared_ptr<const text::AnalyzedDocument>> Analyze(
+  // The analysis of `text` (whose digest is given), from the analysis cache
+  // or made now and cached. Single-flight: concurrent calls for one text
+  // analyze it once. `max_tokens` (0: none) caps this call tighter than
+  // options.max_tokens (the request's remaining token budget) without
+  // changing the cache key; going over it is the request's limit, not the
+  // document's.
+  absl::StatusOr<std::shared_ptr<const DocumentAnalysis>> Analyze(
       absl::string_view text, const std::string& digest,
       const text::AnalyzeOptions& options, uint64_t max_tokens,
       const StopSignal& stop) const;
 
-  // The model's turn: LibTorch runs one call at a time. Waits until the
-  // model is free or `stop` fires; the turn ends when the result is
-  // destroyed.
-  class ModelTurn {
-   public:
-    explicit ModelTurn(const Retriever* owner) : owner_(owner) {}
-    ModelTurn(ModelTurn&& other)
-        : owner_(std::exchange(other.owner_, nullptr)) {}
-    ModelTurn& operator=(ModelTurn&&) = delete;
-    ~ModelTurn();
-
-   private:
-    const Retriever* owner_;
+  // Every document through the text pipeline (limits checked as early as
+  // possible) and into passages: the request's sequences and units.
+  struct AnalyzedRequest {
+    std::vector<std::shared_ptr<const DocumentAnalysis>> docs;
+    std::vector<std::vector<text::PassageBounds>> passages;
+    // Per unit: (document, passage).
+    std::vector<std::pair<uint32_t, uint32_t>> origin;
   };
-  absl::StatusOr<ModelTurn> TakeModel(const StopSignal& stop,
-                                      absl::string_view stage) const;
+  absl::StatusOr<AnalyzedRequest> AnalyzeDocuments(
+      const std::vector<DocumentRef>& documents, const RetrieveParams& params,
+      views::ViewRequest* request, RetrievalUsage* usage) const;
 
-  // Scores units[0, scored) with every view and fuses them. Units past
-  // `scored` only lend term statistics to the lexical view. Attention runs
-  // over `sequences`, which must hold every token vector the units slice.
+  // Runs `views` over `request` and fuses them: views that need no network
+  // first, their fused order then sets the neural views' priority; neural
+  // views spend at most `budget_tokens` each (0: no limit).
   absl::StatusOr<std::vector<ScoreDetail>> ScoreUnits(
-      const std::vector<text::Token>& query,
-      const std::vector<scoring::TokenSlice>& units, size_t scored,
-      const std::vector<Sequence>& sequences,
-      const std::vector<ScoringView>& views, bool explain,
-      const StopSignal& stop, RetrievalUsage* usage) const;
+      views::ViewRequest& request, const std::vector<ViewKind>& views,
+      uint64_t budget_tokens, RetrievalUsage* usage) const;
 
   // Validates and tokenizes the query, resolves the views to fuse into
   // *views and counts the query's tokens into *usage.
   absl::StatusOr<std::vector<text::Token>> PrepareQuery(
-      absl::string_view query, const std::vector<ScoringView>& requested,
-      std::vector<ScoringView>* views, RetrievalUsage* usage) const;
+      absl::string_view query, const std::vector<ViewKind>& requested,
+      std::vector<ViewKind>* views, RetrievalUsage* usage) const;
 
   // The views to fuse for a request, or INVALID_ARGUMENT naming `field`.
-  absl::StatusOr<std::vector<ScoringView>> ResolveViews(
-      const std::vector<ScoringView>& requested, absl::string_view field) const;
+  absl::StatusOr<std::vector<ViewKind>> ResolveViews(
+      const std::vector<ViewKind>& requested, absl::string_view field) const;
 
   RetrieverConfig config_;
   ModelDescription description_;
-  std::unique_ptr<network::AttentionModel> model_;  // Null: lexical only.
-  // One LibTorch call at a time: each already uses every core through its
-  // intra-op threads, and concurrent calls oversubscribe the cores (OpenMP
-  // teams spin against each other and throughput collapses). The lexical
-  // path stays concurrent.
-  mutable absl::Mutex model_mu_;
-  mutable bool model_busy_ ABSL_GUARDED_BY(model_mu_) = false;
-  std::unique_ptr<DocumentCache<network::EncodedDocument>> cache_;
-  // Analyzed documents (tokens, sentences, offsets: ~100 bytes per token),
-  // so a repeated document skips the text pipeline; a quarter of
-  // cache_bytes.
-  mutable DocumentCache<text::AnalyzedDocument> analyses_;
+  // The one gate every neural view's model work passes (see ModelGate).
+  std::unique_ptr<views::ModelGate> gate_;
+  // Lexical first; then the neural views the configuration loads.
+  std::vector<std::unique_ptr<views::ScoringView>> views_;
+  // Analyzed documents (tokens, sentences, offsets, terms: ~100 bytes per
+  // token), so a repeated document skips the text pipeline.
+  mutable DocumentCache<DocumentAnalysis> analyses_;
 };
 
 }  // namespace attnr

@@ -1,12 +1,15 @@
 #include "server/api_mapping.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "model/text/utf8.h"
+#include "model/views/view_registry.h"
 
 namespace attnr::server {
 namespace {
@@ -77,19 +80,25 @@ void ToProto(const text::TextSpan& span, attnr::v1::TextRange* range) {
   range->set_end_byte(span.end_byte);
 }
 
-void ToProto(const ScoreDetail& detail, const std::vector<ScoringView>& views,
+void ToProto(const ScoreDetail& detail, const std::vector<ViewKind>& views,
              attnr::v1::ScoreBreakdown* out) {
-  out->set_lexical(detail.lexical);
-  out->set_attention(detail.attention);
-  out->set_entity(detail.entity);
+  out->set_lexical(detail.ScoreOf(ViewKind::kLexical));
+  out->set_attention(detail.ScoreOf(ViewKind::kAttention));
+  out->set_entity(detail.ScoreOf(ViewKind::kEntity));
   out->set_fused(detail.fused);
-  for (const std::string& term : detail.matched_terms) {
+  for (const std::string& term : detail.ReasonsOf(ViewKind::kLexical)) {
     out->add_matched_terms(term);
   }
-  for (const std::string& term : detail.attended_terms) {
+  for (const std::string& term : detail.ReasonsOf(ViewKind::kAttention)) {
     out->add_attended_terms(term);
   }
-  for (ScoringView v : views) out->add_views(ToProtoView(v));
+  for (ViewKind v : views) out->add_views(ToProtoView(v));
+  for (const ViewScore& v : detail.views) {
+    attnr::v1::ViewScore* vs = out->add_view_scores();
+    vs->set_view(ToProtoView(v.view));
+    vs->set_score(v.score);
+    for (const std::string& reason : v.reasons) vs->add_reasons(reason);
+  }
 }
 
 void ToProto(const RetrievalUsage& usage, double total_ms,
@@ -100,6 +109,7 @@ void ToProto(const RetrievalUsage& usage, double total_ms,
   out->set_passages(usage.passages);
   out->set_cache_hit(usage.cache_hit);
   out->set_encoded_tokens(static_cast<uint32_t>(usage.encoded_tokens));
+  out->set_unjudged_passages(usage.unjudged_passages);
   attnr::v1::StageTimings* t = out->mutable_timings();
   t->set_text_ms(usage.times.text_ms);
   t->set_encode_ms(usage.times.encode_ms);
@@ -113,61 +123,47 @@ std::string ModelName(const ModelDescription& model) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<ScoringView>> FromProtoViews(
+absl::StatusOr<std::vector<ViewKind>> FromProtoViews(
     const google::protobuf::RepeatedField<int>& views,
     absl::string_view field) {
-  std::vector<ScoringView> out;
+  std::vector<ViewKind> out;
   for (int i = 0; i < views.size(); ++i) {
-    switch (views[i]) {
-      case attnr::v1::SCORING_VIEW_LEXICAL:
-        out.push_back(ScoringView::kLexical);
-        break;
-      case attnr::v1::SCORING_VIEW_ATTENTION:
-        out.push_back(ScoringView::kAttention);
-        break;
-      case attnr::v1::SCORING_VIEW_ENTITY:
-        out.push_back(ScoringView::kEntity);
-        break;
-      default:
-        return absl::InvalidArgumentError(absl::StrCat(
-            field, "[", i, "]: ", views[i],
-            " is not a scoring view (use LEXICAL, ATTENTION or ENTITY)"));
+    std::optional<ViewKind> kind = ViewFromProtoNumber(views[i]);
+    if (!kind.has_value()) {
+      std::vector<std::string> names;
+      for (const ViewInfo& v : AllViews()) names.push_back(v.name);
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, "[", i, "]: ", views[i], " is not a scoring view (use ",
+          absl::StrJoin(names, ", "), ")"));
     }
+    out.push_back(*kind);
   }
   return out;
 }
 
-attnr::v1::ScoringView ToProtoView(ScoringView view) {
-  switch (view) {
-    case ScoringView::kLexical:
-      return attnr::v1::SCORING_VIEW_LEXICAL;
-    case ScoringView::kAttention:
-      return attnr::v1::SCORING_VIEW_ATTENTION;
-    case ScoringView::kEntity:
-      return attnr::v1::SCORING_VIEW_ENTITY;
-  }
-  return attnr::v1::SCORING_VIEW_UNSPECIFIED;
+attnr::v1::ScoringView ToProtoView(ViewKind view) {
+  return static_cast<attnr::v1::ScoringView>(InfoOf(view).proto_number);
 }
 
-absl::StatusOr<RetrieveCall> ToRetrieveCall(
-    const attnr::v1::RetrieveRequest& request, const ServerConfig& config,
-    const StopSignal& stop) {
-  if (absl::Status s = CheckQuery(request.query(), config); !s.ok()) return s;
-  if (request.documents().empty()) {
+namespace {
+
+// The documents and options of a Retrieve or Prepare request.
+absl::StatusOr<RetrieveCall> ToDocumentsCall(
+    const google::protobuf::RepeatedPtrField<attnr::v1::Document>& documents,
+    const attnr::v1::RetrieveOptions& options, uint64_t request_bytes,
+    const ServerConfig& config, const StopSignal& stop) {
+  if (documents.empty()) {
     return absl::InvalidArgumentError(
         "documents: at least one document is required");
   }
-  if (static_cast<uint32_t>(request.documents_size()) >
-      config.max_documents()) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("documents: ", request.documents_size(),
-                     " documents, over the limit of ", config.max_documents(),
-                     " per request (max_documents)"));
+  if (static_cast<uint32_t>(documents.size()) > config.max_documents()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "documents: ", documents.size(), " documents, over the limit of ",
+        config.max_documents(), " per request (max_documents)"));
   }
   RetrieveCall call;
-  uint64_t request_bytes = request.query().size();
-  for (int i = 0; i < request.documents_size(); ++i) {
-    const attnr::v1::Document& d = request.documents(i);
+  for (int i = 0; i < documents.size(); ++i) {
+    const attnr::v1::Document& d = documents[i];
     if (absl::Status s = CheckDocument(d, absl::StrCat("documents[", i, "]"),
                                        config, &request_bytes);
         !s.ok()) {
@@ -175,7 +171,7 @@ absl::StatusOr<RetrieveCall> ToRetrieveCall(
     }
     call.documents.push_back({d.id(), d.text()});
   }
-  const attnr::v1::RetrieveOptions& o = request.options();
+  const attnr::v1::RetrieveOptions& o = options;
   RetrieveParams& p = call.params;
   p.top_k = o.top_k() == 0 ? config.default_top_k() : o.top_k();
   if (p.top_k > config.max_top_k()) {
@@ -205,6 +201,23 @@ absl::StatusOr<RetrieveCall> ToRetrieveCall(
   p.views = *std::move(views);
   p.stop = stop;
   return call;
+}
+
+}  // namespace
+
+absl::StatusOr<RetrieveCall> ToRetrieveCall(
+    const attnr::v1::RetrieveRequest& request, const ServerConfig& config,
+    const StopSignal& stop) {
+  if (absl::Status s = CheckQuery(request.query(), config); !s.ok()) return s;
+  return ToDocumentsCall(request.documents(), request.options(),
+                         request.query().size(), config, stop);
+}
+
+absl::StatusOr<RetrieveCall> ToPrepareCall(
+    const attnr::v1::PrepareRequest& request, const ServerConfig& config,
+    const StopSignal& stop) {
+  return ToDocumentsCall(request.documents(), request.options(), 0, config,
+                         stop);
 }
 
 absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
@@ -323,16 +336,31 @@ void FillScoreResponse(const attnr::v1::ScoreRequest& request,
   ToProto(result.usage, 0, response->mutable_usage());
 }
 
+void FillPrepareResponse(const PrepareResult& result,
+                         const ModelDescription& model,
+                         attnr::v1::PrepareResponse* response) {
+  for (ViewKind v : result.views) response->add_views(ToProtoView(v));
+  response->set_model(ModelName(model));
+  ToProto(result.usage, 0, response->mutable_usage());
+}
+
 void FillModelInfo(const ModelDescription& model, const ServerConfig& config,
                    attnr::v1::ModelInfo* info) {
   info->set_name(model.name);
   info->set_version(model.version);
   info->set_description(model.description);
-  for (ScoringView v : model.views) info->add_views(ToProtoView(v));
-  for (ScoringView v : model.default_views) {
+  for (ViewKind v : model.views) info->add_views(ToProtoView(v));
+  for (ViewKind v : model.default_views) {
     info->add_default_views(ToProtoView(v));
   }
   info->set_weights_sha256(model.weights_sha256);
+  for (const LoadedModel& m : model.models) {
+    attnr::v1::LoadedModel* out = info->add_models();
+    out->set_view(ToProtoView(m.view));
+    out->set_name(m.name);
+    out->set_sha256(m.sha256);
+  }
+  info->set_neural_budget_tokens(config.neural_budget_tokens());
   attnr::v1::Limits* l = info->mutable_limits();
   l->set_max_documents(config.max_documents());
   l->set_max_document_tokens(config.max_document_tokens());

@@ -25,6 +25,11 @@ absl::StatusOr<RetrieveCall> ToRetrieveCall(
     const attnr::v1::RetrieveRequest& request,
     const attnr::v1::ServerConfig& config, const StopSignal& stop);
 
+// Prepare takes the documents and options of a Retrieve, without a query.
+absl::StatusOr<RetrieveCall> ToPrepareCall(
+    const attnr::v1::PrepareRequest& request,
+    const attnr::v1::ServerConfig& config, const StopSignal& stop);
+
 struct ScoreCall {
   std::vector<ScoreInput> inputs;
   bool has_context = false;
@@ -45,15 +50,19 @@ void FillScoreResponse(const attnr::v1::ScoreRequest& request,
                        const ScoreResult& result, const ModelDescription& model,
                        attnr::v1::ScoreResponse* response);
 
+void FillPrepareResponse(const PrepareResult& result,
+                         const ModelDescription& model,
+                         attnr::v1::PrepareResponse* response);
+
 void FillModelInfo(const ModelDescription& model,
                    const attnr::v1::ServerConfig& config,
                    attnr::v1::ModelInfo* info);
 
-attnr::v1::ScoringView ToProtoView(ScoringView view);
+attnr::v1::ScoringView ToProtoView(ViewKind view);
 
 // Proto views (a request's or the config's) to the library's; an
 // unspecified or unknown value is INVALID_ARGUMENT naming `field`[i].
-absl::StatusOr<std::vector<ScoringView>> FromProtoViews(
+absl::StatusOr<std::vector<ViewKind>> FromProtoViews(
     const google::protobuf::RepeatedField<int>& views, absl::string_view field);
 
 }  // namespace attnr::server

@@ -33,6 +33,9 @@ ABSL_FLAG(std::string, listen, "",
           "free port).");
 ABSL_FLAG(std::string, weights, "",
           "Trained weights file (overrides weights_path).");
+ABSL_FLAG(std::string, dense_model, "",
+          "Dense view's encoder folder or pinned model name (overrides "
+          "dense_model; \"none\" serves no dense view).");
 ABSL_FLAG(int32_t, threads, 0,
           "Intra-op threads for the model (overrides intra_op_threads).");
 ABSL_FLAG(std::string, port_file, "",
@@ -87,6 +90,14 @@ int main(int argc, char** argv) {
             .lexically_normal()
             .string());
   }
+  if (const std::string& flag = absl::GetFlag(FLAGS_dense_model);
+      !flag.empty()) {
+    config->set_dense_model(flag == "none" ? "" : flag);
+    if (flag != config->dense_model()) config->clear_dense_model_sha256();
+  }
+  config->set_dense_model(attnr::server::ResolveModelFolder(
+      config->dense_model(),
+      std::filesystem::path(absl::GetFlag(FLAGS_config)).parent_path()));
   if (!absl::GetFlag(FLAGS_listen).empty()) {
     config->set_listen_address(absl::GetFlag(FLAGS_listen));
   }

@@ -217,6 +217,29 @@ grpc::ServerUnaryReactor* RetrieverService::Score(
   return call;
 }
 
+grpc::ServerUnaryReactor* RetrieverService::Prepare(
+    grpc::CallbackServerContext* context,
+    const attnr::v1::PrepareRequest* request,
+    attnr::v1::PrepareResponse* response) {
+  auto* call = new ServiceCall(this, context, "Prepare");
+  auto translated = std::make_shared<absl::StatusOr<RetrieveCall>>();
+  RunModelCall(
+      call,
+      [this, call, request, translated] {
+        *translated = ToPrepareCall(*request, config_, call->stop());
+        return translated->status();
+      },
+      [response, translated](const attnr::Retriever& retriever) {
+        auto result =
+            retriever.Prepare((*translated)->documents, (*translated)->params);
+        if (!result.ok()) return result.status();
+        FillPrepareResponse(*result, retriever.description(), response);
+        return absl::OkStatus();
+      },
+      request->documents_size(), response->mutable_usage());
+  return call;
+}
+
 grpc::ServerUnaryReactor* RetrieverService::GetModelInfo(
     grpc::CallbackServerContext* context, const attnr::v1::GetModelInfoRequest*,
     attnr::v1::ModelInfo* response) {

@@ -40,6 +40,10 @@ class RetrieverService final : public attnr::v1::Retriever::CallbackService {
   grpc::ServerUnaryReactor* Score(grpc::CallbackServerContext* context,
                                   const attnr::v1::ScoreRequest* request,
                                   attnr::v1::ScoreResponse* response) override;
+  grpc::ServerUnaryReactor* Prepare(
+      grpc::CallbackServerContext* context,
+      const attnr::v1::PrepareRequest* request,
+      attnr::v1::PrepareResponse* response) override;
   grpc::ServerUnaryReactor* GetModelInfo(
       grpc::CallbackServerContext* context,
       const attnr::v1::GetModelInfoRequest* request,

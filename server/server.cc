@@ -59,7 +59,13 @@ absl::Status Server::LoadModel() {
   rc.weights_path = config_.weights_path();
   rc.threads = static_cast<int>(config_.intra_op_threads());
   rc.cache_bytes = config_.cache_bytes();
-  rc.attention_fusion_weight = config_.attention_fusion_weight();
+  for (const auto& [name, weight] : config_.fusion_weights()) {
+    rc.fusion_weights[*ViewFromCliName(name)] = weight;  // Validated.
+  }
+  rc.dense_model_path = config_.dense_model();
+  rc.dense_model_sha256 = config_.dense_model_sha256();
+  rc.dense_view.query_prefix = config_.dense_query_prefix();
+  rc.neural_budget_tokens = config_.neural_budget_tokens();
   rc.attention_view.top_tokens = config_.attention_top_tokens();
   rc.attention_view.background = config_.attention_background();
   auto default_views =

@@ -1,5 +1,6 @@
 #include "server/server_config.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -7,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "model/views/view_registry.h"
 
 namespace attnr::server {
 namespace {
@@ -44,7 +46,6 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_cache_bytes(768ull << 20);
   c.set_drain_seconds(10);
   c.set_max_concurrent_requests(8);
-  c.set_attention_fusion_weight(1.0);
   c.set_attention_top_tokens(2);
   c.set_attention_background(0.2);
   c.set_max_document_bytes(8 << 20);
@@ -119,8 +120,14 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
     return fail("max_concurrent_requests must be <= 256 (one thread each)");
   }
   if (c.drain_seconds() < 0) return fail("drain_seconds must be >= 0");
-  if (!(c.attention_fusion_weight() >= 0)) {
-    return fail("attention_fusion_weight must be >= 0");
+  for (const auto& [name, weight] : c.fusion_weights()) {
+    if (!ViewFromCliName(name).has_value()) {
+      return fail(absl::StrCat("fusion_weights names an unknown view '", name,
+                               "' (lexical, attention, dense, entity)"));
+    }
+    if (!(weight >= 0)) {
+      return fail(absl::StrCat("fusion_weights[", name, "] must be >= 0"));
+    }
   }
   if (c.attention_top_tokens() < 1 || c.attention_top_tokens() > 64) {
     return fail("attention_top_tokens must be in [1, 64]");
@@ -129,6 +136,22 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
     return fail("attention_background must be in (0, 1]");
   }
   return absl::OkStatus();
+}
+
+std::string ResolveModelFolder(const std::string& value,
+                               const std::filesystem::path& config_dir) {
+  if (value.empty() || value.front() == '/') return value;
+  if (value.find('/') == std::string::npos) {
+    const char* cache = std::getenv("ATTNR_MODEL_CACHE");
+    const char* home = std::getenv("HOME");
+    const std::filesystem::path root =
+        cache != nullptr && *cache != '\0'
+            ? std::filesystem::path(cache)
+            : std::filesystem::path(home != nullptr ? home : "/root") /
+                  ".cache/attnr/models";
+    return (root / value).string();
+  }
+  return (config_dir / value).lexically_normal().string();
 }
 
 }  // namespace attnr::server

@@ -1,6 +1,7 @@
 #ifndef ATTNR_SERVER_SERVER_CONFIG_H_
 #define ATTNR_SERVER_SERVER_CONFIG_H_
 
+#include <filesystem>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -19,6 +20,12 @@ attnr::v1::ServerConfig DefaultServerConfig();
 
 // Checks that limits are consistent (e.g. default_top_k <= max_top_k).
 absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& config);
+
+// Where a model folder setting points: a name without '/' is a pinned model
+// in the model cache ($ATTNR_MODEL_CACHE, else ~/.cache/attnr/models); a
+// relative path is relative to the config file's folder; "" stays "".
+std::string ResolveModelFolder(const std::string& value,
+                               const std::filesystem::path& config_dir);
 
 }  // namespace attnr::server
 

@@ -13,6 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/formats/safetensors_file.h"
+#include "model/network/digest.h"
+#include "model/network/torch_thread.h"
 
 namespace attnr::bert {
 namespace {
@@ -45,6 +47,8 @@ struct BertEncoder::Weights {
   int32_t cls_id = 0, sep_id = 0, pad_id = 0;
   torch::Tensor word, position, token_type, emb_ln_w, emb_ln_b;
   std::vector<Layer> layers;
+  std::string name;
+  std::string sha256;  // Of model.safetensors.
 };
 
 BertEncoder::BertEncoder(std::unique_ptr<Weights> weights)
@@ -58,6 +62,26 @@ int64_t BertEncoder::dim() const { return w_->hidden; }
 int64_t BertEncoder::max_tokens() const { return w_->max_tokens; }
 
 absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(
+    const std::string& folder, int threads) {
+  absl::StatusOr<std::unique_ptr<BertEncoder>> out;
+  network::TorchThread::Get().Run([&] {
+    if (threads > 0) torch::set_num_threads(threads);
+    out = LoadHere(folder);
+  });
+  return out;
+}
+
+absl::StatusOr<std::vector<float>> BertEncoder::Embed(
+    const std::vector<std::vector<int32_t>>& sequences) const {
+  absl::StatusOr<std::vector<float>> out;
+  network::TorchThread::Get().Run([&] { out = EmbedHere(sequences); });
+  return out;
+}
+
+const std::string& BertEncoder::name() const { return w_->name; }
+const std::string& BertEncoder::sha256() const { return w_->sha256; }
+
+absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::LoadHere(
     const std::string& folder) {
   auto config = ReadJson(folder + "/config.json");
   if (!config.ok()) return config.status();
@@ -119,6 +143,23 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(
     return refuse("a vocabulary without [CLS] and [SEP]");
   }
 
+  {
+    // The weights' digest names the model in caches and in ModelInfo.
+    std::ifstream in(folder + "/model.safetensors", std::ios::binary);
+    if (!in) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot open ", folder, "/model.safetensors"));
+    }
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    w->sha256 = network::Sha256Hex(bytes.str());
+  }
+  {
+    // The folder's own name ("all-minilm-l6-v2"), as the manifest calls it.
+    std::string base = folder;
+    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    w->name = base.substr(base.find_last_of('/') + 1);
+  }
   auto tensors = formats::ReadSafetensors(folder + "/model.safetensors");
   if (!tensors.ok()) return tensors.status();
   std::map<std::string, torch::Tensor>& t = *tensors;
@@ -187,7 +228,7 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(
   return std::unique_ptr<BertEncoder>(new BertEncoder(std::move(w)));
 }
 
-absl::StatusOr<std::vector<float>> BertEncoder::Embed(
+absl::StatusOr<std::vector<float>> BertEncoder::EmbedHere(
     const std::vector<std::vector<int32_t>>& sequences) const {
   const int64_t n = static_cast<int64_t>(sequences.size());
   if (n == 0) return std::vector<float>();

@@ -24,8 +24,9 @@ class BertEncoder {
   // Errors: NOT_FOUND (a file missing), INVALID_ARGUMENT (an architecture
   // or setting this encoder does not run, named), DATA_LOSS (weights that
   // do not match config.json, naming the tensor).
+  // `threads` (> 0) sets LibTorch's intra-op threads.
   static absl::StatusOr<std::unique_ptr<BertEncoder>> Load(
-      const std::string& folder);
+      const std::string& folder, int threads = 0);
   ~BertEncoder();
 
   const tokenizers::WordPieceTokenizer& tokenizer() const;
@@ -34,6 +35,9 @@ class BertEncoder {
   // Most WordPiece tokens one sequence may hold, [CLS] and [SEP] excluded
   // (the position table's size, or the model's max_seq_length, less 2).
   int64_t max_tokens() const;
+  // The folder's name, and the SHA-256 of model.safetensors.
+  const std::string& name() const;
+  const std::string& sha256() const;
 
   // Embeds each sequence of token ids ([CLS] and [SEP] are added here):
   // [sequences x dim()] floats, row-major. A sequence longer than
@@ -44,6 +48,10 @@ class BertEncoder {
  private:
   struct Weights;
   explicit BertEncoder(std::unique_ptr<Weights> weights);
+  static absl::StatusOr<std::unique_ptr<BertEncoder>> LoadHere(
+      const std::string& folder);
+  absl::StatusOr<std::vector<float>> EmbedHere(
+      const std::vector<std::vector<int32_t>>& sequences) const;
   std::unique_ptr<Weights> w_;
 };
 

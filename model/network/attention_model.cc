@@ -159,55 +159,81 @@ absl::StatusOr<std::vector<std::vector<float>>> AttentionModel::Relevance(
   return out;
 }
 
+// The read-out's state between groups: it lives on the caller's stack, but
+// only the TorchThread touches its tensors.
+struct AttentionModel::ReadOut {
+  EncoderOutput query;
+  torch::Tensor weights;
+  std::vector<const EncoderOutput*> keys;
+  std::vector<size_t> which;        // Document index of each entry of `keys`.
+  std::vector<torch::Tensor> rows;  // The current group's.
+};
+
 absl::Status AttentionModel::VisitQueryTokenRelevance(
     const std::vector<text::Token>& query,
     const std::vector<const EncodedDocument*>& documents,
     const std::function<void(const QueryTokenMass&)>& visit,
     const StopSignal& stop) const {
-  absl::Status out;
-  TorchThread::Get().Run(
-      [&] { out = VisitHere(query, documents, visit, stop); });
-  return out;
-}
-
-absl::Status AttentionModel::VisitHere(
-    const std::vector<text::Token>& query,
-    const std::vector<const EncodedDocument*>& documents,
-    const std::function<void(const QueryTokenMass&)>& visit,
-    const StopSignal& stop) const {
-  std::vector<const EncoderOutput*> keys;
-  std::vector<size_t> which;
+  ReadOut state;
   for (size_t d = 0; d < documents.size(); ++d) {
     const auto* doc = static_cast<const TorchEncodedDocument*>(documents[d]);
     if (doc->tokens() == 0) continue;  // Nothing to attend to.
-    keys.push_back(&doc->encoded());
-    which.push_back(d);
+    state.keys.push_back(&doc->encoded());
+    state.which.push_back(d);
   }
-  if (keys.empty() || query.empty()) return absl::OkStatus();
+  if (state.keys.empty() || query.empty()) return absl::OkStatus();
+  absl::Status status;
+  TorchThread& torch_thread = TorchThread::Get();
+  torch_thread.Run([&] { status = StartReadOut(query, &state); });
+  QueryTokenMass group;
+  group.mass.assign(documents.size(), nullptr);
+  // Each group's rows are made on the TorchThread and visited here, on the
+  // caller's thread: the model's thread runs model work only.
+  for (size_t first = 0; status.ok() && first < query.size();
+       first += kQueryGroup) {
+    if (status = stop.Check("read-out"); !status.ok()) break;
+    const size_t count = std::min(kQueryGroup, query.size() - first);
+    torch_thread.Run([&] { status = ReadOutGroup(first, count, &state); });
+    if (!status.ok()) break;
+    group.first_query = first;
+    group.queries = count;
+    group.term_weights = state.weights.data_ptr<float>() + first;
+    for (size_t i = 0; i < state.which.size(); ++i) {
+      // ReadOutGroup makes them contiguous; they live until the next group.
+      group.mass[state.which[i]] = state.rows[i].data_ptr<float>();
+    }
+    visit(group);
+  }
+  torch_thread.Run([&] { state = ReadOut(); });
+  return status;
+}
+
+absl::Status AttentionModel::StartReadOut(const std::vector<text::Token>& query,
+                                          ReadOut* state) const {
   try {
     torch::NoGradGuard no_grad;
     Encoder& encoder = state_->model.encoder;
-    EncoderOutput q = encoder->Forward(
-        IdsTensor(state_->model.vocabulary, query), /*keep_keys=*/false,
-        /*keep_queries=*/true);
-    if (state_->model.header.encoder.token_match) q.terms = TermsTensor(query);
-    const torch::Tensor weights = encoder->TermWeights(q).contiguous();
-    QueryTokenMass group;
-    group.mass.assign(documents.size(), nullptr);
-    for (size_t first = 0; first < query.size(); first += kQueryGroup) {
-      if (absl::Status s = stop.Check("read-out"); !s.ok()) return s;
-      const size_t count = std::min(kQueryGroup, query.size() - first);
-      std::vector<torch::Tensor> rows = encoder->QueryTokenRelevance(
-          q, keys, static_cast<int64_t>(first), static_cast<int64_t>(count));
-      group.first_query = first;
-      group.queries = count;
-      group.term_weights = weights.data_ptr<float>() + first;
-      for (size_t i = 0; i < which.size(); ++i) {
-        // QueryTokenRelevance makes them contiguous; `rows` outlives visit.
-        group.mass[which[i]] = rows[i].data_ptr<float>();
-      }
-      visit(group);
+    state->query = encoder->Forward(IdsTensor(state_->model.vocabulary, query),
+                                    /*keep_keys=*/false,
+                                    /*keep_queries=*/true);
+    if (state_->model.header.encoder.token_match) {
+      state->query.terms = TermsTensor(query);
     }
+    state->weights = encoder->TermWeights(state->query).contiguous();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("attention read-out failed: ",
+                                            e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AttentionModel::ReadOutGroup(size_t first, size_t count,
+                                          ReadOut* state) const {
+  try {
+    torch::NoGradGuard no_grad;
+    state->rows = state_->model.encoder->QueryTokenRelevance(
+        state->query, state->keys, static_cast<int64_t>(first),
+        static_cast<int64_t>(count));
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("attention read-out failed: ",
                                             e.what_without_backtrace()));

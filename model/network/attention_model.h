@@ -63,8 +63,8 @@ class AttentionModel {
   // The same mass split by query token: calls `visit` once per group of at
   // most kQueryGroup query tokens, in query order (a group's rows are
   // [tokens] per document, so a 256-token query over 500k document tokens
-  // never holds more than 16 rows at once). `visit` runs on the TorchThread:
-  // keep it to plain arithmetic.
+  // never holds more than 16 rows at once). `visit` runs on the calling
+  // thread, between the model's steps.
   static constexpr size_t kQueryGroup = 16;
   absl::Status VisitQueryTokenRelevance(
       const std::vector<text::Token>& query,
@@ -85,12 +85,11 @@ class AttentionModel {
       const std::string& path, int threads);
   absl::StatusOr<std::shared_ptr<const EncodedDocument>> EncodeHere(
       const std::vector<text::Token>& tokens, const StopSignal& stop) const;
-  absl::Status VisitHere(
-      const std::vector<text::Token>& query,
-      const std::vector<const EncodedDocument*>& documents,
-      const std::function<void(const QueryTokenMass&)>& visit,
-      const StopSignal& stop) const;
-
+  // The read-out, one step per TorchThread job.
+  struct ReadOut;
+  absl::Status StartReadOut(const std::vector<text::Token>& query,
+                            ReadOut* state) const;
+  absl::Status ReadOutGroup(size_t first, size_t count, ReadOut* state) const;
   std::unique_ptr<State> state_;
 };
 

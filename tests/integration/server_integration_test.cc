@@ -406,7 +406,7 @@ TEST_F(ServerIntegrationTest, RetrieveRefusesBadRequestsClearly) {
        [](auto* r) {
          r->mutable_options()->add_views(attnr::v1::SCORING_VIEW_ENTITY);
        },
-       absl::StatusCode::kInvalidArgument, "ENTITY is not available"},
+       absl::StatusCode::kInvalidArgument, "ENTITY is not served"},
       {"unspecified view",
        [](auto* r) {
          r->mutable_options()->add_views(attnr::v1::SCORING_VIEW_UNSPECIFIED);

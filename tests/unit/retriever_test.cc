@@ -47,9 +47,9 @@ TEST(RetrieverTest, RanksTheAnsweringSectionFirstWithExactRanges) {
             "# Packages\nPackages are installed with apt. The apt tool "
             "resolves dependencies.");
   EXPECT_EQ(top.span.begin_char, top.span.begin_byte);  // ASCII document.
-  EXPECT_GT(top.detail.lexical, 0.0);
-  EXPECT_EQ(top.detail.fused, top.detail.lexical);
-  EXPECT_THAT(top.detail.matched_terms,
+  EXPECT_GT(top.detail.ScoreOf(ViewKind::kLexical), 0.0);
+  EXPECT_EQ(top.detail.fused, top.detail.ScoreOf(ViewKind::kLexical));
+  EXPECT_THAT(top.detail.ReasonsOf(ViewKind::kLexical),
               ::testing::UnorderedElementsAre("install", "packages", "apt"));
   // Passages without any query term are not returned.
   for (const RetrievedPassage& p : result->passages) {
@@ -161,10 +161,10 @@ TEST(RetrieverTest, ErrorsNameTheFieldAndTheLimit) {
   auto punct = r->Retrieve("?!", {{"", "text"}}, params);
   EXPECT_EQ(punct.status().code(), absl::StatusCode::kInvalidArgument);
 
-  params.views = {ScoringView::kAttention};
+  params.views = {ViewKind::kAttention};
   auto view = r->Retrieve("q", {{"", "text"}}, params);
   EXPECT_EQ(view.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(view.status().message(), HasSubstr("ATTENTION is not available"));
+  EXPECT_THAT(view.status().message(), HasSubstr("ATTENTION is not served"));
 }
 
 TEST(RetrieverTest, PastDeadlineIsDeadlineExceeded) {
@@ -196,9 +196,10 @@ TEST(RetrieverTest, MissingWeightsAreRefusedNotReplaced) {
 
 TEST(RetrieverTest, WithoutWeightsOnlyTheLexicalViewIsOffered) {
   auto r = MakeRetriever();
-  EXPECT_EQ(r->description().views,
-            std::vector<ScoringView>{ScoringView::kLexical});
-  EXPECT_EQ(r->cache(), nullptr);
+  EXPECT_EQ(r->description().views, std::vector<ViewKind>{ViewKind::kLexical});
+  EXPECT_EQ(r->view(ViewKind::kAttention), nullptr);
+  EXPECT_EQ(r->view(ViewKind::kDense), nullptr);
+  EXPECT_TRUE(r->description().models.empty());
 }
 
 TEST(RetrieverScoreTest, ScoresTextAndRangesInOrder) {

@@ -1,4 +1,4 @@
-#include "model/scoring/attention_view.h"
+#include "model/scoring/attention_scorer.h"
 
 #include <algorithm>
 #include <cmath>

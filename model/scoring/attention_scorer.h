@@ -1,5 +1,5 @@
-#ifndef ATTNR_MODEL_SCORING_ATTENTION_VIEW_H_
-#define ATTNR_MODEL_SCORING_ATTENTION_VIEW_H_
+#ifndef ATTNR_MODEL_SCORING_ATTENTION_SCORER_H_
+#define ATTNR_MODEL_SCORING_ATTENTION_SCORER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "model/scoring/lexical_view.h"
+#include "model/scoring/token_slice.h"
 #include "model/text/tokenizer.h"
 
 namespace attnr::scoring {
@@ -75,4 +75,4 @@ class AttentionViewScorer {
 
 }  // namespace attnr::scoring
 
-#endif  // ATTNR_MODEL_SCORING_ATTENTION_VIEW_H_
+#endif  // ATTNR_MODEL_SCORING_ATTENTION_SCORER_H_

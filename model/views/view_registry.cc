@@ -1,0 +1,46 @@
+#include "model/views/view_registry.h"
+
+#include <cstdlib>
+
+namespace attnr {
+namespace {
+
+constexpr ViewInfo kViews[] = {
+    {ViewKind::kLexical, "LEXICAL", "lexical", 1,
+     "in-document BM25 over stemmed terms"},
+    {ViewKind::kAttention, "ATTENTION", "attention", 2,
+     "query-to-document attention of the trained transformer"},
+    {ViewKind::kDense, "DENSE", "dense", 4,
+     "cosine between pretrained sentence embeddings of query and passage"},
+    {ViewKind::kEntity, "ENTITY", "entity", 3,
+     "entity overlap with the query and the entity-graph scope"},
+};
+
+}  // namespace
+
+absl::Span<const ViewInfo> AllViews() { return kViews; }
+
+const ViewInfo& InfoOf(ViewKind kind) {
+  for (const ViewInfo& v : kViews) {
+    if (v.kind == kind) return v;
+  }
+  std::abort();  // Every enumerator has a row (view_registry_test checks).
+}
+
+const char* ViewName(ViewKind kind) { return InfoOf(kind).name; }
+
+std::optional<ViewKind> ViewFromCliName(absl::string_view cli_name) {
+  for (const ViewInfo& v : kViews) {
+    if (cli_name == v.cli_name) return v.kind;
+  }
+  return std::nullopt;
+}
+
+std::optional<ViewKind> ViewFromProtoNumber(int number) {
+  for (const ViewInfo& v : kViews) {
+    if (v.proto_number == number) return v.kind;
+  }
+  return std::nullopt;
+}
+
+}  // namespace attnr
