@@ -57,28 +57,41 @@ def percentile(values, p):
 FAQ_POOLED = "faq sets (pooled)"
 
 
-def evaluate(datasets, server, views):
+def systems_for(views, default_views):
+    """The rows: the default service as a user meets it (no warm-up: the
+    first queries on a document spend the request budget), the same after
+    Prepare, every view alone and every fusion of two or more views (the
+    ablations), each after Prepare, and the peer."""
+    systems = [("attnr (default views)", None, False)]
+    if any(v != "lexical" for v in default_views):
+        systems.append(("attnr (default views, prepared)", None, True))
+    systems += [(f"attnr view={v}", [v], True) for v in views]
+    combos = [[v for i, v in enumerate(views) if mask >> i & 1]
+              for mask in range(1, 1 << len(views))]
+    systems += [("attnr (" + "+".join(c) + " fused)", c, True)
+                for c in sorted((c for c in combos if len(c) > 1), key=len)]
+    return systems + [("xapian-bm25 (peer)", "xapian", False)]
+
+
+def evaluate(datasets, server, views, default_views):
     """Per dataset and system: aggregated metrics (and per-query scores)."""
-    systems = [("attnr (default views)", None)]
-    if len(views) > 1:
-        systems.append(("attnr (" + "+".join(views) + " fused)", views))
-    systems += [(f"attnr view={v}", [v]) for v in views] + [
-        ("xapian-bm25 (peer)", "xapian")]
+    systems = systems_for(views, default_views)
     results, raw = {}, {}
     for ds in datasets:
         texts = {d["id"]: d["text"] for d in ds["documents"]}
-        per_system = {name: [] for name, _ in systems}
+        per_system = {name: [] for name, _, _ in systems}
         for doc_id, text in texts.items():
             queries = [q for q in ds["queries"] if q["doc"] == doc_id]
             if not queries:
                 continue
-            for name, sel in systems:
+            for name, sel, prepare in systems:
                 if sel == "xapian":
                     index = xapian_peer.XapianIndex(text)
                     ranked_by_qid = {q["qid"]: index.search(q["query"], 10)
                                      for q in queries}
                 else:
-                    responses = server.retrieve_batch(text, queries, 10, sel)
+                    responses = server.retrieve_batch(text, queries, 10, sel,
+                                                      prepare=prepare)
                     ranked_by_qid = {}
                     for qid, r in responses.items():
                         ranked = []
@@ -92,8 +105,9 @@ def evaluate(datasets, server, views):
                         metrics.score_query(ranked_by_qid.get(q["qid"], []), q["gold"]))
         results[ds["name"]] = {n: metrics.aggregate(v) for n, v in per_system.items()}
         raw[ds["name"]] = per_system
-    results.update(pooled_rows(datasets, raw, [name for name, _ in systems]))
-    return results, [name for name, _ in systems]
+    names = [name for name, _, _ in systems]
+    results.update(pooled_rows(datasets, raw, names))
+    return results, names
 
 
 def pooled_rows(datasets, raw, names):
@@ -169,6 +183,48 @@ def measure_speed(server, build_dir, corpus, sizes, query, cold, warm,
             "xapian_chunks": len(index.ranges),
         })
     return rows
+
+
+def measure_warmup(server, corpus, sizes, tmp):
+    """Whole-document warm-up (Prepare, no budget) of a document the server
+    has not seen, per size: the neural views' encode time and tokens."""
+    rows = []
+    for target in sizes:
+        text = f"warm-up run {time.time()}\n\n" + document_of(corpus, target)
+        path = os.path.join(tmp, f"warmup-{target}.txt")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        r = json.loads(server.cli("prepare", "--json", "--doc", path,
+                                  "--timeout", "600").stdout)
+        u = r["usage"]
+        rows.append({"tokens": u["document_tokens"], "passages": u["passages"],
+                     "encoded_tokens": u["encoded_tokens"],
+                     "encode_ms": u["timings"]["encode_ms"],
+                     "total_ms": u["timings"]["total_ms"]})
+    return rows
+
+
+def dense_flops_per_token(model_dir, piece_tokens):
+    """FLOPs of one BERT encoder pass per token (2 x multiply-adds: Q, K, V
+    and output projections, the FFN, and QK^T + PV over a piece of
+    `piece_tokens`), from the model's config.json."""
+    with open(os.path.join(model_dir, "config.json")) as f:
+        c = json.load(f)
+    d, ffn, layers = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    return 2 * layers * (4 * d * d + 2 * d * ffn + 2 * piece_tokens * d)
+
+
+def dense_model_dir(config_path):
+    with open(config_path) as f:
+        m = re.search(r'^dense_model:\s*"([^"]*)"', f.read(), re.M)
+    if not m or not m.group(1):
+        return None
+    name = m.group(1)
+    if "/" not in name:
+        return os.path.join(os.environ.get("ATTNR_MODEL_CACHE") or
+                            os.path.expanduser("~/.cache/attnr/models"), name)
+    return name if os.path.isabs(name) else os.path.normpath(
+        os.path.join(os.path.dirname(os.path.abspath(config_path)), name))
 
 
 def encoder_flops_per_token(weights_path, tokens):
@@ -294,7 +350,7 @@ def speed_table(rows):
 
 
 def write_report(out, quality, systems, speed, model_speed, info, env, gemm,
-                 rss, smoke, weights):
+                 rss, smoke, weights, warmup=(), dense_dir=None):
     peer = "xapian-bm25 (peer)"
     main = systems[0]
     lines = ["# attnr benchmark report", ""]
@@ -364,6 +420,27 @@ def write_report(out, quality, systems, speed, model_speed, info, env, gemm,
         f"Compute: measured float32 GEMM peak (numpy on the system BLAS, 1024², "
         f"same run): {fmt(gemm, 1)} GFLOP/s.",
     ]
+    if warmup and dense_dir:
+        lines += ["", "Whole-document warm-up (`Prepare`, no budget) of a "
+                  "document the server has not seen: the dense encoder embeds "
+                  "every passage (encoder tokens include [CLS]/[SEP] and the "
+                  "query-free pieces; FLOPs from the model's config.json with "
+                  "attention over the mean piece length).", "",
+                  "| document tokens | passages | encoder tokens | encode ms | "
+                  "encoder tokens/s | GFLOP | GFLOP/s | share of GEMM peak |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in warmup:
+            if not r["encode_ms"] or not r["passages"]:
+                continue
+            piece = r["encoded_tokens"] / r["passages"]
+            gflop = dense_flops_per_token(dense_dir, piece) * r["encoded_tokens"] / 1e9
+            rate = gflop / (r["encode_ms"] / 1000)
+            lines.append(
+                f"| {r['tokens']} | {r['passages']} | {r['encoded_tokens']} | "
+                f"{r['encode_ms']:.0f} | "
+                f"{r['encoded_tokens'] / (r['encode_ms'] / 1000):,.0f} | "
+                f"{gflop:.1f} | {rate:.1f} | "
+                + (f"{100 * rate / gemm:.0f}% |" if gemm else "– |"))
     if weights and "SCORING_VIEW_ATTENTION" in info["views"]:
         lines += ["", "| tokens | encode ms (cold, server) | encoder GFLOP | "
                   "achieved GFLOP/s | share of GEMM peak |", "|---|---|---|---|---|"]
@@ -419,7 +496,8 @@ def main():
     try:
         info = server.info()
         views = [VIEW_NAMES[v] for v in info["views"]]
-        quality, systems = evaluate(datasets, server, views)
+        default_views = [VIEW_NAMES[v] for v in info.get("default_views", [])]
+        quality, systems = evaluate(datasets, server, views, default_views)
         for ds, by in quality.items():
             for name in systems:
                 print(f"  {ds:12s} {name:22s} MRR@10 {by[name]['mrr10']:.3f}",
@@ -433,6 +511,13 @@ def main():
                 server, args.build_dir, speed_corpus(datasets), sizes, query,
                 max(2, cold // 2), warm, max(3, requests // 4), server.tmp,
                 ["lexical", "attention"])
+        warmup = []
+        if "dense" in default_views:
+            warmup = measure_warmup(server, speed_corpus(datasets),
+                                    sizes[-2:], server.tmp)
+            for r in warmup:
+                print(f"  warm-up {r['tokens']} tokens: {r['encoded_tokens']} "
+                      f"encoded in {r['encode_ms']:.0f} ms", flush=True)
         for label, rows in (("default", speed), ("lexical+attention", model_speed)):
             for r in rows:
                 print(f"  speed {label} {r['tokens']:>7} tokens: cold p50 "
@@ -445,11 +530,12 @@ def main():
     env = machine()
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"machine": env, "model": info, "quality": quality,
-                   "speed": speed, "model_speed": model_speed,
+                   "speed": speed, "model_speed": model_speed, "warmup": warmup,
                    "peak_rss_mib": rss, "gemm_gflops": gemm}, f, indent=1)
     plot(speed, model_speed, os.path.join(args.out, "latency.png"))
     write_report(args.out, quality, systems, speed, model_speed, info, env,
-                 gemm, rss, args.smoke, weights_path_of(args.config))
+                 gemm, rss, args.smoke, weights_path_of(args.config), warmup,
+                 dense_model_dir(args.config))
     print(f"wrote {os.path.join(args.out, 'REPORT.md')}")
 
 

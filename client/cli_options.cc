@@ -64,6 +64,9 @@ usage:
   attnr retrieve --doc FILE [--doc FILE ...] (--query TEXT | --queries FILE.jsonl)
                  [--top-k N] [--max-passage-tokens N] [--overlap N]
                  [--views lexical,dense,attention] [--explain] [--no-text]
+                 [--prepare]   (warm the documents first: every passage judged)
+  attnr prepare  --doc FILE [--doc FILE ...] [--max-passage-tokens N]
+                 [--overlap N] [--views ...]
   attnr score    --query TEXT (--passage TEXT | --char-range S:E | --byte-range S:E)...
                  [--context FILE] [--explain]
   attnr info
@@ -89,8 +92,8 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
   if (argc < 2) return Usage("missing command");
   o.command = argv[1];
   if (o.command == "--help" || o.command == "-h") o.command = "help";
-  static const char* kCommands[] = {"retrieve", "score", "info", "health",
-                                    "help"};
+  static const char* kCommands[] = {"retrieve", "prepare", "score",
+                                    "info",     "health",  "help"};
   if (std::none_of(std::begin(kCommands), std::end(kCommands),
                    [&](const char* c) { return o.command == c; })) {
     return Usage(absl::StrCat("unknown command '", o.command, "'"));
@@ -111,12 +114,13 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
       return std::string(argv[++i]);
     };
     auto is = [&](const char* name) { return flag == name; };
-    if (is("--json") || is("--explain") || is("--no-text") || is("--help") ||
-        is("-h")) {
+    if (is("--json") || is("--explain") || is("--no-text") || is("--prepare") ||
+        is("--help") || is("-h")) {
       if (has_value) return Usage(absl::StrCat(flag, " takes no value"));
       if (is("--json")) o.json = true;
       if (is("--explain")) o.explain = true;
       if (is("--no-text")) o.no_text = true;
+      if (is("--prepare")) o.prepare = true;
       if (is("--help") || is("-h")) o.command = "help";
       continue;
     }
@@ -187,6 +191,11 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
     if (o.has_query == !o.queries_file.empty()) {
       return Usage("retrieve needs exactly one of --query or --queries");
     }
+    if (std::count(o.docs.begin(), o.docs.end(), "-") > 1) {
+      return Usage("--doc - (standard input) can be given only once");
+    }
+  } else if (o.command == "prepare") {
+    if (o.docs.empty()) return Usage("prepare needs at least one --doc FILE");
     if (std::count(o.docs.begin(), o.docs.end(), "-") > 1) {
       return Usage("--doc - (standard input) can be given only once");
     }

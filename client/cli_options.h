@@ -36,6 +36,8 @@ struct CliOptions {
   uint32_t overlap_sentences = 0;
   bool explain = false;
   bool no_text = false;
+  // retrieve: send the documents to Prepare before the first query.
+  bool prepare = false;
   std::vector<std::string> views;  // lexical | attention | entity
   // score
   std::vector<PassageArg> passages;

@@ -101,6 +101,29 @@ int RunRetrieve(const CliOptions& o, RetrieverClient& client) {
   if (o.no_text) options->set_return_text(false);
   AddViews(o.views, options->mutable_views());
 
+  if (o.prepare || o.command == "prepare") {
+    attnr::v1::PrepareRequest prepare;
+    *prepare.mutable_documents() = base.documents();
+    *prepare.mutable_options() = base.options();
+    auto prepared = client.Prepare(prepare, o.timeout);
+    if (!prepared.ok()) return Fail(prepared.status(), "prepare: ");
+    if (o.command == "prepare") {
+      if (o.json) {
+        auto line = attnr::client::ToJsonLine(*prepared, nullptr);
+        if (!line.ok()) return Fail(line.status());
+        std::cout << *line << "\n";
+      } else {
+        const attnr::v1::Usage& u = prepared->usage();
+        std::cout << "prepared " << base.documents_size()
+                  << " document(s): " << u.document_tokens() << " tokens, "
+                  << u.passages() << " passages, " << u.encoded_tokens()
+                  << " tokens encoded in " << u.timings().total_ms()
+                  << " ms; model " << prepared->model() << "\n";
+      }
+      return 0;
+    }
+  }
+
   std::vector<QueryLine> queries;
   if (o.has_query) {
     queries.push_back({o.query, nullptr});
@@ -231,7 +254,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   RetrieverClient client(options->target);
-  if (options->command == "retrieve") return RunRetrieve(*options, client);
+  if (options->command == "retrieve" || options->command == "prepare") {
+    return RunRetrieve(*options, client);
+  }
   if (options->command == "score") return RunScore(*options, client);
   if (options->command == "info") return RunInfo(*options, client);
   return RunHealth(*options, client);

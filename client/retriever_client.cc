@@ -50,6 +50,16 @@ absl::StatusOr<attnr::v1::ScoreResponse> RetrieverClient::Score(
   return response;
 }
 
+absl::StatusOr<attnr::v1::PrepareResponse> RetrieverClient::Prepare(
+    const attnr::v1::PrepareRequest& request, absl::Duration timeout) {
+  grpc::ClientContext context;
+  SetDeadline(&context, timeout);
+  attnr::v1::PrepareResponse response;
+  grpc::Status status = stub_->Prepare(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
 absl::StatusOr<attnr::v1::ModelInfo> RetrieverClient::GetModelInfo(
     absl::Duration timeout) {
   grpc::ClientContext context;

@@ -26,6 +26,8 @@ class RetrieverClient {
       const attnr::v1::RetrieveRequest& request, absl::Duration timeout);
   absl::StatusOr<attnr::v1::ScoreResponse> Score(
       const attnr::v1::ScoreRequest& request, absl::Duration timeout);
+  absl::StatusOr<attnr::v1::PrepareResponse> Prepare(
+      const attnr::v1::PrepareRequest& request, absl::Duration timeout);
   absl::StatusOr<attnr::v1::ModelInfo> GetModelInfo(absl::Duration timeout);
   // The serving status of `service` ("" = the whole server).
   absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> Health(

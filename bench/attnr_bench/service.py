@@ -49,8 +49,10 @@ class Server:
                     return int(line.split()[1]) / 1024
         return None
 
-    def retrieve_batch(self, text, queries, top_k=10, views=None):
-        """Runs every query against one document; returns {qid: response}."""
+    def retrieve_batch(self, text, queries, top_k=10, views=None,
+                       prepare=False):
+        """Runs every query against one document; returns {qid: response}.
+        With `prepare`, the document is warmed (Prepare RPC) first."""
         doc = os.path.join(self.tmp, "doc.txt")
         with open(doc, "w", encoding="utf-8") as f:
             f.write(text)
@@ -62,6 +64,8 @@ class Server:
                 "--doc", doc, "--queries", qfile, "--timeout", "120"]
         if views:
             args += ["--views", ",".join(views)]
+        if prepare:
+            args += ["--prepare"]
         out = self.cli(*args)
         responses = {}
         for line in out.stdout.splitlines():

@@ -33,9 +33,9 @@ struct AttentionViewParams {
 // a unit's length and lets a single query token carry it. Peaks ask where a
 // token's attention lands, whatever the unit's length; the geometric mean
 // asks a unit to draw attention from the query's tokens together, as BM25
-// rewards a unit for matching several terms. On the training corpus's
-// held-out split (never the dev sets) MRR@10 went from 0.641 (sum) to 0.678
-// (bench/results/ATTENTION_VIEW.md has the sweep).
+// rewards a unit for matching several terms. It ranked better than the sum
+// on the training corpus's held-out split (never the dev sets;
+// bench/results/ATTENTION_VIEW.md has the sweep).
 class AttentionViewScorer {
  public:
   // Scores units[0, scored); `total_tokens` is N, the tokens of every

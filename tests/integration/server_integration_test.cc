@@ -58,22 +58,6 @@ std::string LongDocument() {
   return doc;
 }
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs a command line through the shell, capturing stdout and stderr.
-CommandResult RunShell(const std::string& command) {
-  const std::string out = TempDir() + "/cmd.out";
-  const std::string err = TempDir() + "/cmd.err";
-  const int status =
-      std::system(absl::StrCat(command, " >", out, " 2>", err).c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out),
-          ReadFile(err)};
-}
-
 std::string Cli(const std::string& args) {
   return absl::StrCat(ATTNR_CLI_BIN, " ", args);
 }

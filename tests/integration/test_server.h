@@ -188,6 +188,28 @@ class ServerProcess {
   std::string error_;
 };
 
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a command line through the shell, capturing stdout and stderr.
+inline CommandResult RunShell(const std::string& command) {
+  const std::string out = TempDir() + "/cmd.out";
+  const std::string err = TempDir() + "/cmd.err";
+  const int status =
+      std::system(absl::StrCat(command, " >", out, " 2>", err).c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out),
+          ReadFile(err)};
+}
+
+// The repository's config/server.textproto: what `make serve` runs.
+inline std::string ShippedConfig() {
+  return std::string(std::getenv("ATTNR_SOURCE_DIR")) +
+         "/config/server.textproto";
+}
+
 // The shipped model's weights: the default config's, so the tests follow
 // the model that ships.
 inline std::string ShippedWeights() {

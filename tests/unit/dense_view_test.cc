@@ -67,7 +67,7 @@ const Document& Faq() {
       "The cat sat on the windowsill watching birds in the garden.",
       "To reduce your electricity bill, switch off appliances at the wall "
       "and use LED bulbs.",
-      "Python lists can be sorted in place with the sort method.",
+      "Python lists are sorted in place by the sort method.",
       "The museum opens at nine on weekdays and at ten on Sundays.",
   });
   return *doc;
