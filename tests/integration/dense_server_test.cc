@@ -57,7 +57,7 @@ std::string FaqDocument(const std::string& first_line) {
 // its passages take far more than one request's budget to embed.
 std::string LongDocument(const std::string& first_line) {
   std::string doc = first_line + "\n\n";
-  for (int i = 0; i < 120; ++i) {
+  for (int i = 0; i < 400; ++i) {
     absl::StrAppend(&doc, "Section ", i, ". ", kParagraphs[i % 5], " ",
                     kParagraphs[(i + 2) % 5], " Note ", i,
                     " closes this section.\n\n");
