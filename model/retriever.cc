@@ -367,6 +367,7 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
 
   // Score stage.
   start = absl::Now();
+  request.candidates = config_.neural_candidates;
   auto scored = ScoreUnits(request, result.views, config_.neural_budget_tokens,
                            &result.usage);
   if (!scored.ok()) return scored.status();

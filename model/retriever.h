@@ -38,6 +38,9 @@ struct RetrieverConfig {
   // New network tokens one Retrieve or Score may spend per neural view
   // before answering (0: no limit); Prepare has none.
   uint64_t neural_budget_tokens = 0;
+  // With a budget, the passages (best first by the views that need no
+  // network) a neural view may do new work for; 0: any.
+  uint32_t neural_candidates = 0;
   int threads = 2;
   // Budget of the caches: the attention view's encoded documents within
   // this, analyzed documents within a quarter of it and unit embeddings

@@ -361,6 +361,7 @@ void FillModelInfo(const ModelDescription& model, const ServerConfig& config,
     out->set_sha256(m.sha256);
   }
   info->set_neural_budget_tokens(config.neural_budget_tokens());
+  info->set_neural_candidates(config.neural_candidates());
   attnr::v1::Limits* l = info->mutable_limits();
   l->set_max_documents(config.max_documents());
   l->set_max_document_tokens(config.max_document_tokens());

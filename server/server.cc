@@ -66,6 +66,7 @@ absl::Status Server::LoadModel() {
   rc.dense_model_sha256 = config_.dense_model_sha256();
   rc.dense_view.query_prefix = config_.dense_query_prefix();
   rc.neural_budget_tokens = config_.neural_budget_tokens();
+  rc.neural_candidates = config_.neural_candidates();
   rc.attention_view.top_tokens = config_.attention_top_tokens();
   rc.attention_view.background = config_.attention_background();
   auto default_views =

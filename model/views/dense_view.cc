@@ -73,13 +73,16 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
   };
   std::vector<Missing> missing;
   uint64_t spent = 0;
-  for (uint32_t u : order) {
+  for (size_t rank = 0; rank < order.size(); ++rank) {
+    const uint32_t u = order[rank];
     const Unit& unit = request.units[u];
     const Sequence& seq = request.sequences[unit.sequence];
     keys[u] = absl::StrCat(encoder_->sha256(), ":", seq.digest, ":",
                            unit.begin_byte, "-", unit.end_byte);
     if ((out->units[u] = cache_.Get(keys[u])) != nullptr) continue;
-    if (budget_tokens > 0 && spent >= budget_tokens) {
+    const bool candidate = budget_tokens == 0 || request.candidates == 0 ||
+                           rank < request.candidates;
+    if (!candidate || (budget_tokens > 0 && spent >= budget_tokens)) {
       ++usage->unjudged_units;
       continue;
     }

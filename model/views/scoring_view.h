@@ -47,6 +47,11 @@ struct ViewRequest {
   // The scored units, most promising first by the views that cost nothing
   // (empty: document order). A view on a budget spends it in this order.
   std::vector<uint32_t> priority;
+  // With a budget, a neural view does new work only for the first
+  // `candidates` units of `priority` (0: any); the others it judges only
+  // from its cache. So a repeated query costs no new work, and the
+  // candidate stage's recall bounds what a cold request can find.
+  size_t candidates = 0;
   // Fill reasons.
   bool explain = false;
   StopSignal stop;

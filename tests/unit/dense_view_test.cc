@@ -165,6 +165,34 @@ TEST(DenseViewTest, BudgetJudgesThePriorityUnitsFirstAndTheCacheTheRest) {
   EXPECT_EQ(rescored->scores[2], scores->scores[2]);
 }
 
+TEST(DenseViewTest, ABudgetedRequestWorksOnlyForItsCandidates) {
+  ModelGate gate;
+  auto view = MakeView(&gate);
+  const std::string q = "museum hours";
+  const auto query = text::Tokenize(q);
+  ViewRequest request = Faq().Request(q, &query);
+  request.priority = {3, 0, 1, 2};
+  request.candidates = 2;
+  ViewUsage usage;
+  auto prepared = view->Prepare(request, /*budget_tokens=*/100000, &usage);
+  ASSERT_TRUE(prepared.ok());
+  auto scores = view->Score(request, prepared->get(), &usage);
+  ASSERT_TRUE(scores.ok());
+  EXPECT_GT(scores->scores[3], 0.0);
+  EXPECT_GT(scores->scores[0], 0.0);
+  EXPECT_EQ(scores->scores[1], 0.0);
+  EXPECT_EQ(scores->scores[2], 0.0);
+  EXPECT_EQ(usage.unjudged_units, 2u);
+
+  // The same request again: its candidates are cached, nothing new is
+  // embedded but the query.
+  ViewUsage repeat;
+  auto again = view->Prepare(request, 100000, &repeat);
+  ASSERT_TRUE(again.ok());
+  EXPECT_LT(repeat.encoded_tokens, 8u);
+  EXPECT_EQ(repeat.unjudged_units, 2u);
+}
+
 TEST(DenseViewTest, ALongUnitIsEmbeddedInPiecesNotTruncated) {
   ModelGate gate;
   auto view = MakeView(&gate);
