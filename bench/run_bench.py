@@ -73,7 +73,7 @@ def systems_for(views, default_views):
     return systems + [("xapian-bm25 (peer)", "xapian", False)]
 
 
-def evaluate(datasets, server, views, default_views):
+def evaluate(datasets, server, views, default_views, candidates=0):
     """Per dataset and system: aggregated metrics (and per-query scores)."""
     systems = systems_for(views, default_views)
     results, raw = {}, {}
@@ -90,7 +90,10 @@ def evaluate(datasets, server, views, default_views):
                     ranked_by_qid = {q["qid"]: index.search(q["query"], 10)
                                      for q in queries}
                 else:
-                    responses = server.retrieve_batch(text, queries, 10, sel,
+                    # BM25 alone ranks deeper: its top `candidates` are
+                    # what a budgeted request's neural views work on.
+                    depth = candidates if sel == ["lexical"] and candidates else 10
+                    responses = server.retrieve_batch(text, queries, depth, sel,
                                                       prepare=prepare)
                     ranked_by_qid = {}
                     for qid, r in responses.items():
@@ -101,8 +104,12 @@ def evaluate(datasets, server, views, default_views):
                             ranked.append([g["start_char"], g["end_char"]])
                         ranked_by_qid[qid] = ranked
                 for q in queries:
-                    per_system[name].append(
-                        metrics.score_query(ranked_by_qid.get(q["qid"], []), q["gold"]))
+                    ranked = ranked_by_qid.get(q["qid"], [])
+                    m = metrics.score_query(ranked, q["gold"])
+                    if sel == ["lexical"] and candidates:
+                        m["candidate_recall"] = metrics.recall_at(
+                            ranked, q["gold"], candidates)
+                    per_system[name].append(m)
         results[ds["name"]] = {n: metrics.aggregate(v) for n, v in per_system.items()}
         raw[ds["name"]] = per_system
     names = [name for name, _, _ in systems]
@@ -396,6 +403,14 @@ def write_report(out, quality, systems, speed, model_speed, info, env, gemm,
             f"{name} {fmt(f[name]['mrr10'])} ({f[name]['mrr10'] / f[peer]['mrr10']:.2f}×)"
             for name in systems if name != peer and f[peer]["mrr10"]) +
             f"; peer {fmt(f[peer]['mrr10'])}."]
+    cand = [(ds, by["attnr view=lexical"].get("candidate_recall"))
+            for ds, by in quality.items() if "attnr view=lexical" in by]
+    if any(r is not None for _, r in cand):
+        lines += ["", f"Candidate stage (a budgeted Retrieve's neural views work "
+                  f"on the {info.get('neural_candidates')} passages BM25 ranks "
+                  f"highest, and on any already cached): share of gold ranges "
+                  f"inside those passages — " + "; ".join(
+                      f"{ds} {r:.3f}" for ds, r in cand if r is not None) + "."]
     lines.append("")
     lines += [
         "## Speed",
@@ -497,7 +512,9 @@ def main():
         info = server.info()
         views = [VIEW_NAMES[v] for v in info["views"]]
         default_views = [VIEW_NAMES[v] for v in info.get("default_views", [])]
-        quality, systems = evaluate(datasets, server, views, default_views)
+        candidates = info.get("neural_candidates", 0)
+        quality, systems = evaluate(datasets, server, views, default_views,
+                                    candidates)
         for ds, by in quality.items():
             for name in systems:
                 print(f"  {ds:12s} {name:22s} MRR@10 {by[name]['mrr10']:.3f}",

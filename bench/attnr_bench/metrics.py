@@ -52,6 +52,12 @@ def score_query(ranked, gold):
     return out
 
 
+def recall_at(ranked, gold, k):
+    """Share of the gold ranges that some range of ranked[:k] is relevant to."""
+    hit = {relevant_to(r, gold) for r in ranked[:k]} - {None}
+    return len(hit) / len(gold)
+
+
 def aggregate(per_query):
     """Mean of each metric over the queries that have it."""
     keys = sorted({k for q in per_query for k in q})
