@@ -125,6 +125,12 @@ std::string FormatRetrieveTable(const std::string& query,
                       u.timings().total_ms(), u.timings().text_ms(),
                       u.timings().encode_ms(), u.cache_hit() ? " cached" : "",
                       u.timings().score_ms(), response.model()));
+  if (u.unjudged_passages() > 0) {
+    absl::StrAppend(&out, u.unjudged_passages(),
+                    " passages not judged by the neural views within this "
+                    "request's budget (warm the documents with `attnr "
+                    "prepare` or --prepare to judge them all)\n");
+  }
   return out;
 }
 
