@@ -32,8 +32,8 @@ TEST(FusionTest, OneViewRanksByItsOwnScore) {
 TEST(FusionTest, ReciprocalRanksAreWeighted) {
   const ViewKind L = ViewKind::kLexical, D = ViewKind::kDense;
   // Lexical ranks 0, 2, 1; dense ranks 1, 0, 2.
-  auto d = Details({{{L, 5.0}, {D, 0.8}}, {{L, 0.5}, {D, 0.9}},
-                    {{L, 1.0}, {D, 0.6}}});
+  auto d = Details(
+      {{{L, 5.0}, {D, 0.8}}, {{L, 0.5}, {D, 0.9}}, {{L, 1.0}, {D, 0.6}}});
   Fuse({L, D}, {{D, 3.0}}, &d);
   EXPECT_DOUBLE_EQ(d[0].fused, 1.0 / 61 + 3.0 / 62);
   EXPECT_DOUBLE_EQ(d[1].fused, 1.0 / 63 + 3.0 / 61);
