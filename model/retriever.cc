@@ -236,6 +236,19 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
   if (!cheap.empty()) {
     views::Fuse(cheap, config_.fusion_weights, &details);
     request.priority = views::FusedOrder(details);
+  } else if (budget_tokens > 0) {
+    // A budget is spent on the passages BM25 ranks highest even when the
+    // request does not fuse BM25 (document order would spend it on the
+    // document's first passages).
+    views::ViewUsage spent;
+    auto lexical = view(ViewKind::kLexical)->Score(request, nullptr, &spent);
+    if (!lexical.ok()) return lexical.status();
+    std::vector<ScoreDetail> order(request.scored);
+    for (size_t u = 0; u < request.scored; ++u) {
+      order[u].views.push_back({ViewKind::kLexical, lexical->scores[u], {}});
+    }
+    views::Fuse({ViewKind::kLexical}, config_.fusion_weights, &order);
+    request.priority = views::FusedOrder(order);
   }
   bool all_hit = true;
   for (size_t slot = 0; slot < kinds.size(); ++slot) {

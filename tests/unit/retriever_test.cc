@@ -3,8 +3,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/pretrained_model_folder.h"
 
 namespace attnr {
 namespace {
@@ -247,6 +249,33 @@ TEST(RetrieverScoreTest, BadRangesAreRefusedWithTheField) {
   EXPECT_THAT(past.status().message(), HasSubstr("within the 12 code points"));
   auto no_context = r->Score("cafe", inputs, nullptr, {});
   EXPECT_THAT(no_context.status().message(), HasSubstr("context"));
+}
+
+// A budgeted request that fuses only the dense view still spends its budget
+// on the passages BM25 ranks highest, not on the document's first ones.
+TEST(RetrieverDenseTest, BudgetFollowsBm25EvenWhenOnlyDenseIsAsked) {
+  RetrieverConfig config;
+  config.dense_model_path = PretrainedModelFolder("all-minilm-l6-v2");
+  config.neural_budget_tokens = 1;  // One passage's worth, then stop.
+  config.neural_candidates = 1;
+  auto r = Retriever::Create(config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::string doc;
+  for (int i = 0; i < 30; ++i) {
+    absl::StrAppend(&doc, "Filler paragraph ", i,
+                    " talks about the weather and nothing else.\n\n");
+  }
+  doc += "The espresso grinder must be descaled every month.\n\n";
+  RetrieveParams params;
+  params.max_passage_tokens = 16;
+  params.views = {ViewKind::kDense};
+  auto result =
+      (*r)->Retrieve("espresso grinder descaling", {{"d", doc}}, params);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->passages.size(), 1u);  // Only one passage was judged.
+  EXPECT_THAT(Slice(doc, result->passages[0].span),
+              ::testing::HasSubstr("espresso grinder"));
+  EXPECT_GT(result->usage.unjudged_passages, 0u);
 }
 
 }  // namespace
