@@ -1,0 +1,117 @@
+#ifndef ATTNR_MODEL_LLAMA_LLAMA_DECODER_H_
+#define ATTNR_MODEL_LLAMA_LLAMA_DECODER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/tokenizers/bpe_tokenizer.h"
+
+namespace attnr::llama {
+
+// Hyper-parameters of a Llama-architecture decoder, from GGUF metadata.
+struct LlamaConfig {
+  std::string architecture;  // "llama" or "qwen2".
+  int64_t layers = 0;
+  int64_t dim = 0;
+  int64_t ffn_dim = 0;
+  int64_t heads = 0;
+  int64_t kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t vocab = 0;
+  int64_t context = 0;  // Trained context length.
+  double rope_base = 10000.0;
+  double rms_eps = 1e-5;
+  bool qkv_bias = false;   // Qwen 2.
+  bool rope_neox = false;  // Rotate halves (Qwen 2), not adjacent pairs.
+};
+
+// Keys and values of a run of tokens at every loaded layer, for later
+// tokens to attend to (a document passage read once, reused by queries).
+// Opaque: no LibTorch type crosses this interface.
+class KvCache {
+ public:
+  virtual ~KvCache() = default;
+  virtual int64_t tokens() const = 0;
+  // Position of the first token (RoPE), and one past the last.
+  virtual int64_t begin_position() const = 0;
+  int64_t end_position() const { return begin_position() + tokens(); }
+  virtual size_t bytes() const = 0;
+};
+
+// What a forward pass returns on request, for verification and read-outs.
+struct ForwardTrace {
+  // Per requested layer (1-based: after that many blocks; the last layer's
+  // has the final RMSNorm applied, as transformers returns it):
+  // [tokens x dim], row-major.
+  std::vector<std::vector<float>> hidden;
+  // Per requested layer: the attention probabilities of the pass's tokens
+  // over every key they attend to (the caches' tokens first, then the
+  // pass's own): [heads x tokens x keys], row-major.
+  std::vector<std::vector<float>> attention;
+  int64_t keys = 0;
+};
+
+// A Llama-architecture decoder (RMSNorm, RoPE, grouped-query attention,
+// SwiGLU; Qwen 2's QKV bias) read from a GGUF file, weights dequantised to
+// float at load; with the file's byte-level BPE tokenizer. Runs on the
+// device named at load ("cpu" or "cuda[:n]" with a CUDA LibTorch). Verified
+// against transformers on tests/vectors/llama_*.json. Not thread-safe for
+// concurrent calls (callers serialize LibTorch work); all LibTorch work
+// runs on network::TorchThread.
+class LlamaDecoder {
+ public:
+  // Loads blocks 1..max_layers (0: all). Errors: NOT_FOUND; INVALID_ARGUMENT
+  // naming an unsupported architecture, tensor type or tokenizer;
+  // DATA_LOSS naming a tensor whose shape does not match the metadata.
+  static absl::StatusOr<std::unique_ptr<LlamaDecoder>> Load(
+      const std::string& gguf_path, int threads = 0, int64_t max_layers = 0,
+      const std::string& device = "cpu");
+  ~LlamaDecoder();
+
+  const LlamaConfig& config() const;
+  int64_t loaded_layers() const;
+  const tokenizers::BpeTokenizer& tokenizer() const;
+  // The file's name without ".gguf", and the SHA-256 of the file.
+  const std::string& name() const;
+  const std::string& sha256() const;
+
+  // Runs `ids` at positions after `past` (in order; their positions are
+  // consecutive from the first's begin_position, or from 0 without any),
+  // through the loaded layers. Returns the new tokens' cache when `keep`,
+  // and in `trace` (if given) the hidden states of `hidden_layers` and the
+  // attention probabilities of `attention_layers`. Long inputs are run in
+  // chunks of `chunk` tokens with the cache carried. Errors:
+  // INVALID_ARGUMENT (an id outside the vocabulary, a layer not loaded).
+  absl::StatusOr<std::shared_ptr<const KvCache>> Forward(
+      const std::vector<int32_t>& ids, const std::vector<const KvCache*>& past,
+      bool keep, const std::vector<int>& hidden_layers,
+      const std::vector<int>& attention_layers, ForwardTrace* trace,
+      int64_t chunk = 512) const;
+
+  // Like Forward, but `ids` start at `position` whatever `past` holds (each
+  // cache keeps the positions it was made at): passages read separately and
+  // attended to together.
+  absl::StatusOr<std::shared_ptr<const KvCache>> ForwardAt(
+      const std::vector<int32_t>& ids, int64_t position,
+      const std::vector<const KvCache*>& past, bool keep,
+      const std::vector<int>& hidden_layers,
+      const std::vector<int>& attention_layers, ForwardTrace* trace,
+      int64_t chunk = 512) const;
+
+  // The most likely next token after every position (greedy, the tied or
+  // separate output head). For verification; needs every layer loaded.
+  absl::StatusOr<std::vector<int32_t>> NextTokens(
+      const std::vector<int32_t>& ids) const;
+
+ private:
+  struct Weights;
+  explicit LlamaDecoder(std::unique_ptr<Weights> weights);
+  std::unique_ptr<Weights> w_;
+};
+
+}  // namespace attnr::llama
+
+#endif  // ATTNR_MODEL_LLAMA_LLAMA_DECODER_H_
