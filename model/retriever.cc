@@ -146,6 +146,14 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
         *std::move(encoder), config.dense_view, config.cache_bytes / 8,
         gate.get()));
   }
+  if (!config.llm_model_path.empty()) {
+    auto llm = views::LlmAttentionView::Load(
+        config.llm_model_path, config.llm_model_sha256, config.llm_readout_path,
+        config.llm_readout_sha256, config.llm_view, config.threads,
+        config.cache_bytes / 2, gate.get());
+    if (!llm.ok()) return Annotate(llm.status(), "LLM view");
+    all.push_back(*std::move(llm));
+  }
   if (!config.weights_path.empty()) {
     auto loaded =
         network::AttentionModel::Load(config.weights_path, config.threads);
@@ -250,10 +258,25 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     views::Fuse({ViewKind::kLexical}, config_.fusion_weights, &order);
     request.priority = views::FusedOrder(order);
   }
+  // Neural views cheapest first (the registry's order: the sentence
+  // encoder before the LLM); each later one spends its budget in the order
+  // of everything judged before it.
+  std::vector<size_t> neural_slots;
+  for (const ViewInfo& info : AllViews()) {
+    for (size_t slot = 0; slot < kinds.size(); ++slot) {
+      if (kinds[slot] == info.kind && view(kinds[slot])->neural()) {
+        neural_slots.push_back(slot);
+      }
+    }
+  }
+  std::vector<ViewKind> done = cheap;
   bool all_hit = true;
-  for (size_t slot = 0; slot < kinds.size(); ++slot) {
+  for (size_t slot : neural_slots) {
     const views::ScoringView* v = view(kinds[slot]);
-    if (!v->neural()) continue;
+    if (done.size() > cheap.size()) {
+      views::Fuse(done, config_.fusion_weights, &details);
+      request.priority = views::FusedOrder(details);
+    }
     views::ViewUsage spent;
     auto prepared = v->Prepare(request, budget_tokens, &spent);
     if (!prepared.ok()) return prepared.status();
@@ -264,6 +287,7 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     usage->encoded_tokens += spent.encoded_tokens;
     usage->unjudged_passages += spent.unjudged_units;
     usage->times.encode_ms += spent.prepare_ms;
+    done.push_back(kinds[slot]);
   }
   usage->cache_hit = all_hit;
   views::Fuse(kinds, config_.fusion_weights, &details);

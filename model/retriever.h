@@ -16,6 +16,7 @@
 #include "model/text/tokenizer.h"
 #include "model/views/dense_view.h"
 #include "model/views/fusion.h"
+#include "model/views/llm_attention_view.h"
 #include "model/views/model_gate.h"
 #include "model/views/scoring_view.h"
 
@@ -35,6 +36,14 @@ struct RetrieverConfig {
   std::string dense_model_path;
   std::string dense_model_sha256;
   views::DenseViewParams dense_view;
+  // The LLM attention view's GGUF decoder (file or folder) and trained
+  // read-out, with their pinned digests (empty: not checked). Empty model:
+  // no LLM view.
+  std::string llm_model_path;
+  std::string llm_model_sha256;
+  std::string llm_readout_path;
+  std::string llm_readout_sha256;
+  views::LlmViewParams llm_view;
   // New network tokens one Retrieve or Score may spend per neural view
   // before answering (0: no limit); Prepare has none.
   uint64_t neural_budget_tokens = 0;

@@ -36,6 +36,9 @@ ABSL_FLAG(std::string, weights, "",
 ABSL_FLAG(std::string, dense_model, "",
           "Dense view's encoder folder or pinned model name (overrides "
           "dense_model; \"none\" serves no dense view).");
+ABSL_FLAG(std::string, llm_model, "",
+          "The LLM attention view's GGUF file or pinned model name, instead "
+          "of the config's llm_model ('none': no LLM view).");
 ABSL_FLAG(int32_t, threads, 0,
           "Intra-op threads for the model (overrides intra_op_threads).");
 ABSL_FLAG(std::string, port_file, "",
@@ -98,6 +101,18 @@ int main(int argc, char** argv) {
   config->set_dense_model(attnr::server::ResolveModelFolder(
       config->dense_model(),
       std::filesystem::path(absl::GetFlag(FLAGS_config)).parent_path()));
+  if (const std::string& flag = absl::GetFlag(FLAGS_llm_model); !flag.empty()) {
+    config->set_llm_model(flag == "none" ? "" : flag);
+    if (flag != config->llm_model()) config->clear_llm_model_sha256();
+  }
+  const std::filesystem::path config_dir =
+      std::filesystem::path(absl::GetFlag(FLAGS_config)).parent_path();
+  config->set_llm_model(
+      attnr::server::ResolveModelFolder(config->llm_model(), config_dir));
+  if (const std::string& r = config->llm_readout();
+      !r.empty() && r.front() != '/') {
+    config->set_llm_readout((config_dir / r).lexically_normal().string());
+  }
   if (!absl::GetFlag(FLAGS_listen).empty()) {
     config->set_listen_address(absl::GetFlag(FLAGS_listen));
   }

@@ -65,6 +65,16 @@ absl::Status Server::LoadModel() {
   rc.dense_model_path = config_.dense_model();
   rc.dense_model_sha256 = config_.dense_model_sha256();
   rc.dense_view.query_prefix = config_.dense_query_prefix();
+  rc.dense_view.piece_tokens = config_.dense_piece_tokens();
+  rc.llm_model_path = config_.llm_model();
+  rc.llm_model_sha256 = config_.llm_model_sha256();
+  rc.llm_readout_path = config_.llm_readout();
+  rc.llm_readout_sha256 = config_.llm_readout_sha256();
+  if (config_.llm_candidates() > 0) {
+    rc.llm_view.candidates = config_.llm_candidates();
+  }
+  rc.llm_view.budget_tokens = config_.llm_budget_tokens();
+  if (!config_.llm_device().empty()) rc.llm_view.device = config_.llm_device();
   rc.neural_budget_tokens = config_.neural_budget_tokens();
   rc.neural_candidates = config_.neural_candidates();
   rc.attention_view.top_tokens = config_.attention_top_tokens();

@@ -123,7 +123,7 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
   for (const auto& [name, weight] : c.fusion_weights()) {
     if (!ViewFromCliName(name).has_value()) {
       return fail(absl::StrCat("fusion_weights names an unknown view '", name,
-                               "' (lexical, attention, dense, entity)"));
+                               "' (lexical, attention, dense, entity, llm)"));
     }
     if (!(weight >= 0)) {
       return fail(absl::StrCat("fusion_weights[", name, "] must be >= 0"));

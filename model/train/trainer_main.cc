@@ -31,8 +31,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "model/llama/attention_reader.h"
+#include "model/llama/llama_decoder.h"
 #include "model/network/encoder.h"
 #include "model/network/weights_file.h"
+#include "model/train/llm_readout.h"
 #include "model/train/training_corpus.h"
 
 ABSL_FLAG(std::string, corpus, "",
@@ -81,6 +84,17 @@ ABSL_FLAG(double, match_bias_lr_scale, 50.0,
           "The term-match bias's learning rate, as a multiple of --lr.");
 ABSL_FLAG(std::string, version, "1.0.0",
           "Model version written to the weights.");
+ABSL_FLAG(std::string, llm, "",
+          "GGUF decoder whose attention read-out to train (with "
+          "--llm_readout_input).");
+ABSL_FLAG(std::string, llm_readout_input, "",
+          "Questions with candidate passages "
+          "(model/train/build_readout_input.py): train the LLM read-out.");
+ABSL_FLAG(std::string, llm_features, "",
+          "Attention features file (appended to; a rerun resumes).");
+ABSL_FLAG(int32_t, llm_readout_layers, 0,
+          "Layers the written read-out reads (0: the best on the held-out "
+          "split).");
 ABSL_FLAG(std::string, inspect, "",
           "Print this weights file's header and learned layer x head "
           "read-out mixture as JSON, then exit.");
@@ -318,10 +332,42 @@ int Inspect(const std::string& path) {
   return 0;
 }
 
+// The LLM attention view's read-out, the decoder frozen
+// (model/train/llm_readout.h).
+int TrainLlmReadout() {
+  const std::string out = absl::GetFlag(FLAGS_out);
+  const std::string features = absl::GetFlag(FLAGS_llm_features);
+  if (absl::GetFlag(FLAGS_llm).empty() || out.empty() || features.empty()) {
+    Die("--llm, --llm_features and --out are required with "
+        "--llm_readout_input");
+  }
+  auto decoder = attnr::llama::LlamaDecoder::Load(absl::GetFlag(FLAGS_llm),
+                                                  absl::GetFlag(FLAGS_threads));
+  if (!decoder.ok()) Die(std::string(decoder.status().message()));
+  std::vector<int> layers;
+  for (int l = 1; l <= (*decoder)->loaded_layers(); ++l) layers.push_back(l);
+  auto reader = attnr::llama::AttentionReader::Create(decoder->get(), layers);
+  if (!reader.ok()) Die(std::string(reader.status().message()));
+  absl::Status s = attnr::train::ComputeReadoutFeatures(
+      **reader, absl::GetFlag(FLAGS_llm_readout_input), features);
+  if (!s.ok()) Die(std::string(s.message()));
+  attnr::train::ReadoutFitOptions options;
+  options.layers = absl::GetFlag(FLAGS_llm_readout_layers);
+  s = attnr::train::FitReadout(**reader, features, options, out,
+                               out + ".report.md");
+  if (!s.ok()) Die(std::string(s.message()));
+  return 0;
+}
+
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   if (!absl::GetFlag(FLAGS_inspect).empty())
     return Inspect(absl::GetFlag(FLAGS_inspect));
+  if (!absl::GetFlag(FLAGS_llm_readout_input).empty()) {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    return TrainLlmReadout();
+  }
   // Keep large LibTorch temporaries mapped (glibc would return and re-fault
   // them on every op).
   mallopt(M_MMAP_THRESHOLD, 1 << 30);

@@ -14,6 +14,9 @@ constexpr ViewInfo kViews[] = {
      "cosine between pretrained sentence embeddings of query and passage"},
     {ViewKind::kEntity, "ENTITY", "entity", 3,
      "entity overlap with the query and the entity-graph scope"},
+    {ViewKind::kLlm, "LLM", "llm", 5,
+     "attention of a pretrained decoder LLM's question over the passages it "
+     "read, through a trained read-out"},
 };
 
 }  // namespace

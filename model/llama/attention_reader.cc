@@ -1,0 +1,143 @@
+#include "model/llama/attention_reader.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace attnr::llama {
+
+absl::StatusOr<std::unique_ptr<AttentionReader>> AttentionReader::Create(
+    const LlamaDecoder* decoder, std::vector<int> layers, ReaderPrompt prompt) {
+  std::unique_ptr<AttentionReader> r(new AttentionReader());
+  r->decoder_ = decoder;
+  r->prompt_ = std::move(prompt);
+  std::sort(layers.begin(), layers.end());
+  layers.erase(std::unique(layers.begin(), layers.end()), layers.end());
+  if (layers.empty()) return absl::InvalidArgumentError("no read-out layers");
+  for (int l : layers) {
+    if (l < 1 || l > decoder->loaded_layers()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("read-out layer ", l, " is not loaded (1 to ",
+                       decoder->loaded_layers(), ")"));
+    }
+  }
+  r->layers_ = std::move(layers);
+  for (auto [text, ids] :
+       {std::pair{&r->prompt_.prefix, &r->prefix_ids_},
+        std::pair{&r->prompt_.before_query, &r->before_ids_},
+        std::pair{&r->prompt_.after_query, &r->after_ids_}}) {
+    absl::StatusOr<std::vector<int32_t>> got = r->PromptIds(*text);
+    if (!got.ok()) return got.status();
+    *ids = *std::move(got);
+  }
+  if (r->prefix_ids_.empty() || r->after_ids_.empty()) {
+    return absl::InvalidArgumentError(
+        "the reader's prefix and the text after the query must not be empty");
+  }
+  absl::StatusOr<std::shared_ptr<const KvCache>> prefix =
+      decoder->Forward(r->prefix_ids_, {}, true, {}, {}, nullptr);
+  if (!prefix.ok()) return prefix.status();
+  r->prefix_ = *std::move(prefix);
+  return r;
+}
+
+absl::StatusOr<std::vector<int32_t>> AttentionReader::PromptIds(
+    absl::string_view text) const {
+  std::vector<int32_t> out;
+  const tokenizers::BpeTokenizer& tok = decoder_->tokenizer();
+  while (!text.empty()) {
+    const size_t open = text.find("<|");
+    const size_t close =
+        open == absl::string_view::npos ? open : text.find("|>", open);
+    const absl::string_view plain =
+        text.substr(0, close == absl::string_view::npos ? text.size() : open);
+    for (const tokenizers::BpeToken& t : tok.Tokenize(plain)) {
+      out.push_back(t.id);
+    }
+    if (close == absl::string_view::npos) break;
+    const absl::string_view name = text.substr(open, close + 2 - open);
+    const int32_t id = tok.IdOf(name);
+    if (id < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the vocabulary has no control token ", name));
+    }
+    out.push_back(id);
+    text.remove_prefix(close + 2);
+  }
+  return out;
+}
+
+std::vector<int32_t> AttentionReader::PassageIds(absl::string_view text) const {
+  std::vector<int32_t> ids;
+  for (const tokenizers::BpeToken& t : decoder_->tokenizer().Tokenize(text)) {
+    ids.push_back(t.id);
+  }
+  return ids;
+}
+
+absl::StatusOr<std::shared_ptr<const KvCache>> AttentionReader::ReadPassage(
+    const std::vector<int32_t>& ids) const {
+  if (ids.empty()) return absl::InvalidArgumentError("empty passage");
+  return decoder_->ForwardAt(ids, prefix_->end_position(), {prefix_.get()},
+                             true, {}, {}, nullptr);
+}
+
+absl::StatusOr<std::vector<std::vector<float>>> AttentionReader::Attend(
+    const std::vector<const KvCache*>& passages, absl::string_view query,
+    int64_t* query_tokens) const {
+  std::vector<int32_t> ids = before_ids_;
+  const size_t own_begin = ids.size();
+  for (const tokenizers::BpeToken& t : decoder_->tokenizer().Tokenize(query)) {
+    ids.push_back(t.id);
+  }
+  const size_t own_end = ids.size();
+  ids.insert(ids.end(), after_ids_.begin(), after_ids_.end());
+  if (query_tokens != nullptr) *query_tokens = static_cast<int64_t>(ids.size());
+
+  std::vector<const KvCache*> past = {prefix_.get()};
+  int64_t longest = 0;
+  for (const KvCache* p : passages) {
+    past.push_back(p);
+    longest = std::max(longest, p->tokens());
+  }
+  ForwardTrace trace;
+  absl::StatusOr<std::shared_ptr<const KvCache>> run = decoder_->ForwardAt(
+      ids, prefix_->end_position() + longest, past, false, {}, layers_, &trace);
+  if (!run.ok()) return run.status();
+
+  const int64_t heads = decoder_->config().heads;
+  const int64_t q = static_cast<int64_t>(ids.size());
+  const int64_t keys = trace.keys;
+  const size_t layers = layers_.size();
+  std::vector<std::vector<float>> out(passages.size(),
+                                      std::vector<float>(features(), 0.0f));
+  // Query tokens of each group: the question's own (all prompt tokens if
+  // it has none), and the last.
+  std::vector<std::pair<int64_t, int64_t>> groups = {
+      own_end > own_begin ? std::pair<int64_t, int64_t>(own_begin, own_end)
+                          : std::pair<int64_t, int64_t>(0, q),
+      {q - 1, q}};
+  for (size_t a = 0; a < layers; ++a) {
+    const std::vector<float>& probs = trace.attention[a];
+    for (int64_t h = 0; h < heads; ++h) {
+      for (int g = 0; g < kQueryGroups; ++g) {
+        const auto [first, last] = groups[g];
+        int64_t offset = prefix_->tokens();
+        for (size_t p = 0; p < passages.size(); ++p) {
+          const int64_t n = passages[p]->tokens();
+          double mass = 0;
+          for (int64_t i = first; i < last; ++i) {
+            const float* row = probs.data() + (h * q + i) * keys + offset;
+            for (int64_t j = 0; j < n; ++j) mass += row[j];
+          }
+          out[p][(g * layers + a) * heads + h] =
+              static_cast<float>(mass / (last - first));
+          offset += n;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace attnr::llama

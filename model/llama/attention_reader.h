@@ -1,0 +1,83 @@
+#ifndef ATTNR_MODEL_LLAMA_ATTENTION_READER_H_
+#define ATTNR_MODEL_LLAMA_ATTENTION_READER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "model/llama/llama_decoder.h"
+
+namespace attnr::llama {
+
+// How the decoder is asked to read: a shared prefix (an instruction; its
+// first token takes the attention "sink" so no passage's first token does),
+// each passage after it on its own, then the question.
+struct ReaderPrompt {
+  // Control tokens are written as <|name|> and taken by id.
+  std::string prefix =
+      "<|im_start|>system\nRead the passages of a document, then answer the "
+      "question.<|im_end|>\n<|im_start|>user\n";
+  std::string before_query = "\n\nQuestion: ";
+  std::string after_query = "<|im_end|>\n<|im_start|>assistant\nAnswer:";
+};
+
+// The query-token groups whose attention the read-out uses: the question's
+// own tokens (mean), and the last prompt token (where the answer starts).
+constexpr int kQueryGroups = 2;
+
+// The AttentionRetriever read-out's raw material: an LLM reads passages
+// (each cached separately, so any set of them can be attended to together
+// and a repeated question costs only its own tokens), then the question;
+// the attention its tokens pay to each passage, per layer and head, is
+// the passage's evidence. Thread-compatible; the decoder's calls must be
+// serialized by the caller (views::ModelGate).
+class AttentionReader {
+ public:
+  // `layers`: the 1-based layers whose attention is read (all must be
+  // loaded). Errors: INVALID_ARGUMENT for a layer not loaded or a prompt
+  // whose control tokens the vocabulary lacks.
+  static absl::StatusOr<std::unique_ptr<AttentionReader>> Create(
+      const LlamaDecoder* decoder, std::vector<int> layers,
+      ReaderPrompt prompt = {});
+
+  // The passage's token ids as the decoder reads them.
+  std::vector<int32_t> PassageIds(absl::string_view text) const;
+  // Reads a passage after the prefix: its keys and values.
+  absl::StatusOr<std::shared_ptr<const KvCache>> ReadPassage(
+      const std::vector<int32_t>& ids) const;
+
+  // The question read after `passages` (in the order given; each read by
+  // ReadPassage). Returns, per passage, the attention mass its tokens get
+  // (summed over its tokens), for each query group, layer and head:
+  // features[p][(group * layers + layer) * heads + head]. `query_tokens`
+  // (if given) gets the number of tokens the question ran.
+  absl::StatusOr<std::vector<std::vector<float>>> Attend(
+      const std::vector<const KvCache*>& passages, absl::string_view query,
+      int64_t* query_tokens = nullptr) const;
+
+  const std::vector<int>& layers() const { return layers_; }
+  int64_t heads() const { return decoder_->config().heads; }
+  size_t features() const {
+    return kQueryGroups * layers_.size() * static_cast<size_t>(heads());
+  }
+  const LlamaDecoder& decoder() const { return *decoder_; }
+  const ReaderPrompt& prompt() const { return prompt_; }
+
+ private:
+  AttentionReader() = default;
+  // Text with <|name|> control tokens taken by id.
+  absl::StatusOr<std::vector<int32_t>> PromptIds(absl::string_view text) const;
+
+  const LlamaDecoder* decoder_ = nullptr;
+  std::vector<int> layers_;
+  ReaderPrompt prompt_;
+  std::vector<int32_t> prefix_ids_, before_ids_, after_ids_;
+  std::shared_ptr<const KvCache> prefix_;
+};
+
+}  // namespace attnr::llama
+
+#endif  // ATTNR_MODEL_LLAMA_ATTENTION_READER_H_

@@ -1,0 +1,194 @@
+#include "model/views/llm_attention_view.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+
+namespace attnr::views {
+namespace {
+
+// What Prepare found for Score: a score per scored unit (0: not read).
+class LlmInputs : public ScoringView::Prepared {
+ public:
+  std::vector<double> scores;
+  std::vector<double> raw;  // The read-out's value, for reasons.
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LlmAttentionView>> LlmAttentionView::Load(
+    const std::string& gguf_path, const std::string& gguf_sha256,
+    const std::string& readout_path, const std::string& readout_sha256,
+    LlmViewParams params, int threads, size_t cache_bytes, ModelGate* gate) {
+  if (readout_path.empty()) {
+    return absl::FailedPreconditionError(
+        "an LLM view needs its trained read-out (llm_readout)");
+  }
+  absl::StatusOr<llama::AttentionReadout> readout =
+      llama::ReadAttentionReadout(readout_path);
+  if (!readout.ok()) return readout.status();
+  if (!readout_sha256.empty() && readout->PayloadSha256() != readout_sha256) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("LLM read-out ", readout_path, " has payload SHA-256 ",
+                     readout->PayloadSha256(), ", the configuration pins ",
+                     readout_sha256, " (llm_readout_sha256)"));
+  }
+  const int deepest =
+      *std::max_element(readout->layers.begin(), readout->layers.end());
+  // A folder (a pinned model's) holds one GGUF file.
+  std::string file = gguf_path;
+  std::error_code error;
+  if (std::filesystem::is_directory(gguf_path, error)) {
+    std::vector<std::string> found;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(gguf_path, error)) {
+      if (entry.path().extension() == ".gguf")
+        found.push_back(entry.path().string());
+    }
+    if (found.size() != 1) {
+      return absl::NotFoundError(
+          absl::StrCat("LLM model folder ", gguf_path, " holds ", found.size(),
+                       " .gguf files (one expected; run `make models`?)"));
+    }
+    file = found[0];
+  }
+  absl::StatusOr<std::unique_ptr<llama::LlamaDecoder>> decoder =
+      llama::LlamaDecoder::Load(file, threads, deepest, params.device);
+  if (!decoder.ok()) return decoder.status();
+  if (!gguf_sha256.empty() && (*decoder)->sha256() != gguf_sha256) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("LLM ", gguf_path, " has SHA-256 ", (*decoder)->sha256(),
+                     ", the configuration pins ", gguf_sha256,
+                     " (llm_model_sha256): a different or damaged model"));
+  }
+  if ((*decoder)->sha256() != readout->model_sha256) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("LLM read-out ", readout_path,
+                     " was trained on the model with "
+                     "SHA-256 ",
+                     readout->model_sha256, ", not on ", gguf_path, " (",
+                     (*decoder)->sha256(), ")"));
+  }
+  if ((*decoder)->loaded_layers() < deepest ||
+      readout->heads != (*decoder)->config().heads) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("LLM read-out ", readout_path, " reads layer ", deepest,
+                     " and ", readout->heads, " heads; ", gguf_path, " has ",
+                     (*decoder)->config().layers, " layers of ",
+                     (*decoder)->config().heads, " heads"));
+  }
+  std::unique_ptr<LlmAttentionView> view(new LlmAttentionView());
+  absl::StatusOr<std::unique_ptr<llama::AttentionReader>> reader =
+      llama::AttentionReader::Create(decoder->get(), readout->layers,
+                                     readout->prompt);
+  if (!reader.ok()) return reader.status();
+  view->decoder_ = *std::move(decoder);
+  view->reader_ = *std::move(reader);
+  view->readout_ = *std::move(readout);
+  view->params_ = std::move(params);
+  view->cache_ = std::make_unique<DocumentCache<ReadPassage>>(cache_bytes);
+  view->gate_ = gate;
+  return view;
+}
+
+absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>>
+LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
+                          ViewUsage* usage) const {
+  const absl::Time start = absl::Now();
+  auto out = std::make_unique<LlmInputs>();
+  out->scores.assign(request.scored, 0.0);
+  out->raw.assign(request.scored, 0.0);
+  std::vector<uint32_t> order = request.priority;
+  if (order.size() != request.scored) {
+    order.resize(request.scored);
+    std::iota(order.begin(), order.end(), 0);
+  }
+  const bool warm_up = request.query_text.empty();
+  // A question reranks its candidates; a warm-up reads every passage.
+  const size_t attend =
+      warm_up ? order.size() : std::min(order.size(), params_.candidates);
+  const uint64_t budget =
+      budget_tokens == 0 || warm_up ? 0 : params_.budget_tokens;
+  uint64_t spent = 0;
+  std::vector<uint32_t> units;
+  std::vector<std::shared_ptr<const ReadPassage>> read;
+  for (size_t rank = 0; rank < attend; ++rank) {
+    const uint32_t u = order[rank];
+    const Unit& unit = request.units[u];
+    const Sequence& seq = request.sequences[unit.sequence];
+    const std::string key =
+        absl::StrCat(decoder_->sha256(), ":", seq.digest, ":", unit.begin_byte,
+                     "-", unit.end_byte);
+    std::shared_ptr<const ReadPassage> passage = cache_->Get(key);
+    if (passage == nullptr) {
+      const std::vector<int32_t> ids = reader_->PassageIds(
+          seq.text.substr(unit.begin_byte, unit.end_byte - unit.begin_byte));
+      if (ids.empty() ||
+          (budget > 0 && spent + ids.size() > budget && spent > 0) ||
+          (budget > 0 && spent >= budget)) {
+        ++usage->unjudged_units;
+        continue;
+      }
+      auto turn = gate_->Take(request.stop, "llm read");
+      if (!turn.ok()) return turn.status();
+      absl::StatusOr<std::shared_ptr<const llama::KvCache>> kv =
+          reader_->ReadPassage(ids);
+      if (!kv.ok()) return kv.status();
+      auto value = std::make_shared<ReadPassage>();
+      value->kv = *std::move(kv);
+      cache_->Put(key, value);
+      passage = std::move(value);
+      spent += ids.size();
+      usage->encoded_tokens += ids.size();
+    }
+    units.push_back(u);
+    read.push_back(std::move(passage));
+  }
+  usage->cache_hit = spent == 0 && usage->unjudged_units == 0;
+  if (!warm_up && !read.empty()) {
+    std::vector<const llama::KvCache*> kvs;
+    for (const auto& p : read) kvs.push_back(p->kv.get());
+    auto turn = gate_->Take(request.stop, "llm question");
+    if (!turn.ok()) return turn.status();
+    int64_t query_tokens = 0;
+    absl::StatusOr<std::vector<std::vector<float>>> masses =
+        reader_->Attend(kvs, request.query_text, &query_tokens);
+    if (!masses.ok()) return masses.status();
+    usage->encoded_tokens += query_tokens;
+    for (size_t i = 0; i < units.size(); ++i) {
+      const double s = readout_.Score((*masses)[i], kvs[i]->tokens());
+      out->raw[units[i]] = s;
+      // In (0, 1): a read passage always has some evidence for fusion.
+      out->scores[units[i]] = std::max(1.0 / (1.0 + std::exp(-s)), 1e-9);
+    }
+  }
+  usage->prepare_ms += absl::ToDoubleMilliseconds(absl::Now() - start);
+  return out;
+}
+
+absl::StatusOr<ViewScores> LlmAttentionView::Score(const ViewRequest& request,
+                                                   const Prepared* prepared,
+                                                   ViewUsage* usage) const {
+  const auto* in = static_cast<const LlmInputs*>(prepared);
+  ViewScores out;
+  out.scores = in->scores;
+  if (request.explain) {
+    out.reasons.resize(request.scored);
+    for (size_t u = 0; u < request.scored; ++u) {
+      out.reasons[u].push_back(
+          in->scores[u] > 0
+              ? absl::StrFormat("%s read it: attention read-out %.2f",
+                                decoder_->name(), in->raw[u])
+              : absl::StrCat("not read by ", decoder_->name(),
+                             " (outside its candidates or budget)"));
+    }
+  }
+  return out;
+}
+
+}  // namespace attnr::views
