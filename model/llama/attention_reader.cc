@@ -82,6 +82,12 @@ absl::StatusOr<std::shared_ptr<const KvCache>> AttentionReader::ReadPassage(
                              true, {}, {}, nullptr);
 }
 
+absl::StatusOr<std::vector<std::shared_ptr<const KvCache>>>
+AttentionReader::ReadPassages(
+    const std::vector<std::vector<int32_t>>& ids) const {
+  return decoder_->ForwardBatch(ids, prefix_->end_position(), {prefix_.get()});
+}
+
 absl::StatusOr<std::vector<std::vector<float>>> AttentionReader::Attend(
     const std::vector<const KvCache*>& passages, absl::string_view query,
     int64_t* query_tokens) const {

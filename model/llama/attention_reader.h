@@ -49,6 +49,11 @@ class AttentionReader {
   absl::StatusOr<std::shared_ptr<const KvCache>> ReadPassage(
       const std::vector<int32_t>& ids) const;
 
+  // Reads several passages side by side (one batched pass); the same
+  // caches ReadPassage would make.
+  absl::StatusOr<std::vector<std::shared_ptr<const KvCache>>> ReadPassages(
+      const std::vector<std::vector<int32_t>>& ids) const;
+
   // The question read after `passages` (in the order given; each read by
   // ReadPassage). Returns, per passage, the attention mass its tokens get
   // (summed over its tokens), for each query group, layer and head:

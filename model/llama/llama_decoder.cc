@@ -461,6 +461,124 @@ absl::StatusOr<std::shared_ptr<const KvCache>> LlamaDecoder::ForwardAt(
   return std::shared_ptr<const KvCache>(std::move(own));
 }
 
+absl::StatusOr<std::vector<std::shared_ptr<const KvCache>>>
+LlamaDecoder::ForwardBatch(const std::vector<std::vector<int32_t>>& sequences,
+                           int64_t position,
+                           const std::vector<const KvCache*>& past) const {
+  const LlamaConfig& c = w_->cfg;
+  int64_t longest = 0;
+  for (size_t s = 0; s < sequences.size(); ++s) {
+    if (sequences[s].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sequence ", s, " is empty"));
+    }
+    for (int32_t id : sequences[s]) {
+      if (id < 0 || id >= c.vocab) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "token id ", id, " in sequence ", s, " is outside the vocabulary"));
+      }
+    }
+    longest = std::max<int64_t>(longest, sequences[s].size());
+  }
+  std::vector<std::shared_ptr<const KvCache>> out;
+  if (sequences.empty()) return out;
+  const int64_t b = static_cast<int64_t>(sequences.size());
+  const int64_t t = longest;
+  int64_t past_tokens = 0;
+  for (const KvCache* p : past) past_tokens += p->tokens();
+  std::vector<std::shared_ptr<KvCacheImpl>> caches;
+  for (int64_t s = 0; s < b; ++s) {
+    caches.push_back(std::make_shared<KvCacheImpl>(position, w_->loaded));
+    caches.back()->tokens_ = static_cast<int64_t>(sequences[s].size());
+  }
+  network::TorchThread::Get().Run([&] {
+    torch::NoGradGuard no_grad;
+    const int64_t group = c.heads / c.kv_heads;
+    const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+    std::vector<int32_t> ids(b * t, 0);  // Padding after each sequence.
+    for (int64_t s = 0; s < b; ++s) {
+      std::copy(sequences[s].begin(), sequences[s].end(), ids.begin() + s * t);
+    }
+    torch::Tensor x = w_->Rows(*w_->embed, ids);  // [b*t x dim]
+    auto [cos, sin] = w_->Rope(position, t);
+    // Causal within each sequence (padding comes after its tokens, so no
+    // real token sees it); every past key is visible.
+    torch::Tensor mask =
+        torch::arange(t, torch::dtype(torch::kInt64).device(w_->device))
+            .unsqueeze(0) >
+        torch::arange(t, torch::dtype(torch::kInt64).device(w_->device))
+            .unsqueeze(1);
+    torch::Tensor bias =
+        torch::zeros({t, t}, torch::dtype(torch::kFloat32).device(w_->device))
+            .masked_fill(mask, -INFINITY);
+    if (past_tokens > 0) {
+      bias =
+          torch::cat({torch::zeros({t, past_tokens}, bias.options()), bias}, 1);
+    }
+    for (int64_t l = 0; l < w_->loaded; ++l) {
+      const LayerWeights& L = w_->layers[l];
+      torch::Tensor h = RmsNorm(x, L.attn_norm, c.rms_eps);
+      torch::Tensor q = h.matmul(L.wq), k = h.matmul(L.wk), v = h.matmul(L.wv);
+      if (c.qkv_bias) {
+        q = q + L.bq;
+        k = k + L.bk;
+        v = v + L.bv;
+      }
+      // Rotate works on [tokens x heads x head_dim]: sequences stacked
+      // along tokens share the position table.
+      q = w_->Rotate(q.view({b, t, c.heads, c.head_dim})
+                         .transpose(0, 1)
+                         .reshape({t, b * c.heads, c.head_dim}),
+                     cos, sin)
+              .view({t, b, c.heads, c.head_dim})
+              .permute({1, 2, 0, 3});  // [b x heads x t x d]
+      k = w_->Rotate(k.view({b, t, c.kv_heads, c.head_dim})
+                         .transpose(0, 1)
+                         .reshape({t, b * c.kv_heads, c.head_dim}),
+                     cos, sin)
+              .view({t, b, c.kv_heads, c.head_dim})
+              .permute({1, 2, 0, 3})
+              .contiguous();  // [b x kv_heads x t x d]
+      v = v.view({b, t, c.kv_heads, c.head_dim})
+              .permute({0, 2, 1, 3})
+              .contiguous();
+      for (int64_t s = 0; s < b; ++s) {
+        const int64_t n = caches[s]->tokens_;
+        caches[s]->k[l] = k[s].narrow(1, 0, n).contiguous();
+        caches[s]->v[l] = v[s].narrow(1, 0, n).contiguous();
+      }
+      torch::Tensor K = k, V = v;
+      if (past_tokens > 0) {
+        std::vector<torch::Tensor> ks, vs;
+        for (const KvCache* p : past) {
+          const auto* impl = static_cast<const KvCacheImpl*>(p);
+          ks.push_back(impl->k[l]);
+          vs.push_back(impl->v[l]);
+        }
+        torch::Tensor pk =
+            torch::cat(ks, 1).unsqueeze(0).expand({b, -1, -1, -1});
+        torch::Tensor pv =
+            torch::cat(vs, 1).unsqueeze(0).expand({b, -1, -1, -1});
+        K = torch::cat({pk, k}, 2);
+        V = torch::cat({pv, v}, 2);
+      }
+      if (group > 1) {
+        K = K.repeat_interleave(group, 1);
+        V = V.repeat_interleave(group, 1);
+      }
+      torch::Tensor probs = torch::softmax(
+          torch::matmul(q, K.transpose(2, 3)) * scale + bias, -1);
+      torch::Tensor o =
+          torch::matmul(probs, V).permute({0, 2, 1, 3}).reshape({b * t, c.dim});
+      x = x + o.matmul(L.wo);
+      torch::Tensor h2 = RmsNorm(x, L.ffn_norm, c.rms_eps);
+      x = x + (torch::silu(h2.matmul(L.gate)) * h2.matmul(L.up)).matmul(L.down);
+    }
+  });
+  for (auto& cache : caches) out.push_back(std::move(cache));
+  return out;
+}
+
 absl::StatusOr<std::vector<int32_t>> LlamaDecoder::NextTokens(
     const std::vector<int32_t>& ids) const {
   const LlamaConfig& c = w_->cfg;

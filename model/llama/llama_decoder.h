@@ -101,6 +101,14 @@ class LlamaDecoder {
       const std::vector<int>& attention_layers, ForwardTrace* trace,
       int64_t chunk = 512) const;
 
+  // Several sequences side by side, each after the same `past` from
+  // `position` (as ForwardAt(ids, position, past, keep=true) each): one
+  // cache per sequence, in one batched pass (padded to the longest), so
+  // short passages make GEMMs large enough to run near peak.
+  absl::StatusOr<std::vector<std::shared_ptr<const KvCache>>> ForwardBatch(
+      const std::vector<std::vector<int32_t>>& sequences, int64_t position,
+      const std::vector<const KvCache*>& past) const;
+
   // The most likely next token after every position (greedy, the tied or
   // separate output head). For verification; needs every layer loaded.
   absl::StatusOr<std::vector<int32_t>> NextTokens(

@@ -115,39 +115,65 @@ LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
   const uint64_t budget =
       budget_tokens == 0 || warm_up ? 0 : params_.budget_tokens;
   uint64_t spent = 0;
+  // The candidates, cached or to read within the budget.
   std::vector<uint32_t> units;
   std::vector<std::shared_ptr<const ReadPassage>> read;
+  struct Missing {
+    size_t slot;
+    std::string key;
+    std::vector<int32_t> ids;
+  };
+  std::vector<Missing> missing;
   for (size_t rank = 0; rank < attend; ++rank) {
     const uint32_t u = order[rank];
     const Unit& unit = request.units[u];
     const Sequence& seq = request.sequences[unit.sequence];
-    const std::string key =
-        absl::StrCat(decoder_->sha256(), ":", seq.digest, ":", unit.begin_byte,
-                     "-", unit.end_byte);
+    std::string key = absl::StrCat(decoder_->sha256(), ":", seq.digest, ":",
+                                   unit.begin_byte, "-", unit.end_byte);
     std::shared_ptr<const ReadPassage> passage = cache_->Get(key);
     if (passage == nullptr) {
-      const std::vector<int32_t> ids = reader_->PassageIds(
+      std::vector<int32_t> ids = reader_->PassageIds(
           seq.text.substr(unit.begin_byte, unit.end_byte - unit.begin_byte));
+      // The first passage is read whatever its length; later ones only
+      // within the budget.
       if (ids.empty() ||
-          (budget > 0 && spent + ids.size() > budget && spent > 0) ||
-          (budget > 0 && spent >= budget)) {
+          (budget > 0 && spent > 0 && spent + ids.size() > budget)) {
         ++usage->unjudged_units;
         continue;
       }
-      auto turn = gate_->Take(request.stop, "llm read");
-      if (!turn.ok()) return turn.status();
-      absl::StatusOr<std::shared_ptr<const llama::KvCache>> kv =
-          reader_->ReadPassage(ids);
-      if (!kv.ok()) return kv.status();
-      auto value = std::make_shared<ReadPassage>();
-      value->kv = *std::move(kv);
-      cache_->Put(key, value);
-      passage = std::move(value);
       spent += ids.size();
-      usage->encoded_tokens += ids.size();
+      missing.push_back({units.size(), std::move(key), std::move(ids)});
     }
     units.push_back(u);
     read.push_back(std::move(passage));
+  }
+  // Read in batches of similar length; each batch is one turn of the model.
+  std::vector<size_t> by_length(missing.size());
+  std::iota(by_length.begin(), by_length.end(), 0);
+  std::stable_sort(by_length.begin(), by_length.end(), [&](size_t a, size_t b) {
+    return missing[a].ids.size() < missing[b].ids.size();
+  });
+  for (size_t first = 0; first < by_length.size();
+       first += params_.batch_passages) {
+    const size_t last =
+        std::min(by_length.size(), first + params_.batch_passages);
+    std::vector<std::vector<int32_t>> batch;
+    for (size_t i = first; i < last; ++i) {
+      batch.push_back(missing[by_length[i]].ids);
+    }
+    auto turn = gate_->Take(request.stop, "llm read");
+    if (!turn.ok()) return turn.status();
+    absl::StatusOr<std::vector<std::shared_ptr<const llama::KvCache>>> kvs =
+        reader_->ReadPassages(batch);
+    if (!kvs.ok()) return kvs.status();
+    for (size_t i = first; i < last; ++i) {
+      const Missing& m = missing[by_length[i]];
+      auto value = std::make_shared<ReadPassage>();
+      value->kv = (*kvs)[i - first];
+      cache_->Put(m.key, value);
+      read[m.slot] = std::move(value);
+      usage->encoded_tokens += m.ids.size();
+    }
   }
   usage->cache_hit = spent == 0 && usage->unjudged_units == 0;
   if (!warm_up && !read.empty()) {

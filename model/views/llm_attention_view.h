@@ -21,6 +21,8 @@ struct LlmViewParams {
   // New passage tokens one Retrieve may read before answering (0: no
   // limit); a warm-up (Prepare) reads every passage whatever this says.
   uint64_t budget_tokens = 1024;
+  // Passages read per batched pass (one turn of the model gate).
+  size_t batch_passages = 8;
   std::string device = "cpu";
 };
 

@@ -177,6 +177,22 @@ TEST_F(LlamaDecoderTest, ChunksAndCachesEqualOnePass) {
     ASSERT_NEAR(rest.hidden[0][i], whole.hidden[0][30 * dim + i], 2e-4) << i;
   }
   EXPECT_EQ(rest.keys, n);
+  // The same head read in a batch beside a longer sequence (padding after
+  // it) makes the same cache.
+  std::vector<int32_t> other(ids.begin() + 2, ids.end());
+  auto batch = decoder_->ForwardBatch({head, other}, 0, {});
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->size(), 2u);
+  EXPECT_EQ((*batch)[0]->tokens(), 30);
+  EXPECT_EQ((*batch)[1]->tokens(), static_cast<int64_t>(other.size()));
+  ForwardTrace from_batch;
+  ASSERT_TRUE(
+      decoder_->Forward(tail, {(*batch)[0].get()}, false, {12}, {}, &from_batch)
+          .ok());
+  for (size_t i = 0; i < tail.size() * dim; ++i) {
+    ASSERT_NEAR(from_batch.hidden[0][i], whole.hidden[0][30 * dim + i], 2e-4)
+        << i;
+  }
   // Attention of the last token over all keys, cache first.
   for (int hd = 0; hd < 9; ++hd) {
     for (int64_t j = 0; j < n; ++j) {

@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""The LLM attention view's quality/latency frontier on the dev FAQ sets,
+beside the Xapian peer and the service without the view, one server per
+budget (fresh caches, so first questions pay their reading):
+
+    bench/llm_frontier.py [--budgets 1024,2048,4096] [--weight W]
+
+For each budget B (new passage tokens one Retrieve may read; the LLM reads
+and reranks the top min(B / 128, 64) candidates), rows: the default views
+plus the LLM view at fusion weight W (chosen on the held-out split,
+bench/results/LLM_FUSION.md), and the LLM view alone, as a user meets them
+(no warm-up); speed on a 35k-token document: first question p50, repeated
+question p50 (server-side too), and the decoder's tokens/s against the GEMM
+peak measured in the same run. Writes bench/results/LLM_FRONTIER.md and
+.json. Nothing is tuned here: the default is read off this table only
+for cost (latency targets), the weight comes from the held-out split.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run_bench  # noqa: E402
+from attnr_bench import faq_sets, metrics, service, xapian_peer  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLOP_PER_TOKEN = None  # Filled from the decoder's shape.
+
+
+def config_with(base_path, budget, candidates, weight):
+    base = open(base_path).read()
+    for field in ("llm_budget_tokens", "llm_candidates", "default_views"):
+        base = re.sub(rf"^{field}[:\s].*$", "", base, flags=re.M)
+    base = re.sub(r'^fusion_weights \{ key: "llm".*$', "", base, flags=re.M)
+    config_dir = os.path.dirname(os.path.abspath(base_path))
+    for field in ("weights_path", "llm_readout"):
+        base = re.sub(rf'^{field}:\s*"([^"/][^"]*)"',
+                      lambda m: f'{field}: "{os.path.normpath(os.path.join(config_dir, m.group(1)))}"',
+                      base, flags=re.M)
+    base += (f"\nllm_budget_tokens: {budget}\nllm_candidates: {candidates}\n"
+             "default_views: SCORING_VIEW_LEXICAL\ndefault_views: SCORING_VIEW_DENSE\n"
+             "default_views: SCORING_VIEW_LLM\n"
+             f'fusion_weights {{ key: "llm" value: {weight} }}\n')
+    f = tempfile.NamedTemporaryFile("w", suffix=".textproto", delete=False)
+    f.write(base)
+    f.close()
+    return f.name
+
+
+def quality(server, datasets, views):
+    raw = {}
+    for ds in datasets:
+        per = []
+        for doc in ds["documents"]:
+            queries = [q for q in ds["queries"] if q["doc"] == doc["id"]]
+            if not queries:
+                continue
+            responses = server.retrieve_batch(doc["text"], queries, 10, views)
+            for q in queries:
+                ranked = [[p["range"]["start_char"], p["range"]["end_char"]]
+                          for p in responses[q["qid"]]["passages"]]
+                per.append(metrics.score_query(ranked, q["gold"]))
+        raw[ds["name"]] = per
+    out = {name: metrics.aggregate(v) for name, v in raw.items()}
+    out["FAQ pooled"] = metrics.aggregate([s for v in raw.values() for s in v])
+    return out
+
+
+def peer(datasets):
+    raw = {}
+    for ds in datasets:
+        per = []
+        for doc in ds["documents"]:
+            queries = [q for q in ds["queries"] if q["doc"] == doc["id"]]
+            if not queries:
+                continue
+            index = xapian_peer.XapianIndex(doc["text"])
+            for q in queries:
+                per.append(metrics.score_query(index.search(q["query"], 10), q["gold"]))
+        raw[ds["name"]] = per
+    out = {name: metrics.aggregate(v) for name, v in raw.items()}
+    out["FAQ pooled"] = metrics.aggregate([s for v in raw.values() for s in v])
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--budgets", default="1024,2048,4096")
+    p.add_argument("--weight", type=float, required=True)
+    p.add_argument("--config", default=os.path.join(ROOT, "config/server.textproto"))
+    p.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    p.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
+    args = p.parse_args()
+    datasets = faq_sets.all_sets()
+    rows = {"peer": peer(datasets)}
+    speed = {}
+    server = service.Server(args.build_dir, args.config)
+    try:
+        rows["default (no LLM view)"] = quality(server, datasets, None)
+    finally:
+        server.stop()
+    corpus = run_bench.speed_corpus(datasets)
+    query = "How do I install a package and keep it up to date?"
+    for budget in [int(b) for b in args.budgets.split(",")]:
+        candidates = min(max(budget // 128, 4), 64)
+        cfg = config_with(args.config, budget, candidates, args.weight)
+        server = service.Server(args.build_dir, cfg)
+        try:
+            rows[f"default + llm, budget {budget}"] = quality(server, datasets, None)
+            rows[f"llm alone, budget {budget}"] = quality(server, datasets, ["llm"])
+            speed[budget] = run_bench.measure_speed(
+                server, args.build_dir, corpus, [35000], query, 3, 10, 3,
+                server.tmp)[0]
+            speed[budget]["peak_rss_mib"] = server.peak_rss_mb()
+        finally:
+            server.stop()
+        print(budget, rows[f"default + llm, budget {budget}"]["FAQ pooled"]["mrr10"],
+              speed[budget]["cold_p50"], speed[budget]["warm_server_p50"], flush=True)
+    gemm = run_bench.gemm_peak_gflops()
+    with open(os.path.join(args.out, "LLM_FRONTIER.json"), "w") as f:
+        json.dump({"rows": rows, "speed": speed, "gemm_gflops": gemm,
+                   "machine": run_bench.machine()}, f, indent=1)
+    sets = [ds["name"] for ds in datasets] + ["FAQ pooled"]
+    lines = ["# LLM attention view: quality/latency frontier (dev FAQ sets)", "",
+             f"`bench/llm_frontier.py`, LLM fusion weight {args.weight} (from the "
+             f"held-out split). GEMM peak this run: {gemm:.0f} GFLOP/s. "
+             "MRR@10 (× the peer's), no warm-up: first questions pay their "
+             "reading.", "",
+             "| system | " + " | ".join(sets) + " |",
+             "|---|" + "---|" * len(sets)]
+    for name, by in rows.items():
+        cells = []
+        for s in sets:
+            m = by[s]["mrr10"]
+            cells.append(f"{m:.3f}" + ("" if name == "peer" else
+                                       f" ({m / max(rows['peer'][s]['mrr10'], 1e-9):.2f}×)"))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "| budget | first question p50 (35k doc) | repeated p50 | "
+              "repeated server-side p50 | peak RSS MiB |", "|---|---|---|---|---|"]
+    for b, r in speed.items():
+        lines.append(f"| {b} | {r['cold_p50']:.0f} ms | {r['warm_p50']:.0f} ms | "
+                     f"{r['warm_server_p50']:.0f} ms | {r['peak_rss_mib']:.0f} |")
+    with open(os.path.join(args.out, "LLM_FRONTIER.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
