@@ -24,7 +24,7 @@ from attnr_bench import metrics  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.expanduser("~/.cache/attnr-train")
-WEIGHTS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0]
+WEIGHTS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
 
 
 def fuse(lists, weights, depth=10):
@@ -74,6 +74,9 @@ def main():
     for line in open(args.features):
         r = json.loads(line)
         if r["qid"] not in inputs:
+            continue
+        if not r["features"]:  # BM25 found no passage: nothing to read.
+            llm[r["qid"]] = []
             continue
         all_layers = len(r["features"][0]) // (2 * heads)
         scores = readout_scores(readout, r["features"], r["tokens"], all_layers, heads)

@@ -88,6 +88,12 @@ Retriever::Retriever(const RetrieverConfig& config,
                                  dense->model_name(),
                                  " (cosine of query and passage embeddings)"));
   }
+  if (const views::ScoringView* llm = view(ViewKind::kLlm); llm != nullptr) {
+    parts.push_back(absl::StrCat(
+        "pretrained decoder LLM ", llm->model_name(),
+        " reading the best candidates, its question-to-passage attention "
+        "combined by a trained read-out (AttentionRetriever)"));
+  }
   if (attention != nullptr) {
     const auto& model =
         static_cast<const views::AttentionView*>(attention)->model();
@@ -98,7 +104,7 @@ Retriever::Retriever(const RetrieverConfig& config,
     description_.weights_sha256 = model.sha256();
   }
   description_.name = "attnr";
-  description_.version = "0.2.0";
+  description_.version = "0.3.0";
   if (attention == nullptr && dense == nullptr) {
     description_.name = "attnr-lexical";
     description_.version = "0.1.0";

@@ -39,6 +39,12 @@ absl::StatusOr<std::vector<Question>> LoadFeatures(const std::string& path) {
     Question q;
     q.qid = j["qid"];
     q.train = j["split"] == "train";
+    // A question BM25 found no passage for has none (a miss for every
+    // ranking of its candidates).
+    if (j["relevant"].is_null()) {
+      out.push_back(std::move(q));
+      continue;
+    }
     q.relevant = j["relevant"].get<std::vector<bool>>();
     q.tokens = j["tokens"].get<std::vector<int64_t>>();
     for (const auto& f : j["features"]) {
@@ -221,14 +227,16 @@ absl::Status FitReadout(const llama::AttentionReader& reader,
   // Trained read-outs of the first L layers.
   struct Fit {
     int depth;
+    double l2;
     std::vector<int64_t> used;
     std::vector<float> w;
     float length_w;
     double train_mrr, held_mrr;
   };
-  auto fit = [&](int depth) {
+  auto fit = [&](int depth, double l2) {
     Fit out;
     out.depth = depth;
+    out.l2 = l2;
     for (int g = 0; g < 2; ++g)
       for (int64_t a = 0; a < nl; ++a)
         for (int64_t h = 0; h < heads; ++h)
@@ -272,7 +280,7 @@ absl::Status FitReadout(const llama::AttentionReader& reader,
       torch::Tensor s = x.matmul(w) + lw * len;
       torch::Tensor all = torch::logsumexp(s.masked_fill(~valid, neg), 1);
       torch::Tensor pos = torch::logsumexp(s.masked_fill(~rel, neg), 1);
-      torch::Tensor loss = (all - pos).mean() + options.l2 * w.pow(2).sum();
+      torch::Tensor loss = (all - pos).mean() + l2 * w.pow(2).sum();
       loss.backward();
       opt.step();
     }
@@ -298,31 +306,30 @@ absl::Status FitReadout(const llama::AttentionReader& reader,
     return out;
   };
 
-  report << "\nTrained read-outs (listwise softmax, L2 " << options.l2
-         << "), layers 1 to L:\n\n| L | train MRR@10 | held-out MRR@10 "
-            "|\n|---|---|---|\n";
+  report << "\nTrained read-outs (listwise softmax), layers 1 to L, L2 "
+            "strength:\n\n| L | L2 | train MRR@10 | held-out MRR@10 |\n"
+            "|---|---|---|---|\n";
   std::vector<Fit> fits;
   for (int depth : options.depths) {
     if (depth > layers.back()) continue;
-    fits.push_back(fit(depth));
-    report << absl::StrFormat("| %d | %.3f | %.3f |\n", depth,
-                              fits.back().train_mrr, fits.back().held_mrr);
-    std::cerr << "fit L=" << depth << " held-out " << fits.back().held_mrr
-              << "\n";
+    for (double l2 : options.l2s) {
+      fits.push_back(fit(depth, l2));
+      report << absl::StrFormat("| %d | %g | %.3f | %.3f |\n", depth, l2,
+                                fits.back().train_mrr, fits.back().held_mrr);
+      std::cerr << "fit L=" << depth << " l2=" << l2 << " held-out "
+                << fits.back().held_mrr << "\n";
+    }
   }
   const Fit* chosen = nullptr;
   for (const Fit& f : fits) {
-    if (options.layers > 0
-            ? f.depth == options.layers
-            : (chosen == nullptr || f.held_mrr > chosen->held_mrr)) {
-      chosen = &f;
-    }
+    if (options.layers > 0 && f.depth != options.layers) continue;
+    if (chosen == nullptr || f.held_mrr > chosen->held_mrr) chosen = &f;
   }
   if (chosen == nullptr)
     return absl::InvalidArgumentError("no read-out depth fitted");
   report << absl::StrFormat(
-      "\nWritten: layers 1 to %d (held-out %.3f vs BM25 %.3f).\n",
-      chosen->depth, chosen->held_mrr, bm25);
+      "\nWritten: layers 1 to %d, L2 %g (held-out %.3f vs BM25 %.3f).\n",
+      chosen->depth, chosen->l2, chosen->held_mrr, bm25);
 
   llama::AttentionReadout r;
   r.model_sha256 = reader.decoder().sha256();
@@ -341,9 +348,10 @@ absl::Status FitReadout(const llama::AttentionReader& reader,
     r.weights.push_back(chosen->w[u]);
   }
   r.trained_on = absl::StrFormat(
-      "%d training questions (corpus index %% 20 not 7 or 13), held-out MRR@10 "
-      "%.3f among BM25's top candidates (BM25 order %.3f)",
-      train.size(), chosen->held_mrr, bm25);
+      "%d training questions (corpus index %% 20 not 7 or 13), layers 1-%d, "
+      "L2 %g; held-out MRR@10 %.3f among BM25's top candidates (BM25 order "
+      "%.3f)",
+      train.size(), chosen->depth, chosen->l2, chosen->held_mrr, bm25);
   if (absl::Status s = llama::WriteAttentionReadout(r, out_path); !s.ok())
     return s;
   std::ofstream rep(report_path);

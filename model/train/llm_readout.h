@@ -29,7 +29,9 @@ struct ReadoutFitOptions {
   // here; the one written uses `layers` (0: the best on the held-out split).
   std::vector<int> depths = {4, 8, 12, 16, 20, 24, 30};
   int layers = 0;
-  double l2 = 1e-3;
+  // L2 strengths tried for each depth (the written read-out: the best pair
+  // on the held-out split).
+  std::vector<double> l2s = {1e-3, 1e-2, 3e-2, 1e-1};
   int steps = 400;
   double lr = 0.05;
 };
