@@ -28,7 +28,7 @@ from attnr_bench import faq_sets, metrics, multihop, service, xapian_peer  # noq
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VIEW_NAMES = {v: v.removeprefix("SCORING_VIEW_").lower() for v in ("SCORING_VIEW_LEXICAL",
               "SCORING_VIEW_ATTENTION", "SCORING_VIEW_DENSE",
-              "SCORING_VIEW_ENTITY")}
+              "SCORING_VIEW_ENTITY", "SCORING_VIEW_LLM")}
 
 
 def load_fixture(path):
@@ -65,6 +65,14 @@ def systems_for(views, default_views):
     systems = [("attnr (default views)", None, False)]
     if any(v != "lexical" for v in default_views):
         systems.append(("attnr (default views, prepared)", None, True))
+    # The LLM view reads a whole document on Prepare (minutes on 2 cores,
+    # more keys than its cache holds): its rows are budgeted, as a user
+    # meets it, and its frontier is bench/llm_frontier.py's.
+    if "llm" in views and "llm" not in default_views:
+        systems.append(("attnr (default views + llm)", default_views + ["llm"], False))
+    if "llm" in views:
+        systems.append(("attnr view=llm (budgeted)", ["llm"], False))
+    views = [v for v in views if v != "llm"]
     systems += [(f"attnr view={v}", [v], True) for v in views]
     combos = [[v for i, v in enumerate(views) if mask >> i & 1]
               for mask in range(1, 1 << len(views))]
