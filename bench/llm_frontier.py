@@ -117,6 +117,8 @@ def main():
     p.add_argument("--config", default=os.path.join(ROOT, "config/server.textproto"))
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     p.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
+    p.add_argument("--merge", action="store_true",
+                   help="add these budgets to an earlier run's LLM_FRONTIER.json")
     args = p.parse_args()
     datasets = faq_sets.all_sets()
     rows = {"peer": peer(datasets)}
@@ -146,7 +148,14 @@ def main():
         print(budget, rows[f"default + llm, budget {budget}"]["FAQ pooled"]["mrr10"],
               speed[budget]["cold_p50"], speed[budget]["warm_server_p50"], flush=True)
     gemm = run_bench.gemm_peak_gflops()
-    with open(os.path.join(args.out, "LLM_FRONTIER.json"), "w") as f:
+    saved = os.path.join(args.out, "LLM_FRONTIER.json")
+    if args.merge and os.path.exists(saved):
+        earlier = json.load(open(saved))
+        rows = {**earlier["rows"], **rows}
+        speed = {**{int(b): r for b, r in earlier["speed"].items()}, **speed}
+        warmup = warmup or earlier.get("warmup", {})
+        gemm = earlier.get("gemm_gflops", gemm)
+    with open(saved, "w") as f:
         json.dump({"rows": rows, "speed": speed, "warmup": warmup, "gemm_gflops": gemm,
                    "machine": run_bench.machine()}, f, indent=1)
     sets = [ds["name"] for ds in datasets] + ["FAQ pooled"]

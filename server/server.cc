@@ -65,7 +65,6 @@ absl::Status Server::LoadModel() {
   rc.dense_model_path = config_.dense_model();
   rc.dense_model_sha256 = config_.dense_model_sha256();
   rc.dense_view.query_prefix = config_.dense_query_prefix();
-  rc.dense_view.piece_tokens = config_.dense_piece_tokens();
   rc.llm_model_path = config_.llm_model();
   rc.llm_model_sha256 = config_.llm_model_sha256();
   rc.llm_readout_path = config_.llm_readout();

@@ -228,15 +228,17 @@ absl::Status FitReadout(const llama::AttentionReader& reader,
   struct Fit {
     int depth;
     double l2;
+    bool tied;  // One weight per (group, layer), shared by its heads.
     std::vector<int64_t> used;
     std::vector<float> w;
     float length_w;
     double train_mrr, held_mrr;
   };
-  auto fit = [&](int depth, double l2) {
+  auto fit = [&](int depth, double l2, bool tied) {
     Fit out;
     out.depth = depth;
     out.l2 = l2;
+    out.tied = tied;
     for (int g = 0; g < 2; ++g)
       for (int64_t a = 0; a < nl; ++a)
         for (int64_t h = 0; h < heads; ++h)
@@ -271,19 +273,24 @@ absl::Status FitReadout(const llama::AttentionReader& reader,
     torch::Tensor x, len, rel, valid;
     pack(train, &x, &len, &rel, &valid);
     torch::manual_seed(20261130);
-    torch::Tensor w = torch::zeros({U}, torch::requires_grad());
+    // `used` runs heads innermost, so tied weights repeat per head.
+    torch::Tensor v =
+        torch::zeros({tied ? U / heads : U}, torch::requires_grad());
     torch::Tensor lw = torch::zeros({1}, torch::requires_grad());
-    torch::optim::Adam opt({w, lw}, torch::optim::AdamOptions(options.lr));
+    torch::optim::Adam opt({v, lw}, torch::optim::AdamOptions(options.lr));
     const float neg = -1e9f;
+    torch::Tensor w;
     for (int step = 0; step < options.steps; ++step) {
       opt.zero_grad();
+      w = tied ? v.repeat_interleave(heads) : v;
       torch::Tensor s = x.matmul(w) + lw * len;
       torch::Tensor all = torch::logsumexp(s.masked_fill(~valid, neg), 1);
       torch::Tensor pos = torch::logsumexp(s.masked_fill(~rel, neg), 1);
-      torch::Tensor loss = (all - pos).mean() + l2 * w.pow(2).sum();
+      torch::Tensor loss = (all - pos).mean() + l2 * v.pow(2).sum();
       loss.backward();
       opt.step();
     }
+    w = (tied ? v.repeat_interleave(heads) : v).detach().contiguous();
     out.w.assign(w.data_ptr<float>(), w.data_ptr<float>() + U);
     out.length_w = lw.item<float>();
     auto measure = [&](const std::vector<const Question*>& qs) {
@@ -306,18 +313,22 @@ absl::Status FitReadout(const llama::AttentionReader& reader,
     return out;
   };
 
-  report << "\nTrained read-outs (listwise softmax), layers 1 to L, L2 "
-            "strength:\n\n| L | L2 | train MRR@10 | held-out MRR@10 |\n"
-            "|---|---|---|---|\n";
+  report
+      << "\nTrained read-outs (listwise softmax), layers 1 to L, L2 "
+         "strength:\n\n| L | weights | L2 | train MRR@10 | held-out MRR@10 |\n"
+         "|---|---|---|---|---|\n";
   std::vector<Fit> fits;
   for (int depth : options.depths) {
     if (depth > layers.back()) continue;
-    for (double l2 : options.l2s) {
-      fits.push_back(fit(depth, l2));
-      report << absl::StrFormat("| %d | %g | %.3f | %.3f |\n", depth, l2,
-                                fits.back().train_mrr, fits.back().held_mrr);
-      std::cerr << "fit L=" << depth << " l2=" << l2 << " held-out "
-                << fits.back().held_mrr << "\n";
+    for (bool tied : {false, true}) {
+      for (double l2 : options.l2s) {
+        fits.push_back(fit(depth, l2, tied));
+        report << absl::StrFormat("| %d | %s | %g | %.3f | %.3f |\n", depth,
+                                  tied ? "per layer" : "per head", l2,
+                                  fits.back().train_mrr, fits.back().held_mrr);
+        std::cerr << "fit L=" << depth << (tied ? " tied" : "") << " l2=" << l2
+                  << " held-out " << fits.back().held_mrr << "\n";
+      }
     }
   }
   const Fit* chosen = nullptr;

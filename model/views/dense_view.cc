@@ -39,8 +39,7 @@ std::vector<std::vector<int32_t>> DenseView::Pieces(
     absl::string_view text) const {
   const std::vector<tokenizers::WordPiece> pieces =
       encoder_->tokenizer().Tokenize(text);
-  size_t window = static_cast<size_t>(encoder_->max_tokens());
-  if (params_.piece_tokens > 0) window = std::min(window, params_.piece_tokens);
+  const size_t window = static_cast<size_t>(encoder_->max_tokens());
   std::vector<std::vector<int32_t>> out;
   for (size_t start = 0; start < pieces.size() || out.empty();
        start += window) {
@@ -78,9 +77,8 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
     const uint32_t u = order[rank];
     const Unit& unit = request.units[u];
     const Sequence& seq = request.sequences[unit.sequence];
-    keys[u] =
-        absl::StrCat(encoder_->sha256(), ":", params_.piece_tokens, ":",
-                     seq.digest, ":", unit.begin_byte, "-", unit.end_byte);
+    keys[u] = absl::StrCat(encoder_->sha256(), ":", seq.digest, ":",
+                           unit.begin_byte, "-", unit.end_byte);
     if ((out->units[u] = cache_.Get(keys[u])) != nullptr) continue;
     const bool candidate = budget_tokens == 0 || request.candidates == 0 ||
                            rank < request.candidates;

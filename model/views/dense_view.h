@@ -26,10 +26,6 @@ struct DenseViewParams {
   // Text put before the query (some encoders are trained with one, e.g.
   // "Represent this sentence for searching relevant passages: ").
   std::string query_prefix;
-  // A unit is embedded in consecutive pieces of at most this many
-  // WordPieces (0 or more than the encoder's window: the window), and
-  // scores its best piece.
-  size_t piece_tokens = 0;
 };
 
 // The dense view: a pretrained sentence encoder (bert::BertEncoder) embeds
