@@ -51,7 +51,9 @@ def config_with(base_path, budget, candidates, weight):
     return f.name
 
 
-def quality(server, datasets, views):
+def by_set(datasets, rank):
+    """MRR and friends per FAQ set and pooled; rank(text, queries) gives
+    {qid: [[start, end], ...]} best first."""
     raw = {}
     for ds in datasets:
         per = []
@@ -59,32 +61,27 @@ def quality(server, datasets, views):
             queries = [q for q in ds["queries"] if q["doc"] == doc["id"]]
             if not queries:
                 continue
-            responses = server.retrieve_batch(doc["text"], queries, 10, views)
-            for q in queries:
-                ranked = [[p["range"]["start_char"], p["range"]["end_char"]]
-                          for p in responses[q["qid"]]["passages"]]
-                per.append(metrics.score_query(ranked, q["gold"]))
+            ranked = rank(doc["text"], queries)
+            per += [metrics.score_query(ranked[q["qid"]], q["gold"]) for q in queries]
         raw[ds["name"]] = per
     out = {name: metrics.aggregate(v) for name, v in raw.items()}
     out["FAQ pooled"] = metrics.aggregate([s for v in raw.values() for s in v])
     return out
+
+
+def quality(server, datasets, views):
+    def rank(text, queries):
+        responses = server.retrieve_batch(text, queries, 10, views)
+        return {qid: [[p["range"]["start_char"], p["range"]["end_char"]]
+                      for p in r["passages"]] for qid, r in responses.items()}
+    return by_set(datasets, rank)
 
 
 def peer(datasets):
-    raw = {}
-    for ds in datasets:
-        per = []
-        for doc in ds["documents"]:
-            queries = [q for q in ds["queries"] if q["doc"] == doc["id"]]
-            if not queries:
-                continue
-            index = xapian_peer.XapianIndex(doc["text"])
-            for q in queries:
-                per.append(metrics.score_query(index.search(q["query"], 10), q["gold"]))
-        raw[ds["name"]] = per
-    out = {name: metrics.aggregate(v) for name, v in raw.items()}
-    out["FAQ pooled"] = metrics.aggregate([s for v in raw.values() for s in v])
-    return out
+    def rank(text, queries):
+        index = xapian_peer.XapianIndex(text)
+        return {q["qid"]: index.search(q["query"], 10) for q in queries}
+    return by_set(datasets, rank)
 
 
 def decoder_warmup(server, corpus, layers, tokens=4000):

@@ -323,111 +323,90 @@ const GgufValue* GgufFile::Find(const std::string& key) const {
   return it == metadata_.end() ? nullptr : &it->second;
 }
 
-absl::StatusOr<std::string> GgufFile::String(const std::string& key) const {
+absl::StatusOr<const GgufValue*> GgufFile::Get(const std::string& key) const {
   const GgufValue* v = Find(key);
   if (v == nullptr) {
     return absl::NotFoundError(absl::StrCat(path_, ": no metadata ", key));
   }
-  if (const auto* s = std::get_if<std::string>(&v->value)) return *s;
+  return v;
+}
+
+absl::StatusOr<std::string> GgufFile::String(const std::string& key) const {
+  absl::StatusOr<const GgufValue*> v = Get(key);
+  if (!v.ok()) return v.status();
+  if (const auto* s = std::get_if<std::string>(&(*v)->value)) return *s;
   return absl::InvalidArgumentError(
       absl::StrCat(path_, ": metadata ", key, " is not a string"));
 }
 
 absl::StatusOr<uint64_t> GgufFile::Uint(const std::string& key) const {
-  const GgufValue* v = Find(key);
-  if (v == nullptr) {
-    return absl::NotFoundError(absl::StrCat(path_, ": no metadata ", key));
-  }
-  if (const auto* u = std::get_if<uint64_t>(&v->value)) return *u;
-  if (const auto* i = std::get_if<int64_t>(&v->value); i != nullptr && *i >= 0)
+  absl::StatusOr<const GgufValue*> v = Get(key);
+  if (!v.ok()) return v.status();
+  if (const auto* u = std::get_if<uint64_t>(&(*v)->value)) return *u;
+  if (const auto* i = std::get_if<int64_t>(&(*v)->value);
+      i != nullptr && *i >= 0)
     return static_cast<uint64_t>(*i);
   return absl::InvalidArgumentError(absl::StrCat(
       path_, ": metadata ", key, " is not a non-negative integer"));
 }
 
 absl::StatusOr<double> GgufFile::Float(const std::string& key) const {
-  const GgufValue* v = Find(key);
-  if (v == nullptr) {
-    return absl::NotFoundError(absl::StrCat(path_, ": no metadata ", key));
-  }
-  return AsDouble(*v, key);
+  absl::StatusOr<const GgufValue*> v = Get(key);
+  if (!v.ok()) return v.status();
+  return AsDouble(**v, key);
 }
 
 absl::StatusOr<bool> GgufFile::Bool(const std::string& key) const {
-  const GgufValue* v = Find(key);
-  if (v == nullptr) {
-    return absl::NotFoundError(absl::StrCat(path_, ": no metadata ", key));
-  }
-  if (v->type != GgufValue::Type::kBool) {
+  absl::StatusOr<const GgufValue*> v = Get(key);
+  if (!v.ok()) return v.status();
+  if ((*v)->type != GgufValue::Type::kBool) {
     return absl::InvalidArgumentError(
         absl::StrCat(path_, ": metadata ", key, " is not a bool"));
   }
-  return std::get<uint64_t>(v->value) != 0;
+  return std::get<uint64_t>((*v)->value) != 0;
+}
+
+template <typename T>
+absl::StatusOr<std::vector<T>> GgufFile::Array(
+    const std::string& key,
+    absl::FunctionRef<absl::StatusOr<T>(const GgufValue&)> convert) const {
+  absl::StatusOr<const GgufValue*> v = Get(key);
+  if (!v.ok()) return v.status();
+  const auto* items = std::get_if<std::vector<GgufValue>>(&(*v)->value);
+  if (items == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, ": metadata ", key, " is not an array"));
+  }
+  std::vector<T> out;
+  out.reserve(items->size());
+  for (const GgufValue& item : *items) {
+    absl::StatusOr<T> x = convert(item);
+    if (!x.ok()) return x.status();
+    out.push_back(*std::move(x));
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<std::string>> GgufFile::Strings(
     const std::string& key) const {
-  const GgufValue* v = Find(key);
-  if (v == nullptr) {
-    return absl::NotFoundError(absl::StrCat(path_, ": no metadata ", key));
-  }
-  const auto* items = std::get_if<std::vector<GgufValue>>(&v->value);
-  std::vector<std::string> out;
-  if (items != nullptr) {
-    out.reserve(items->size());
-    for (const GgufValue& item : *items) {
-      const auto* s = std::get_if<std::string>(&item.value);
-      if (s == nullptr) break;
-      out.push_back(*s);
-    }
-  }
-  if (items == nullptr || out.size() != items->size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path_, ": metadata ", key, " is not an array of strings"));
-  }
-  return out;
+  return Array<std::string>(
+      key, [&](const GgufValue& item) -> absl::StatusOr<std::string> {
+        if (const auto* s = std::get_if<std::string>(&item.value)) return *s;
+        return absl::InvalidArgumentError(absl::StrCat(
+            path_, ": metadata ", key, " is not an array of strings"));
+      });
 }
 
 absl::StatusOr<std::vector<double>> GgufFile::Floats(
     const std::string& key) const {
-  const GgufValue* v = Find(key);
-  if (v == nullptr) {
-    return absl::NotFoundError(absl::StrCat(path_, ": no metadata ", key));
-  }
-  const auto* items = std::get_if<std::vector<GgufValue>>(&v->value);
-  if (items == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path_, ": metadata ", key, " is not an array"));
-  }
-  std::vector<double> out;
-  out.reserve(items->size());
-  for (const GgufValue& item : *items) {
-    absl::StatusOr<double> d = AsDouble(item, key);
-    if (!d.ok()) return d.status();
-    out.push_back(*d);
-  }
-  return out;
+  return Array<double>(
+      key, [&](const GgufValue& item) { return AsDouble(item, key); });
 }
 
 absl::StatusOr<std::vector<int64_t>> GgufFile::Ints(
     const std::string& key) const {
-  const GgufValue* v = Find(key);
-  if (v == nullptr) {
-    return absl::NotFoundError(absl::StrCat(path_, ": no metadata ", key));
-  }
-  const auto* items = std::get_if<std::vector<GgufValue>>(&v->value);
-  if (items == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path_, ": metadata ", key, " is not an array"));
-  }
-  std::vector<int64_t> out;
-  out.reserve(items->size());
-  for (const GgufValue& item : *items) {
-    absl::StatusOr<int64_t> i = AsInt(item, key);
-    if (!i.ok()) return i.status();
-    out.push_back(*i);
-  }
-  return out;
+  return Array<int64_t>(
+      key, [&](const GgufValue& item) { return AsInt(item, key); });
 }
 
 const GgufTensor* GgufFile::FindTensor(const std::string& name) const {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
@@ -90,6 +91,13 @@ class GgufFile {
 
  private:
   GgufFile() = default;
+  // The value of `key`, or NOT_FOUND naming it.
+  absl::StatusOr<const GgufValue*> Get(const std::string& key) const;
+  // An array's items, each converted (the first failure is returned).
+  template <typename T>
+  absl::StatusOr<std::vector<T>> Array(
+      const std::string& key,
+      absl::FunctionRef<absl::StatusOr<T>(const GgufValue&)> convert) const;
 
   std::string path_;
   const uint8_t* map_ = nullptr;

@@ -12,6 +12,7 @@
 #include "client/retriever_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/integration/faq_document.h"
 #include "tests/integration/test_server.h"
 
 namespace attnr {
@@ -36,30 +37,13 @@ std::string PinnedSha256() {
   return "";
 }
 
-// Paragraphs none of which shares a content word with the test query
-// ("How can I lower my power costs?"): only meaning can find the answer.
-const char* const kParagraphs[] = {
-    "The cat sat on the windowsill watching birds in the garden.",
-    "To reduce your electricity bill, switch off appliances at the wall and "
-    "use LED bulbs.",
-    "Python lists are sorted in place by the sort method.",
-    "The museum opens at nine on weekdays and at ten on Sundays.",
-    "Our football team trains every Tuesday evening on the north field.",
-};
-
-std::string FaqDocument(const std::string& first_line) {
-  std::string doc = first_line + "\n\n";
-  for (const char* p : kParagraphs) absl::StrAppend(&doc, p, "\n\n");
-  return doc;
-}
-
 // A long document: the paragraphs repeated with numbered variations, so
 // its passages take far more than one request's budget to embed.
 std::string LongDocument(const std::string& first_line) {
   std::string doc = first_line + "\n\n";
   for (int i = 0; i < 400; ++i) {
-    absl::StrAppend(&doc, "Section ", i, ". ", kParagraphs[i % 5], " ",
-                    kParagraphs[(i + 2) % 5], " Note ", i,
+    absl::StrAppend(&doc, "Section ", i, ". ", kFaqParagraphs[i % 5], " ",
+                    kFaqParagraphs[(i + 2) % 5], " Note ", i,
                     " closes this section.\n\n");
   }
   return doc;

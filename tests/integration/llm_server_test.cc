@@ -14,6 +14,7 @@
 #include "client/retriever_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/integration/faq_document.h"
 #include "tests/integration/test_server.h"
 
 namespace attnr {
@@ -35,21 +36,6 @@ std::string PinnedGgufSha256() {
     }
   }
   return "";
-}
-
-const char* const kParagraphs[] = {
-    "The cat sat on the windowsill watching birds in the garden.",
-    "To reduce your electricity bill, switch off appliances at the wall and "
-    "use LED bulbs.",
-    "Python lists are sorted in place by the sort method.",
-    "The museum opens at nine on weekdays and at ten on Sundays.",
-    "Our football team trains every Tuesday evening on the north field.",
-};
-
-std::string FaqDocument(const std::string& first_line) {
-  std::string doc = first_line + "\n\n";
-  for (const char* p : kParagraphs) absl::StrAppend(&doc, p, "\n\n");
-  return doc;
 }
 
 class LlmServerTest : public ::testing::Test {
