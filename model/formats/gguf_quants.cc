@@ -160,6 +160,32 @@ void Q6_KBlock(const uint8_t* b, float* y) {
   }
 }
 
+// One block of a quantised type decoded into its floats.
+using BlockDecoder = void (*)(const uint8_t* block, float* out);
+
+BlockDecoder DecoderOf(GgmlType type) {
+  switch (type) {
+    case GgmlType::kQ4_0:
+      return Q4_0Block;
+    case GgmlType::kQ4_1:
+      return Q4_1Block;
+    case GgmlType::kQ5_0:
+      return [](const uint8_t* b, float* y) { Q5Block(b, false, y); };
+    case GgmlType::kQ5_1:
+      return [](const uint8_t* b, float* y) { Q5Block(b, true, y); };
+    case GgmlType::kQ8_0:
+      return Q8_0Block;
+    case GgmlType::kQ4_K:
+      return Q4_KBlock;
+    case GgmlType::kQ5_K:
+      return Q5_KBlock;
+    case GgmlType::kQ6_K:
+      return Q6_KBlock;
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<GgmlTypeInfo> TypeInfo(uint32_t type) {
@@ -256,34 +282,13 @@ absl::Status DequantizeRow(uint32_t type, const uint8_t* data, size_t elements,
         std::memcpy(out + i, &bits, 4);
       }
       break;
-    case GgmlType::kQ4_0:
-      for (size_t i = 0; i < blocks; ++i) Q4_0Block(data + i * w, out + i * n);
-      break;
-    case GgmlType::kQ4_1:
-      for (size_t i = 0; i < blocks; ++i) Q4_1Block(data + i * w, out + i * n);
-      break;
-    case GgmlType::kQ5_0:
-      for (size_t i = 0; i < blocks; ++i)
-        Q5Block(data + i * w, false, out + i * n);
-      break;
-    case GgmlType::kQ5_1:
-      for (size_t i = 0; i < blocks; ++i)
-        Q5Block(data + i * w, true, out + i * n);
-      break;
-    case GgmlType::kQ8_0:
-      for (size_t i = 0; i < blocks; ++i) Q8_0Block(data + i * w, out + i * n);
-      break;
-    case GgmlType::kQ4_K:
-      for (size_t i = 0; i < blocks; ++i) Q4_KBlock(data + i * w, out + i * n);
-      break;
-    case GgmlType::kQ5_K:
-      for (size_t i = 0; i < blocks; ++i) Q5_KBlock(data + i * w, out + i * n);
-      break;
-    case GgmlType::kQ6_K:
-      for (size_t i = 0; i < blocks; ++i) Q6_KBlock(data + i * w, out + i * n);
-      break;
-    default:
-      return absl::InternalError(absl::StrCat("no decoder for ", info.name));
+    default: {
+      const BlockDecoder decode = DecoderOf(static_cast<GgmlType>(type));
+      if (decode == nullptr) {
+        return absl::InternalError(absl::StrCat("no decoder for ", info.name));
+      }
+      for (size_t i = 0; i < blocks; ++i) decode(data + i * w, out + i * n);
+    }
   }
   return absl::OkStatus();
 }
