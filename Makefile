@@ -3,7 +3,7 @@
 #   make test    install what is missing, build, run every test (ctest)
 #   make test-sanitize  the same tests in an ASan+UBSan build (build-asan/)
 #   make bench   quality and speed beside the Xapian peer -> bench/results/
-#   make train   rebuild the corpus and retrain the shipped weights (~1.5 h)
+#   make train   rebuild the corpus and retrain the LLM view's read-out (~40 min)
 BUILD_DIR ?= build
 JOBS ?= 2
 CONFIG ?= config/server.textproto
@@ -34,36 +34,25 @@ test-sanitize: deps models
 bench: build
 	/usr/bin/python3 bench/run_bench.py --out bench/results
 
-# Training data and checkpoints live outside the repository; a rerun resumes
-# from the last checkpoint of whichever stage it was in. The flags here are
-# the shipped model's recipe: stage 1 learns to read and to point inside
-# 768-token windows (perlfaq + FOLDOC); stage 2 starts from it and learns to
-# rank against distractor windows of the whole document on the full corpus;
-# stage 3 trains nothing: it gives stage 2's read-out the term-match bias
-# (a logit of 4 where a document token shares a query term's stem; chosen on
-# the held-out split, where training it further scored lower).
+# The LLM attention view's read-out, the decoder frozen: the corpus, each
+# question's candidate passages (BM25's best), the attention features (kept
+# outside the repository; a rerun resumes where it stopped), then the fit.
+# The shipped read-out reads layers 1-16 (bench/results/LLM_READOUT.md).
 TRAIN_CACHE ?= $(HOME)/.cache/attnr-train
-MODEL_VERSION ?= 1.2.0
-WEIGHTS ?= model/weights/attnr-attention-$(MODEL_VERSION).bin
-# Stages 1 and 2 are the 1.0.0 and 1.1.0 recipes (both shipped before).
-STAGE1 := $(TRAIN_CACHE)/attnr-attention-1.0.0.bin
-STAGE2 := $(TRAIN_CACHE)/attnr-attention-1.1.0.bin
+MODEL_CACHE ?= $(HOME)/.cache/attnr/models
+READOUT ?= model/weights/attnr-llm-readout-1.0.0.json
 
-train: build
+train: build models
 	bash scripts/install-deps.sh --train
 	/usr/bin/python3 model/train/build_corpus.py --out $(TRAIN_CACHE)/corpus
-	build/bin/attnr-train --corpus $(TRAIN_CACHE)/corpus \
-	  --corpus_json corpus-base.json --out $(STAGE1) \
-	  --checkpoint_dir $(TRAIN_CACHE)/checkpoints-1.0.0 \
-	  --version 1.0.0 --steps 3500 --seed 20261124 --threads 2
-	build/bin/attnr-train --corpus $(TRAIN_CACHE)/corpus --init_from $(STAGE1) \
-	  --out $(STAGE2) --checkpoint_dir $(TRAIN_CACHE)/checkpoints-1.1.0 \
-	  --version 1.1.0 --steps 700 --negative_windows 6 --lr 2e-4 \
-	  --seed 20261124 --threads 2
-	build/bin/attnr-train --corpus $(TRAIN_CACHE)/corpus --init_from $(STAGE2) \
-	  --out $(WEIGHTS) \
-	  --checkpoint_dir $(TRAIN_CACHE)/checkpoints-$(MODEL_VERSION) \
-	  --version $(MODEL_VERSION) --token_match --match_bias_init 4 --steps 0
+	/usr/bin/python3 model/train/build_readout_input.py \
+	  --corpus $(TRAIN_CACHE)/corpus/corpus.json \
+	  --out $(TRAIN_CACHE)/readout/input.jsonl
+	$(BUILD_DIR)/bin/attnr-train \
+	  --llm $(MODEL_CACHE)/smollm2-135m-instruct-q4_1/SmolLM2-135M-Instruct.Q4_1.gguf \
+	  --llm_readout_input $(TRAIN_CACHE)/readout/input.jsonl \
+	  --llm_features $(TRAIN_CACHE)/readout/features.jsonl \
+	  --out $(READOUT) --llm_readout_layers 16
 
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)

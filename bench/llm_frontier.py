@@ -3,10 +3,11 @@
 beside the Xapian peer and the service without the view, one server per
 budget (fresh caches, so first questions pay their reading):
 
-    bench/llm_frontier.py [--budgets 1024,2048,4096] [--weight W]
+    bench/llm_frontier.py [--budgets 1024,2048,4096,8192,full] --weight W [--merge]
 
 For each budget B (new passage tokens one Retrieve may read; the LLM reads
-and reranks the top min(B / 128, 64) candidates), rows: the default views
+and reranks the top min(B / 128, 64) candidates; "full": the whole document
+read once by Prepare and every passage a candidate), rows: the default views
 plus the LLM view at fusion weight W (chosen on the held-out split,
 bench/results/LLM_FUSION.md), and the LLM view alone, as a user meets them
 (no warm-up); speed on a 35k-token document: first question p50, repeated
@@ -21,23 +22,26 @@ import os
 import re
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_bench  # noqa: E402
 from attnr_bench import faq_sets, metrics, service, xapian_peer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FLOP_PER_TOKEN = None  # Filled from the decoder's shape.
 
 
-def config_with(base_path, budget, candidates, weight):
+def config_with(base_path, budget, candidates, weight, cache_bytes=None):
     base = open(base_path).read()
-    for field in ("llm_budget_tokens", "llm_candidates", "default_views"):
+    fields = ["llm_budget_tokens", "llm_candidates", "default_views"]
+    if cache_bytes:
+        fields.append("cache_bytes")
+    for field in fields:
         base = re.sub(rf"^{field}[:\s].*$", "", base, flags=re.M)
+    if cache_bytes:
+        base += f"\ncache_bytes: {cache_bytes}\n"
     base = re.sub(r'^fusion_weights \{ key: "llm".*$', "", base, flags=re.M)
     config_dir = os.path.dirname(os.path.abspath(base_path))
-    for field in ("weights_path", "llm_readout"):
+    for field in ("llm_readout",):
         base = re.sub(rf'^{field}:\s*"([^"/][^"]*)"',
                       lambda m: f'{field}: "{os.path.normpath(os.path.join(config_dir, m.group(1)))}"',
                       base, flags=re.M)
@@ -69,9 +73,9 @@ def by_set(datasets, rank):
     return out
 
 
-def quality(server, datasets, views):
+def quality(server, datasets, views, prepare=False):
     def rank(text, queries):
-        responses = server.retrieve_batch(text, queries, 10, views)
+        responses = server.retrieve_batch(text, queries, 10, views, prepare)
         return {qid: [[p["range"]["start_char"], p["range"]["end_char"]]
                       for p in r["passages"]] for qid, r in responses.items()}
     return by_set(datasets, rank)
@@ -84,33 +88,21 @@ def peer(datasets):
     return by_set(datasets, rank)
 
 
-def decoder_warmup(server, corpus, layers, tokens=4000):
-    """Prepare of an unseen ~4k-token document through the LLM view alone:
-    every passage read in batches; tokens/s and GFLOP/s of the decoder
-    (2 x the multiply-adds of `layers` SmolLM2 blocks per token, attention
-    over the prefix and passage included)."""
-    text = f"decoder warm-up {time.time()}\n\n" + run_bench.document_of(corpus, tokens)
-    path = os.path.join(server.tmp, "llm-warmup.txt")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    r = json.loads(server.cli("prepare", "--json", "--views", "llm", "--doc", path,
-                              "--timeout", "900").stdout)
-    u = r["usage"]
-    dim, kv, ffn = 576, 192, 1536
-    per_token = 2 * layers * (2 * dim * dim + 2 * dim * kv + 3 * dim * ffn)
-    seconds = u["timings"]["encode_ms"] / 1000
-    return {"document_tokens": u["document_tokens"], "read_tokens": u["encoded_tokens"],
-            "encode_ms": u["timings"]["encode_ms"],
-            "tokens_per_s": u["encoded_tokens"] / seconds,
-            "gflops": u["encoded_tokens"] * per_token / seconds / 1e9}
+def decoder_warmup(server, corpus, config):
+    """run_bench's decoder warm-up, with its GFLOP/s (2 x the multiply-adds
+    of the decoder blocks the view runs, per token)."""
+    out = run_bench.decoder_warmup(server, corpus, server.tmp)
+    per_token, out["layers"] = run_bench.decoder_flops_per_token(config)
+    seconds = out["encode_ms"] / 1000
+    out["tokens_per_s"] = out["read_tokens"] / seconds
+    out["gflops"] = out["read_tokens"] * per_token / seconds / 1e9
+    return out
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--budgets", default="1024,2048,4096")
     p.add_argument("--weight", type=float, required=True)
-    p.add_argument("--readout-layers", type=int, required=True,
-                   help="the read-out's deepest layer (the decoder runs up to it)")
     p.add_argument("--config", default=os.path.join(ROOT, "config/server.textproto"))
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     p.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
@@ -127,18 +119,26 @@ def main():
         server.stop()
     corpus = run_bench.speed_corpus(datasets)
     query = "How do I install a package and keep it up to date?"
-    for budget in [int(b) for b in args.budgets.split(",")]:
-        candidates = min(max(budget // 128, 4), 64)
-        cfg = config_with(args.config, budget, candidates, args.weight)
+    for budget in args.budgets.split(","):
+        if budget == "full":
+            # The whole document read once (Prepare, keys and values cached:
+            # a cache that holds the largest dev document), then every
+            # question attends over every passage.
+            cfg = config_with(args.config, 0, 1 << 30, args.weight, 4 << 30)
+        else:
+            budget = int(budget)
+            candidates = min(max(budget // 128, 4), 64)
+            cfg = config_with(args.config, budget, candidates, args.weight)
+        full = budget == "full"
         server = service.Server(args.build_dir, cfg)
         try:
-            rows[f"default + llm, budget {budget}"] = quality(server, datasets, None)
-            rows[f"llm alone, budget {budget}"] = quality(server, datasets, ["llm"])
+            rows[f"default + llm, budget {budget}"] = quality(server, datasets, None, full)
+            rows[f"llm alone, budget {budget}"] = quality(server, datasets, ["llm"], full)
             speed[budget] = run_bench.measure_speed(
                 server, args.build_dir, corpus, [35000], query, 3, 10, 3,
                 server.tmp)[0]
             if not warmup:
-                warmup.update(decoder_warmup(server, corpus, args.readout_layers))
+                warmup.update(decoder_warmup(server, corpus, cfg))
             speed[budget]["peak_rss_mib"] = server.peak_rss_mb()
         finally:
             server.stop()
@@ -153,7 +153,8 @@ def main():
     if args.merge and os.path.exists(saved):
         earlier = json.load(open(saved))
         rows = {**earlier["rows"], **rows}
-        speed = {**{int(b): r for b, r in earlier["speed"].items()}, **speed}
+        speed = {**{(b if b == "full" else int(b)): r
+                    for b, r in earlier["speed"].items()}, **speed}
         warmup = warmup or earlier.get("warmup", {})
     with open(saved, "w") as f:
         json.dump({"rows": rows, "speed": speed, "warmup": warmup, "gemm_gflops": gemm,
@@ -180,7 +181,7 @@ def main():
                      f"{r['warm_server_p50']:.0f} ms | {r['peak_rss_mib']:.0f} |")
     if warmup:
         lines += ["", f"Decoder (Prepare of a {warmup['document_tokens']}-token document "
-                  f"through the LLM view alone, layers 1-{args.readout_layers}): "
+                  f"through the LLM view alone, layers 1-{warmup.get('layers', 16)}): "
                   f"{warmup['read_tokens']} tokens read in {warmup['encode_ms']:.0f} ms, "
                   f"{warmup['tokens_per_s']:.0f} tokens/s, {warmup['gflops']:.0f} GFLOP/s "
                   f"({100 * warmup['gflops'] / warmup['gemm_gflops']:.0f}% of the "

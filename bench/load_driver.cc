@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -49,13 +50,13 @@ bool Parse(int argc, char** argv, Options* o) {
     } else if (flag == "--requests" && absl::SimpleAtoi(value, &o->requests)) {
     } else if (flag == "--views") {
       for (absl::string_view v : absl::StrSplit(value, ',')) {
-        if (v == "lexical") {
-          o->views.push_back(attnr::v1::SCORING_VIEW_LEXICAL);
-        } else if (v == "attention") {
-          o->views.push_back(attnr::v1::SCORING_VIEW_ATTENTION);
-        } else {
+        attnr::v1::ScoringView view;
+        if (!attnr::v1::ScoringView_Parse(
+                absl::StrCat("SCORING_VIEW_", absl::AsciiStrToUpper(v)),
+                &view)) {
           return false;
         }
+        o->views.push_back(view);
       }
     } else if (flag == "--clients") {
       o->clients.clear();
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
   if (!Parse(argc, argv, &o)) {
     std::cerr << "usage: attnr-bench --target HOST:PORT --doc FILE --query "
                  "TEXT [--cold N] [--warm N] [--clients 1,2,4] [--requests N] "
-                 "[--views lexical,attention]\n";
+                 "[--views lexical,dense,llm]\n";
     return 2;
   }
   std::ifstream in(o.doc, std::ios::binary);

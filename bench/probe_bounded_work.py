@@ -117,8 +117,8 @@ class Server:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", default=os.path.join(ROOT, "build/bin/attnr-server"))
-    parser.add_argument("--weights", default=os.path.join(
-        ROOT, "model/weights/attnr-attention-1.2.0.bin"))
+    parser.add_argument("--dense_model", default="all-minilm-l6-v2",
+                        help="the neural view whose work the probes bound")
     parser.add_argument("--legacy", action="store_true")
     parser.add_argument("--cache_bytes", type=int, default=0,
                         help="cache budget for the long-document probe "
@@ -130,7 +130,7 @@ def main():
     import health_pb2
     import health_pb2_grpc
 
-    weights = f'weights_path: "{args.weights}"\n'
+    model = f'dense_model: "{args.dense_model}"\n'
     wide = ("max_message_bytes: 83886080\n" +
             ("" if args.legacy else
              "max_document_bytes: 83886080\nmax_request_bytes: 83886080\n"))
@@ -183,7 +183,7 @@ def main():
 
     # 2. A client that gives up after 50 ms; 16 calls cancelled after 1 s.
     if want("cancel"):
-        server = Server(args.server, weights + "max_concurrent_requests: 1\n"
+        server = Server(args.server, model + "max_concurrent_requests: 1\n"
                         "max_document_tokens: 200000\n", tmp)
         s, _ = stub(server)
         doc = fresh_document(70000)
@@ -217,7 +217,7 @@ def main():
                 for line in f:
                     if line.startswith("cache_bytes:"):
                         cache = int(line.split()[1])
-        server = Server(args.server, weights + "max_document_tokens: 250000\n"
+        server = Server(args.server, model + "max_document_tokens: 250000\n"
                         f"max_request_tokens: 500000\ncache_bytes: {cache}\n", tmp)
         s, _ = stub(server)
         doc = fresh_document(35000)
@@ -245,7 +245,7 @@ def main():
 
     # 4. Drain: 10 s configured, long calls running.
     if want("drain"):
-        server = Server(args.server, weights + "drain_seconds: 2\n"
+        server = Server(args.server, model + "drain_seconds: 2\n"
                         "max_concurrent_requests: 1\n", tmp)
         s, h = stub(server)
         futures = [s.Retrieve.future(request(fresh_document(60000)), timeout=120)
@@ -265,7 +265,7 @@ def main():
         for f in futures:
             f.cancel()
         server.log.close()
-        server = Server(args.server, weights + "drain_seconds: 60\n"
+        server = Server(args.server, model + "drain_seconds: 60\n"
                         "max_concurrent_requests: 1\n", tmp)
         s, _ = stub(server)
         futures = [s.Retrieve.future(request(fresh_document(60000)), timeout=120)
@@ -316,7 +316,7 @@ def main():
         except grpc.RpcError as e:
             print("empty Score context:", e.code().name, e.details())
         server.stop()
-        server = Server(args.server, weights + "max_concurrent_requests: 1\n", tmp)
+        server = Server(args.server, model + "max_concurrent_requests: 1\n", tmp)
         s, _ = stub(server)
         futures = [s.Retrieve.future(request(fresh_document(5000)), timeout=60)
                    for _ in range(300)]

@@ -26,9 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from attnr_bench import faq_sets, metrics, multihop, service, xapian_peer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VIEW_NAMES = {v: v.removeprefix("SCORING_VIEW_").lower() for v in ("SCORING_VIEW_LEXICAL",
-              "SCORING_VIEW_ATTENTION", "SCORING_VIEW_DENSE",
-              "SCORING_VIEW_ENTITY", "SCORING_VIEW_LLM")}
+VIEW_NAMES = {v: v.removeprefix("SCORING_VIEW_").lower() for v in (
+    "SCORING_VIEW_LEXICAL", "SCORING_VIEW_DENSE", "SCORING_VIEW_ENTITY",
+    "SCORING_VIEW_LLM")}
 
 
 def load_fixture(path):
@@ -242,29 +242,111 @@ def dense_model_dir(config_path):
         os.path.join(os.path.dirname(os.path.abspath(config_path)), name))
 
 
-def encoder_flops_per_token(weights_path, tokens):
-    """Multiply-adds of one encoder pass, per token, times two (FLOPs), from
-    the architecture in the weights file's header."""
-    import struct
-    with open(weights_path, "rb") as f:
-        if f.read(8) != b"ATTNRW01":
-            return None
-        (length,) = struct.unpack("<I", f.read(4))
-        enc = json.loads(f.read(length))["encoder"]
-    d, ffn, layers = enc["width"], enc["ffn"], enc["layers"]
-    window = min(enc["window"], tokens)
-    per_layer = 4 * d * d + 2 * d * ffn + 2 * window * d  # QKV+O, FFN, QK^T+PV
-    return 2 * (enc["glove_dim"] * d + layers * per_layer)
-
-
-def weights_path_of(config_path):
+def config_path_field(config_path, field):
+    """A path-valued field of the server config, resolved as the server
+    resolves it (relative to the config file's folder); None if unset."""
     with open(config_path) as f:
-        m = re.search(r'^weights_path:\s*"([^"]*)"', f.read(), re.M)
+        m = re.search(rf'^{field}:\s*"([^"]*)"', f.read(), re.M)
     if not m or not m.group(1):
         return None
-    path = m.group(1)  # Relative to the config file's folder, as the server reads it.
+    path = m.group(1)
     return path if os.path.isabs(path) else os.path.normpath(
         os.path.join(os.path.dirname(os.path.abspath(config_path)), path))
+
+
+def gguf_metadata(path, wanted):
+    """The scalar metadata `wanted` (keys) of a GGUF file (v2/v3 header)."""
+    import struct
+    scalar = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f",
+              7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+    out = {}
+    with open(path, "rb") as f:
+        if f.read(4) != b"GGUF":
+            return out
+        f.read(4 + 8)  # version, tensor count
+        (kv_count,) = struct.unpack("<Q", f.read(8))
+
+        def string():
+            (n,) = struct.unpack("<Q", f.read(8))
+            return f.read(n).decode("utf-8", "replace")
+
+        def value(t):
+            if t == 8:
+                return string()
+            if t == 9:
+                (et,) = struct.unpack("<I", f.read(4))
+                (n,) = struct.unpack("<Q", f.read(8))
+                if et in scalar:
+                    f.seek(n * struct.calcsize(scalar[et]), 1)
+                else:
+                    for _ in range(n):
+                        value(et)
+                return None
+            fmt = scalar[t]
+            return struct.unpack(fmt, f.read(struct.calcsize(fmt)))[0]
+
+        for _ in range(kv_count):
+            key = string()
+            (t,) = struct.unpack("<I", f.read(4))
+            v = value(t)
+            if key in wanted:
+                out[key] = v
+            if len(out) == len(wanted):
+                break
+    return out
+
+
+def llm_model_file(config_path):
+    """The config's GGUF decoder: a name without '/' is a folder of the model
+    cache (as the server resolves it), holding one .gguf file."""
+    with open(config_path) as f:
+        m = re.search(r'^llm_model:\s*"([^"]*)"', f.read(), re.M)
+    if not m or not m.group(1):
+        return None
+    name = m.group(1)
+    if "/" not in name:
+        name = os.path.join(os.environ.get("ATTNR_MODEL_CACHE") or
+                            os.path.expanduser("~/.cache/attnr/models"), name)
+    elif not os.path.isabs(name):
+        name = os.path.join(os.path.dirname(os.path.abspath(config_path)), name)
+    if os.path.isdir(name):
+        files = sorted(x for x in os.listdir(name) if x.endswith(".gguf"))
+        return os.path.join(name, files[0]) if files else None
+    return name
+
+
+def decoder_flops_per_token(config_path):
+    """2 x the multiply-adds per token of the decoder blocks the LLM view
+    runs (up to the read-out's deepest layer), from the GGUF header and the
+    read-out file; attention over the context is left out (a lower bound)."""
+    gguf, readout = llm_model_file(config_path), config_path_field(config_path, "llm_readout")
+    if not gguf or not readout or not os.path.exists(gguf):
+        return None, None
+    with open(readout) as f:
+        layers = max(json.load(f)["layers"])
+    arch = gguf_metadata(gguf, {"general.architecture"}).get("general.architecture", "llama")
+    keys = {f"{arch}.embedding_length", f"{arch}.feed_forward_length",
+            f"{arch}.attention.head_count", f"{arch}.attention.head_count_kv"}
+    m = gguf_metadata(gguf, keys)
+    if len(m) < len(keys):
+        return None, layers
+    dim, ffn = m[f"{arch}.embedding_length"], m[f"{arch}.feed_forward_length"]
+    kv = dim * m[f"{arch}.attention.head_count_kv"] // m[f"{arch}.attention.head_count"]
+    return 2 * layers * (2 * dim * dim + 2 * dim * kv + 3 * dim * ffn), layers
+
+
+def decoder_warmup(server, corpus, tmp, tokens=4000):
+    """Prepare of an unseen ~4k-token document through the LLM view alone:
+    every passage read in batches, so the decoder's own rate shows."""
+    text = f"decoder warm-up {time.time()}\n\n" + document_of(corpus, tokens)
+    path = os.path.join(tmp, "llm-warmup.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    r = json.loads(server.cli("prepare", "--json", "--views", "llm", "--doc", path,
+                              "--timeout", "900").stdout)
+    u = r["usage"]
+    return {"document_tokens": u["document_tokens"], "read_tokens": u["encoded_tokens"],
+            "encode_ms": u["timings"]["encode_ms"]}
 
 
 def gemm_peak_gflops():
@@ -333,8 +415,8 @@ set key top left
 set grid
 plot '{data}' using 1:2 with linespoints title 'attnr default views, cold', \\
      '{data}' using 1:3 with linespoints title 'attnr default views, warm', \\
-     '{data}' using 1:6 with linespoints title 'attnr lexical+attention, cold (encode)', \\
-     '{data}' using 1:7 with linespoints title 'attnr lexical+attention, warm (cached)', \\
+     '{data}' using 1:6 with linespoints title 'attnr default + llm view (budgeted), cold', \\
+     '{data}' using 1:7 with linespoints title 'attnr default + llm view (budgeted), warm', \\
      '{data}' using 1:4 with linespoints title 'xapian peer: chunk+index+query', \\
      '{data}' using 1:5 with linespoints title 'xapian peer: query on built index'
 """
@@ -367,7 +449,7 @@ def speed_table(rows):
 
 
 def write_report(out, quality, systems, speed, model_speed, info, env, gemm,
-                 rss, smoke, weights, warmup=(), dense_dir=None):
+                 rss, smoke, decoder=None, warmup=(), dense_dir=None):
     peer = "xapian-bm25 (peer)"
     main = systems[0]
     lines = ["# attnr benchmark report", ""]
@@ -434,8 +516,9 @@ def write_report(out, quality, systems, speed, model_speed, info, env, gemm,
     lines += ["### Default views (what a request naming no view gets)", ""]
     lines += speed_table(speed)
     if model_speed:
-        lines += ["", "### Lexical + attention (the trained model: encode on a "
-                  "cache miss, read-out on a hit)", ""]
+        lines += ["", "### Default views + the LLM view (as configured: it reads "
+                  "its candidates within its per-request budget; cold pays the "
+                  "reading, warm reuses the cached passages)", ""]
         lines += speed_table(model_speed)
     lines += [
         "",
@@ -466,19 +549,20 @@ def write_report(out, quality, systems, speed, model_speed, info, env, gemm,
                 f"{r['encoded_tokens'] / (r['encode_ms'] / 1000):,.0f} | "
                 f"{gflop:.1f} | {rate:.1f} | "
                 + (f"{100 * rate / gemm:.0f}% |" if gemm else "– |"))
-    if weights and "SCORING_VIEW_ATTENTION" in info["views"]:
-        lines += ["", "| tokens | encode ms (cold, server) | encoder GFLOP | "
-                  "achieved GFLOP/s | share of GEMM peak |", "|---|---|---|---|---|"]
-        for r in model_speed:
-            per_token = encoder_flops_per_token(weights, r["tokens"])
-            if not per_token or not r["cold_encode_ms"]:
-                continue
-            gflop = per_token * r["tokens"] / 1e9
-            rate = gflop / (r["cold_encode_ms"] / 1000)
-            lines.append(f"| {r['tokens']} | {fmt(r['cold_encode_ms'], 1)} | "
-                         f"{gflop:.1f} | {rate:.1f} | "
-                         f"{100 * rate / gemm:.0f}% |" if gemm else "| – |")
-    else:
+    if decoder and decoder.get("encode_ms"):
+        seconds = decoder["encode_ms"] / 1000
+        rate = decoder["read_tokens"] / seconds
+        line = (f"LLM decoder (`Prepare` of an unseen {decoder['document_tokens']}"
+                f"-token document through the LLM view alone, layers 1-"
+                f"{decoder['layers']}): {decoder['read_tokens']} tokens read in "
+                f"{decoder['encode_ms']:.0f} ms, {rate:,.0f} tokens/s")
+        if decoder.get("flops_per_token"):
+            gflops = rate * decoder["flops_per_token"] / 1e9
+            line += f", {gflops:.0f} GFLOP/s"
+            if gemm:
+                line += f" ({100 * gflops / gemm:.0f}% of the GEMM peak above)"
+        lines += ["", line + "."]
+    if not dense_dir and not decoder:
         lines += ["", "Model FLOP/s: n/a — no neural view is served, so no model "
                   "FLOPs are spent."]
     lines += [
@@ -532,12 +616,18 @@ def main():
         query = "How do I install a package and keep it up to date?"
         speed = measure_speed(server, args.build_dir, speed_corpus(datasets),
                               sizes, query, cold, warm, requests, server.tmp)
-        model_speed = []
-        if "attention" in views:  # The model's own path: encode, cache, read-out.
+        model_speed, decoder = [], None
+        if "llm" in views and "llm" not in default_views:
+            # The LLM view as a request naming it meets it (budgeted).
             model_speed = measure_speed(
                 server, args.build_dir, speed_corpus(datasets), sizes, query,
                 max(2, cold // 2), warm, max(3, requests // 4), server.tmp,
-                ["lexical", "attention"])
+                default_views + ["llm"])
+        if "llm" in views:
+            decoder = decoder_warmup(server, speed_corpus(datasets), server.tmp,
+                                     400 if args.smoke else 4000)
+            decoder["flops_per_token"], decoder["layers"] = \
+                decoder_flops_per_token(args.config)
         warmup = []
         if "dense" in default_views:
             warmup = measure_warmup(server, speed_corpus(datasets),
@@ -545,7 +635,7 @@ def main():
             for r in warmup:
                 print(f"  warm-up {r['tokens']} tokens: {r['encoded_tokens']} "
                       f"encoded in {r['encode_ms']:.0f} ms", flush=True)
-        for label, rows in (("default", speed), ("lexical+attention", model_speed)):
+        for label, rows in (("default", speed), ("default+llm", model_speed)):
             for r in rows:
                 print(f"  speed {label} {r['tokens']:>7} tokens: cold p50 "
                       f"{r['cold_p50']:.1f} ms, warm p50 {r['warm_p50']:.1f} ms",
@@ -558,10 +648,11 @@ def main():
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"machine": env, "model": info, "quality": quality,
                    "speed": speed, "model_speed": model_speed, "warmup": warmup,
+                   "decoder": decoder,
                    "peak_rss_mib": rss, "gemm_gflops": gemm}, f, indent=1)
     plot(speed, model_speed, os.path.join(args.out, "latency.png"))
     write_report(args.out, quality, systems, speed, model_speed, info, env,
-                 gemm, rss, args.smoke, weights_path_of(args.config), warmup,
+                 gemm, rss, args.smoke, decoder, warmup,
                  dense_model_dir(args.config))
     print(f"wrote {os.path.join(args.out, 'REPORT.md')}")
 

@@ -33,8 +33,14 @@ for system in ("attnr (default views)", "attnr view=lexical", "xapian-bm25 (peer
     check("cover5" in m, f"{system}: cover-all@5 on the multi-gold query")
 # The fixture's single-hop questions are easy for both lexical systems.
 check(smoke["attnr (default views)"]["r5"] >= 0.75, "attnr finds the easy answers")
-if "attnr view=attention" in smoke:  # The shipped model is loaded.
-    check(smoke["attnr view=attention"]["n"] == 5, "attention view evaluated")
+if "attnr view=llm (budgeted)" in smoke:  # The LLM view is loaded.
+    check(smoke["attnr view=llm (budgeted)"]["n"] == 5, "LLM view evaluated")
+    decoder = results.get("decoder") or {}
+    check(decoder.get("read_tokens", 0) > 0 and decoder.get("encode_ms", 0) > 0,
+          "the decoder's warm-up measured")
+    check(decoder.get("flops_per_token", 0) > 0 and decoder.get("layers") == 16,
+          "decoder FLOPs from the GGUF header and the read-out")
+    check("LLM decoder (`Prepare`" in report, "decoder line in the report")
 check(smoke["xapian-bm25 (peer)"]["r5"] >= 0.75, "the peer finds them too")
 speed = results["speed"]
 check(len(speed) == 2 and speed[0]["tokens"] < speed[1]["tokens"],

@@ -6,10 +6,8 @@ of the training corpus, never on the dev sets.
                          [--out bench/results]
 
 The split ("fusion split") is every 20th example of the corpus starting at
-the 14th (index % 20 == 13): no choice was ever tuned on it (the attention
-view's settings were chosen on index % 20 == 7, which the trainer holds
-out). The shipped attention model was trained on it, which can only flatter
-the attention view here.
+the 14th (index % 20 == 13); --residue 7 gives the split the LLM read-out's
+trainer holds out.
 
 One real server (the repository's config) ranks every split question with
 each view alone, after Prepare, 100 passages deep; weighted reciprocal-rank
@@ -19,7 +17,6 @@ it as its default. Writes FUSION.md; the choice goes into
 config/server.textproto by hand, with that file as its record.
 """
 import argparse
-import itertools
 import json
 import os
 import re
@@ -32,7 +29,6 @@ from attnr_bench import metrics, service  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEPTH = 100
 DENSE_WEIGHTS = [0.5, 1.0, 1.5, 2.0, 3.0, 4.0]
-ATTENTION_WEIGHTS = [0.25, 0.5, 1.0]
 
 
 def split(corpus_path, residue=13):
@@ -72,8 +68,7 @@ def fuse(ranked, weights):
 
 
 def held_out(corpus_path):
-    """The trainer's evaluation split (index % 20 == 7), on which the
-    attention view's settings were chosen (bench/tune_attention_view.py)."""
+    """The read-out trainer's evaluation split (index % 20 == 7)."""
     return split(corpus_path, residue=7)
 
 
@@ -115,14 +110,14 @@ def arguments():
 
 
 def base_config(config_path, tuned_fields):
-    """The server config without the fields a sweep sets, its weights path
+    """The server config without the fields a sweep sets, its read-out path
     made absolute (the derived configs live elsewhere)."""
     base = open(config_path).read()
     for field in tuned_fields:
         base = re.sub(rf"^{field}[:\s].*$", "", base, flags=re.M)
     config_dir = os.path.dirname(os.path.abspath(config_path))
-    return re.sub(r'^weights_path:\s*"([^"/][^"]*)"',
-                  lambda m: f'weights_path: "{os.path.normpath(os.path.join(config_dir, m.group(1)))}"',
+    return re.sub(r'^llm_readout:\s*"([^"/][^"]*)"',
+                  lambda m: f'llm_readout: "{os.path.normpath(os.path.join(config_dir, m.group(1)))}"',
                   base, flags=re.M)
 
 
@@ -146,18 +141,14 @@ def main():
     else:
         server = service.Server(args.build_dir, args.config)
         try:
-            by_view = rankings(server, ds, ["lexical", "dense", "attention"])
+            by_view = rankings(server, ds, ["lexical", "dense"])
         finally:
             server.stop()
         with open(saved, "w") as f:
             json.dump(by_view, f)
 
-    grid = [{"lexical": 1.0}, {"dense": 1.0}, {"attention": 1.0}]
-    grid += [{"lexical": 1.0, "attention": a} for a in ATTENTION_WEIGHTS]
+    grid = [{"lexical": 1.0}, {"dense": 1.0}]
     grid += [{"lexical": 1.0, "dense": d} for d in DENSE_WEIGHTS]
-    grid += [{"dense": 1.0, "attention": a} for a in ATTENTION_WEIGHTS]
-    grid += [{"lexical": 1.0, "dense": d, "attention": a}
-             for d, a in itertools.product(DENSE_WEIGHTS, ATTENTION_WEIGHTS)]
     rows = [(w, evaluate_fused(ds, by_view, w)) for w in grid]
     for w, m in rows:
         print(f"{label(w):45s} MRR@10 {m['mrr10']:.3f} F1@1 {m['f1']:.3f}", flush=True)
@@ -209,12 +200,8 @@ def write_report(args, ds, rows, best_w, best_m, ablations, earned, served):
              f"Chosen on the {ds['name']} of the training corpus "
              f"({len(ds['queries'])} questions over {len(ds['documents'])} "
              "documents; `bench/tune_fusion.py`), never on the dev sets. "
-             + ("No choice was tuned on this split before; the shipped "
-                "attention model was trained on it, which can only flatter "
-                "that view. " if args.residue != 7 else
-                "The trainer holds this split out (the attention model never "
-                "saw it); the attention view's own settings and the passages' "
-                "paragraph fill were chosen on it earlier. ") +
+             + ("" if args.residue != 7 else
+                "The LLM read-out's trainer holds this split out. ") +
              f"Each view ranks {DEPTH} passages deep after Prepare; weighted "
              "reciprocal-rank fusion (k = 60) over those lists.", "",
              "| views and weights | MRR@10 | R@1 | R@5 | F1@1 |", "|---|---|---|---|---|"]

@@ -63,7 +63,7 @@ const char* CliUsage() {
 usage:
   attnr retrieve --doc FILE [--doc FILE ...] (--query TEXT | --queries FILE.jsonl)
                  [--top-k N] [--max-passage-tokens N] [--overlap N]
-                 [--views lexical,dense,llm,attention] [--explain] [--no-text]
+                 [--views lexical,dense,llm,entity] [--explain] [--no-text]
                  [--prepare]   (warm the documents first: every passage judged)
   attnr prepare  --doc FILE [--doc FILE ...] [--max-passage-tokens N]
                  [--overlap N] [--views ...]

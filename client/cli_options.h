@@ -38,7 +38,7 @@ struct CliOptions {
   bool no_text = false;
   // retrieve: send the documents to Prepare before the first query.
   bool prepare = false;
-  std::vector<std::string> views;  // lexical | attention | entity
+  std::vector<std::string> views;  // lexical | dense | llm | entity
   // score
   std::vector<PassageArg> passages;
   std::string context;  // Path of the context document for ranges.

@@ -109,10 +109,6 @@ std::string FormatRetrieveTable(const std::string& query,
                           ? "-"
                           : absl::StrJoin(b.matched_terms(), ", "),
                       "  (", ViewScores(b), ")\n");
-      if (!b.attended_terms().empty()) {
-        absl::StrAppend(&out, "     attended: ",
-                        absl::StrJoin(b.attended_terms(), ", "), "\n");
-      }
     }
   }
   const attnr::v1::Usage& u = response.usage();

@@ -8,12 +8,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "model/network/digest.h"
+#include "model/runtime/digest.h"
 #include "model/text/analyzed_document.h"
 #include "model/text/passage_builder.h"
 #include "model/text/tokenizer.h"
 #include "model/text/utf8.h"
-#include "model/views/attention_view.h"
 #include "model/views/lexical_view.h"
 
 namespace attnr {
@@ -81,7 +80,6 @@ Retriever::Retriever(const RetrieverConfig& config,
     description_.models.push_back(
         {v->kind(), v->model_name(), v->model_sha256()});
   }
-  const views::ScoringView* attention = view(ViewKind::kAttention);
   const views::ScoringView* dense = view(ViewKind::kDense);
   if (dense != nullptr) {
     parts.push_back(absl::StrCat("pretrained sentence encoder ",
@@ -93,27 +91,18 @@ Retriever::Retriever(const RetrieverConfig& config,
         "pretrained decoder LLM ", llm->model_name(),
         " reading the best candidates, its question-to-passage attention "
         "combined by a trained read-out (AttentionRetriever)"));
-  }
-  if (attention != nullptr) {
-    const auto& model =
-        static_cast<const views::AttentionView*>(attention)->model();
-    parts.push_back(absl::StrCat(
-        "causal transformer whose query-to-document attention ranks "
-        "sentences (AttentionRetriever). ",
-        model.notes()));
-    description_.weights_sha256 = model.sha256();
+    // The weights this service trained: the LLM view's read-out.
+    description_.weights_sha256 =
+        static_cast<const views::LlmAttentionView*>(llm)
+            ->readout()
+            .PayloadSha256();
   }
   description_.name = "attnr";
-  description_.version = "0.3.0";
-  if (attention == nullptr && dense == nullptr) {
+  description_.version = "0.4.0";
+  if (dense == nullptr && view(ViewKind::kLlm) == nullptr) {
     description_.name = "attnr-lexical";
     description_.version = "0.1.0";
     parts.push_back("no model loaded");
-  } else if (attention != nullptr && dense == nullptr) {
-    const auto& model =
-        static_cast<const views::AttentionView*>(attention)->model();
-    description_.name = model.name();
-    description_.version = model.version();
   }
   description_.description =
       absl::StrCat(absl::StrJoin(parts, "; "),
@@ -159,14 +148,6 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
         config.cache_bytes / 2, gate.get());
     if (!llm.ok()) return Annotate(llm.status(), "LLM view");
     all.push_back(*std::move(llm));
-  }
-  if (!config.weights_path.empty()) {
-    auto loaded =
-        network::AttentionModel::Load(config.weights_path, config.threads);
-    if (!loaded.ok()) return loaded.status();
-    all.push_back(std::make_unique<views::AttentionView>(
-        *std::move(loaded), config.attention_view, config.cache_bytes,
-        gate.get()));
   }
   std::unique_ptr<Retriever> retriever(
       new Retriever(config, std::move(all), std::move(gate)));
@@ -345,7 +326,7 @@ absl::StatusOr<Retriever::AnalyzedRequest> Retriever::AnalyzeDocuments(
   AnalyzedRequest out;
   out.docs.reserve(documents.size());
   for (size_t d = 0; d < documents.size(); ++d) {
-    std::string digest = network::Sha256Hex(documents[d].text);
+    std::string digest = runtime::Sha256Hex(documents[d].text);
     // What is left of the request's token budget caps this document's
     // count too, so a request over budget stops at the budget.
     const uint64_t budget = config_.limits.max_request_tokens;
@@ -495,7 +476,7 @@ absl::StatusOr<ScoreResult> Retriever::Score(
     analyze.max_sentence_tokens = config_.context_passage_tokens;
     analyze.max_tokens = config_.limits.max_document_tokens;
     analyze.max_sentences = config_.limits.max_document_sentences;
-    std::string digest = network::Sha256Hex(context->text);
+    std::string digest = runtime::Sha256Hex(context->text);
     auto doc = Analyze(context->text, digest, analyze,
                        config_.limits.max_request_tokens, params.stop);
     if (!doc.ok()) return Annotate(doc.status(), "context.text");
@@ -538,7 +519,7 @@ absl::StatusOr<ScoreResult> Retriever::Score(
                                0, static_cast<uint32_t>(tokens.size()), 0,
                                static_cast<uint32_t>(in.text.size())});
       request.sequences.push_back(
-          {network::Sha256Hex(in.text), in.text, &tokens, &own[i]->terms});
+          {runtime::Sha256Hex(in.text), in.text, &tokens, &own[i]->terms});
       continue;
     }
     const bool chars = in.kind == ScoreInput::Kind::kCharRange;

@@ -10,7 +10,6 @@
 #include "model/document_analysis.h"
 #include "model/document_cache.h"
 #include "model/retrieval_types.h"
-#include "model/scoring/attention_scorer.h"
 #include "model/text/analyzed_document.h"
 #include "model/text/passage_builder.h"
 #include "model/text/tokenizer.h"
@@ -27,9 +26,6 @@ struct RetrieverConfig {
   // Passage size used to split a Score request's context document into the
   // collection that supplies term statistics.
   uint32_t context_passage_tokens = 128;
-  // Trained weights of the attention view. Empty: no attention view (never
-  // an untrained network).
-  std::string weights_path;
   // A Hugging Face-format sentence-encoder folder for the dense view, and
   // the SHA-256 its model.safetensors must have (empty: not checked).
   // Empty path: no dense view.
@@ -51,14 +47,12 @@ struct RetrieverConfig {
   // network) a neural view may do new work for; 0: any.
   uint32_t neural_candidates = 0;
   int threads = 2;
-  // Budget of the caches: the attention view's encoded documents within
-  // this, analyzed documents within a quarter of it and unit embeddings
-  // within an eighth besides.
+  // Budget of the caches: analyzed documents within a quarter of it, the
+  // dense view's unit embeddings within an eighth and the LLM view's read
+  // passages (keys and values) within a half.
   size_t cache_bytes = 512u << 20;
   // Per-view weights in rank fusion (a view not named weighs 1).
   views::FusionWeights fusion_weights;
-  // How the attention view turns token masses into unit scores.
-  scoring::AttentionViewParams attention_view;
   // Views used when a request names none; empty means all the service has.
   std::vector<ViewKind> default_views;
 };

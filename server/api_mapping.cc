@@ -83,14 +83,10 @@ void ToProto(const text::TextSpan& span, attnr::v1::TextRange* range) {
 void ToProto(const ScoreDetail& detail, const std::vector<ViewKind>& views,
              attnr::v1::ScoreBreakdown* out) {
   out->set_lexical(detail.ScoreOf(ViewKind::kLexical));
-  out->set_attention(detail.ScoreOf(ViewKind::kAttention));
   out->set_entity(detail.ScoreOf(ViewKind::kEntity));
   out->set_fused(detail.fused);
   for (const std::string& term : detail.ReasonsOf(ViewKind::kLexical)) {
     out->add_matched_terms(term);
-  }
-  for (const std::string& term : detail.ReasonsOf(ViewKind::kAttention)) {
-    out->add_attended_terms(term);
   }
   for (ViewKind v : views) out->add_views(ToProtoView(v));
   for (const ViewScore& v : detail.views) {

@@ -1,7 +1,7 @@
 // attnr-server: the long-document retrieval gRPC server.
 //
 //   attnr-server --config config/server.textproto [--listen HOST:PORT]
-//                [--weights PATH] [--threads N] [--port_file PATH]
+//                [--threads N] [--port_file PATH]
 //
 // Flags override the config file. SIGINT/SIGTERM drain and stop the server
 // (exit codes below).
@@ -31,8 +31,6 @@ ABSL_FLAG(std::string, config, "config/server.textproto",
 ABSL_FLAG(std::string, listen, "",
           "host:port to listen on (overrides listen_address; port 0 picks a "
           "free port).");
-ABSL_FLAG(std::string, weights, "",
-          "Trained weights file (overrides weights_path).");
 ABSL_FLAG(std::string, dense_model, "",
           "Dense view's encoder folder or pinned model name (overrides "
           "dense_model; \"none\" serves no dense view).");
@@ -65,7 +63,7 @@ constexpr int kExitDrainCutOff = 3;
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "attnr long-document retrieval server. Usage: attnr-server "
-      "[--config PATH] [--listen HOST:PORT] [--weights PATH] [--threads N]");
+      "[--config PATH] [--listen HOST:PORT] [--threads N]");
   absl::ParseCommandLine(argc, argv);
   // Logs (including the access log) go to stderr; stdout stays free.
   spdlog::set_default_logger(spdlog::stderr_color_mt("attnr"));
@@ -84,15 +82,6 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", config.status().ToString());
     return 2;
   }
-  // A relative weights_path in the config file is relative to the file's
-  // folder, so the server runs the same from any working directory.
-  if (const std::string& w = config->weights_path();
-      !w.empty() && w.front() != '/') {
-    config->set_weights_path(
-        (std::filesystem::path(absl::GetFlag(FLAGS_config)).parent_path() / w)
-            .lexically_normal()
-            .string());
-  }
   if (const std::string& flag = absl::GetFlag(FLAGS_dense_model);
       !flag.empty()) {
     config->set_dense_model(flag == "none" ? "" : flag);
@@ -109,15 +98,14 @@ int main(int argc, char** argv) {
       std::filesystem::path(absl::GetFlag(FLAGS_config)).parent_path();
   config->set_llm_model(
       attnr::server::ResolveModelFolder(config->llm_model(), config_dir));
+  // A relative read-out path in the config file is relative to the file's
+  // folder, so the server runs the same from any working directory.
   if (const std::string& r = config->llm_readout();
       !r.empty() && r.front() != '/') {
     config->set_llm_readout((config_dir / r).lexically_normal().string());
   }
   if (!absl::GetFlag(FLAGS_listen).empty()) {
     config->set_listen_address(absl::GetFlag(FLAGS_listen));
-  }
-  if (!absl::GetFlag(FLAGS_weights).empty()) {
-    config->set_weights_path(absl::GetFlag(FLAGS_weights));
   }
   if (absl::GetFlag(FLAGS_threads) != 0) {
     if (absl::GetFlag(FLAGS_threads) < 0) {

@@ -56,7 +56,6 @@ absl::Status Server::LoadModel() {
   rc.limits.max_query_tokens = config_.max_query_tokens();
   rc.limits.max_document_sentences = config_.max_document_sentences();
   rc.context_passage_tokens = config_.default_passage_tokens();
-  rc.weights_path = config_.weights_path();
   rc.threads = static_cast<int>(config_.intra_op_threads());
   rc.cache_bytes = config_.cache_bytes();
   for (const auto& [name, weight] : config_.fusion_weights()) {
@@ -76,8 +75,6 @@ absl::Status Server::LoadModel() {
   if (!config_.llm_device().empty()) rc.llm_view.device = config_.llm_device();
   rc.neural_budget_tokens = config_.neural_budget_tokens();
   rc.neural_candidates = config_.neural_candidates();
-  rc.attention_view.top_tokens = config_.attention_top_tokens();
-  rc.attention_view.background = config_.attention_background();
   auto default_views =
       FromProtoViews(config_.default_views(), "server config: default_views");
   if (!default_views.ok()) return default_views.status();

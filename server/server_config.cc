@@ -3,10 +3,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "model/views/view_registry.h"
 
@@ -25,6 +29,40 @@ class ErrorCollector : public google::protobuf::io::ErrorCollector {
  private:
   std::string errors_;
 };
+
+// The text-format parser skips reserved field names without a word; a
+// config that still sets a removed field must be refused instead, so the
+// operator learns the setting no longer does anything.
+absl::Status CheckNoReservedFields(const std::string& text) {
+  const google::protobuf::Descriptor* d = attnr::v1::ServerConfig::descriptor();
+  google::protobuf::io::ArrayInputStream input(text.data(),
+                                               static_cast<int>(text.size()));
+  ErrorCollector ignored;  // The parser reports syntax errors itself.
+  google::protobuf::io::Tokenizer tokens(&input, &ignored);
+  tokens.set_comment_style(google::protobuf::io::Tokenizer::SH_COMMENT_STYLE);
+  int depth = 0;
+  std::string previous;  // The identifier just before, if any.
+  int previous_line = 0;
+  while (tokens.Next()) {
+    const auto& t = tokens.current();
+    if (t.type == google::protobuf::io::Tokenizer::TYPE_IDENTIFIER) {
+      previous = t.text;
+      previous_line = t.line;
+      continue;
+    }
+    if (depth == 0 && !previous.empty() &&
+        (t.text == ":" || t.text == "{" || t.text == "<") &&
+        d->IsReservedName(previous)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "line ", previous_line + 1, ": ", previous,
+          " was removed (reserved in attnr.v1.ServerConfig; see README)"));
+    }
+    if (t.text == "{" || t.text == "<") ++depth;
+    if (t.text == "}" || t.text == ">") --depth;
+    previous.clear();
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -46,8 +84,6 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_cache_bytes(768ull << 20);
   c.set_drain_seconds(10);
   c.set_max_concurrent_requests(8);
-  c.set_attention_top_tokens(2);
-  c.set_attention_background(0.2);
   c.set_max_document_bytes(8 << 20);
   c.set_max_request_bytes(32 << 20);
   c.set_max_query_bytes(8192);
@@ -74,6 +110,10 @@ absl::StatusOr<attnr::v1::ServerConfig> LoadServerConfig(
   if (!parser.MergeFromString(buffer.str(), &config)) {
     return absl::InvalidArgumentError(
         absl::StrCat("server config ", path, ": ", errors.errors()));
+  }
+  if (absl::Status s = CheckNoReservedFields(buffer.str()); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("server config ", path, ": ", s.message()));
   }
   return config;
 }
@@ -122,18 +162,14 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
   if (c.drain_seconds() < 0) return fail("drain_seconds must be >= 0");
   for (const auto& [name, weight] : c.fusion_weights()) {
     if (!ViewFromCliName(name).has_value()) {
+      std::vector<std::string> known;
+      for (const ViewInfo& v : AllViews()) known.push_back(v.cli_name);
       return fail(absl::StrCat("fusion_weights names an unknown view '", name,
-                               "' (lexical, attention, dense, entity, llm)"));
+                               "' (", absl::StrJoin(known, ", "), ")"));
     }
     if (!(weight >= 0)) {
       return fail(absl::StrCat("fusion_weights[", name, "] must be >= 0"));
     }
-  }
-  if (c.attention_top_tokens() < 1 || c.attention_top_tokens() > 64) {
-    return fail("attention_top_tokens must be in [1, 64]");
-  }
-  if (!(c.attention_background() > 0 && c.attention_background() <= 1)) {
-    return fail("attention_background must be in (0, 1]");
   }
   return absl::OkStatus();
 }

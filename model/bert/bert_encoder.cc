@@ -13,8 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/formats/safetensors_file.h"
-#include "model/network/digest.h"
-#include "model/network/torch_thread.h"
+#include "model/runtime/digest.h"
+#include "model/runtime/torch_thread.h"
 
 namespace attnr::bert {
 namespace {
@@ -64,7 +64,7 @@ int64_t BertEncoder::max_tokens() const { return w_->max_tokens; }
 absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(
     const std::string& folder, int threads) {
   absl::StatusOr<std::unique_ptr<BertEncoder>> out;
-  network::TorchThread::Get().Run([&] {
+  runtime::TorchThread::Get().Run([&] {
     if (threads > 0) torch::set_num_threads(threads);
     out = LoadHere(folder);
   });
@@ -72,9 +72,10 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(
 }
 
 absl::StatusOr<std::vector<float>> BertEncoder::Embed(
-    const std::vector<std::vector<int32_t>>& sequences) const {
+    const std::vector<std::vector<int32_t>>& sequences,
+    const StopSignal& stop) const {
   absl::StatusOr<std::vector<float>> out;
-  network::TorchThread::Get().Run([&] { out = EmbedHere(sequences); });
+  runtime::TorchThread::Get().Run([&] { out = EmbedHere(sequences, stop); });
   return out;
 }
 
@@ -152,7 +153,7 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::LoadHere(
     }
     std::stringstream bytes;
     bytes << in.rdbuf();
-    w->sha256 = network::Sha256Hex(bytes.str());
+    w->sha256 = runtime::Sha256Hex(bytes.str());
   }
   {
     // The folder's own name ("all-minilm-l6-v2"), as the manifest calls it.
@@ -229,7 +230,8 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::LoadHere(
 }
 
 absl::StatusOr<std::vector<float>> BertEncoder::EmbedHere(
-    const std::vector<std::vector<int32_t>>& sequences) const {
+    const std::vector<std::vector<int32_t>>& sequences,
+    const StopSignal& stop) const {
   const int64_t n = static_cast<int64_t>(sequences.size());
   if (n == 0) return std::vector<float>();
   int64_t longest = 0;
@@ -268,6 +270,7 @@ absl::StatusOr<std::vector<float>> BertEncoder::EmbedHere(
             .view({n, 1, 1, L});
     const double scale = 1.0 / std::sqrt(static_cast<double>(d));
     for (const Layer& l : w_->layers) {
+      if (absl::Status s = stop.Check("dense encode"); !s.ok()) return s;
       auto split = [&](const torch::Tensor& y) {
         // [n, heads, L, d], contiguous: batched products over strided
         // operands take a much slower path in this LibTorch.

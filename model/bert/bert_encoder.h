@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/stop_signal.h"
 #include "model/tokenizers/wordpiece_tokenizer.h"
 
 namespace attnr::bert {
@@ -42,8 +43,11 @@ class BertEncoder {
   // Embeds each sequence of token ids ([CLS] and [SEP] are added here):
   // [sequences x dim()] floats, row-major. A sequence longer than
   // max_tokens() is INVALID_ARGUMENT naming its index (never truncated).
+  // `stop` is checked between layers: a stopped call returns its status
+  // (CANCELLED / DEADLINE_EXCEEDED) within one layer's work.
   absl::StatusOr<std::vector<float>> Embed(
-      const std::vector<std::vector<int32_t>>& sequences) const;
+      const std::vector<std::vector<int32_t>>& sequences,
+      const StopSignal& stop = StopSignal()) const;
 
  private:
   struct Weights;
@@ -51,7 +55,8 @@ class BertEncoder {
   static absl::StatusOr<std::unique_ptr<BertEncoder>> LoadHere(
       const std::string& folder);
   absl::StatusOr<std::vector<float>> EmbedHere(
-      const std::vector<std::vector<int32_t>>& sequences) const;
+      const std::vector<std::vector<int32_t>>& sequences,
+      const StopSignal& stop) const;
   std::unique_ptr<Weights> w_;
 };
 

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "model/network/digest.h"
+#include "model/runtime/digest.h"
 
 namespace attnr::llama {
 namespace {
@@ -34,7 +34,7 @@ double AttentionReadout::Score(const std::vector<float>& masses,
 }
 
 std::string AttentionReadout::PayloadSha256() const {
-  return network::Sha256Hex(Payload(*this).dump());
+  return runtime::Sha256Hex(Payload(*this).dump());
 }
 
 absl::StatusOr<AttentionReadout> ReadAttentionReadout(const std::string& path) {

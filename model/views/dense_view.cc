@@ -130,31 +130,53 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
            missing[b.first].pieces[b.second].size();
   });
   std::vector<std::vector<float>> embedded(missing.size());
+  std::vector<size_t> pending(missing.size());  // Pieces still to embed.
   for (size_t i = 0; i < missing.size(); ++i) {
     embedded[i].resize(missing[i].pieces.size() * dim);
+    pending[i] = missing[i].pieces.size();
   }
+  std::vector<bool> done(missing.size(), false);
+  // A unit is cached as soon as its last piece is embedded (in the same
+  // model turn), so work survives a cancel and concurrent first calls on
+  // one document share it: each batch skips the units another call cached
+  // since they were found missing.
+  auto finish = [&](size_t i, std::shared_ptr<const UnitEmbedding> value) {
+    if (value == nullptr) {
+      auto made = std::make_shared<UnitEmbedding>();
+      made->rows = std::move(embedded[i]);
+      cache_.Put(keys[missing[i].unit], made);
+      value = std::move(made);
+    }
+    out->units[missing[i].unit] = std::move(value);
+    done[i] = true;
+  };
   for (size_t first = 0; first < rows.size(); first += params_.batch_units) {
     const size_t last = std::min(rows.size(), first + params_.batch_units);
-    std::vector<std::vector<int32_t>> batch;
-    for (size_t r = first; r < last; ++r) {
-      batch.push_back(missing[rows[r].first].pieces[rows[r].second]);
-    }
     auto turn = gate_->Take(request.stop, "dense encode");
     if (!turn.ok()) return turn.status();
-    auto vectors = encoder_->Embed(batch);
-    if (!vectors.ok()) return vectors.status();
+    std::vector<size_t> todo;
+    std::vector<std::vector<int32_t>> batch;
     for (size_t r = first; r < last; ++r) {
-      float* row = embedded[rows[r].first].data() + rows[r].second * dim;
-      std::copy_n(vectors->data() + (r - first) * dim, dim, row);
-      Normalize(row, dim);
-      usage->encoded_tokens += batch[r - first].size() + 2;
+      const size_t i = rows[r].first;
+      if (done[i]) continue;
+      if (auto cached = cache_.Get(keys[missing[i].unit]); cached != nullptr) {
+        finish(i, std::move(cached));
+        continue;
+      }
+      todo.push_back(r);
+      batch.push_back(missing[i].pieces[rows[r].second]);
     }
-  }
-  for (size_t i = 0; i < missing.size(); ++i) {
-    auto value = std::make_shared<UnitEmbedding>();
-    value->rows = std::move(embedded[i]);
-    cache_.Put(keys[missing[i].unit], value);
-    out->units[missing[i].unit] = std::move(value);
+    if (batch.empty()) continue;
+    auto vectors = encoder_->Embed(batch, request.stop);
+    if (!vectors.ok()) return vectors.status();
+    for (size_t b = 0; b < todo.size(); ++b) {
+      const size_t i = rows[todo[b]].first;
+      float* row = embedded[i].data() + rows[todo[b]].second * dim;
+      std::copy_n(vectors->data() + b * dim, dim, row);
+      Normalize(row, dim);
+      usage->encoded_tokens += batch[b].size() + 2;
+      if (--pending[i] == 0) finish(i, nullptr);
+    }
   }
   usage->prepare_ms += absl::ToDoubleMilliseconds(absl::Now() - start);
   return out;

@@ -19,7 +19,7 @@ namespace attnr::views {
 // request's context) as analyzed once and cached, or a caller's own
 // passage. Everything here outlives the call.
 struct Sequence {
-  std::string digest;      // SHA-256 of `text` (network::Sha256Hex).
+  std::string digest;      // SHA-256 of `text` (runtime::Sha256Hex).
   absl::string_view text;  // As sent; token spans index it.
   const std::vector<text::Token>* tokens = nullptr;
   const scoring::DocumentTerms* terms = nullptr;

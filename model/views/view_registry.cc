@@ -8,8 +8,6 @@ namespace {
 constexpr ViewInfo kViews[] = {
     {ViewKind::kLexical, "LEXICAL", "lexical", 1,
      "in-document BM25 over stemmed terms"},
-    {ViewKind::kAttention, "ATTENTION", "attention", 2,
-     "query-to-document attention of the trained transformer"},
     {ViewKind::kDense, "DENSE", "dense", 4,
      "cosine between pretrained sentence embeddings of query and passage"},
     {ViewKind::kEntity, "ENTITY", "entity", 3,

@@ -12,7 +12,7 @@ namespace attnr {
 // table of view_registry.cc (its names and its number in the public API's
 // attnr.v1.ScoringView enum), and implemented as a views::ScoringView; no
 // other list of views exists.
-enum class ViewKind { kLexical, kAttention, kDense, kEntity, kLlm };
+enum class ViewKind { kLexical, kDense, kEntity, kLlm };
 
 struct ViewInfo {
   ViewKind kind;

@@ -184,12 +184,9 @@ TEST(DenseStartupTest, MissingOrMismatchedEncoderStopsStartupClearly) {
   const std::string pin = PinnedSha256();
   ASSERT_FALSE(pin.empty());
   config.replace(config.find(pin), pin.size(), std::string(64, '0'));
-  // Elsewhere, so the weights are named by the flag (a relative path in
-  // the file would resolve against the new folder).
   const std::string path = WriteFile("pin-mismatch.textproto", config);
-  const CommandResult mismatch = RunShell(
-      absl::StrCat(ATTNR_SERVER_BIN, " --config ", path,
-                   " --listen 127.0.0.1:0 --weights ", ShippedWeights()));
+  const CommandResult mismatch = RunShell(absl::StrCat(
+      ATTNR_SERVER_BIN, " --config ", path, " --listen 127.0.0.1:0"));
   EXPECT_EQ(mismatch.exit_code, 1);
   EXPECT_THAT(mismatch.err, HasSubstr("dense_model_sha256"));
 }

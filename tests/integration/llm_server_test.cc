@@ -154,9 +154,8 @@ TEST(LlmStartupTest, AnotherModelOrADamagedReadoutStopsStartupClearly) {
   const std::string damaged = WriteFile("damaged-readout.json", readout.dump());
   config.replace(at, end + 1 - at, absl::StrCat(key, damaged, "\""));
   const std::string path = WriteFile("llm-damaged.textproto", config);
-  const CommandResult bad = RunShell(
-      absl::StrCat(ATTNR_SERVER_BIN, " --config ", path,
-                   " --listen 127.0.0.1:0 --weights ", ShippedWeights()));
+  const CommandResult bad = RunShell(absl::StrCat(
+      ATTNR_SERVER_BIN, " --config ", path, " --listen 127.0.0.1:0"));
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.err, HasSubstr("payload_sha256"));
 }

@@ -544,114 +544,6 @@ TEST_F(ServerIntegrationTest, AccessLogHasOneLinePerRequest) {
   EXPECT_THAT(log, HasSubstr("latency_ms="));
 }
 
-// The shipped model: the server must load it, offer the attention view,
-// cache encoded documents, and refuse a damaged copy instead of starting.
-class ModelServerTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess();
-    server_->Start(
-        absl::StrCat(kConfig, "weights_path: \"", ShippedWeights(), "\"\n"));
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    ASSERT_TRUE(server_->error().empty()) << server_->error();
-  }
-  static ServerProcess* server_;
-};
-
-ServerProcess* ModelServerTest::server_ = nullptr;
-
-TEST_F(ModelServerTest, ModelInfoDescribesTheTrainedModel) {
-  RetrieverClient client(server_->target());
-  auto info = client.GetModelInfo(kTimeout);
-  ASSERT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(info->name(), "attnr-attention");
-  EXPECT_THAT(info->views(), ::testing::UnorderedElementsAre(
-                                 attnr::v1::SCORING_VIEW_LEXICAL,
-                                 attnr::v1::SCORING_VIEW_ATTENTION));
-  // The digest is the file's: what sha256sum prints.
-  const CommandResult sum = RunShell("sha256sum " + ShippedWeights());
-  EXPECT_EQ(sum.out.substr(0, 64), info->weights_sha256());
-}
-
-TEST_F(ModelServerTest, RetrieveUsesAttentionAndCachesTheDocument) {
-  RetrieverClient client(server_->target());
-  attnr::v1::RetrieveRequest request;
-  request.set_query("How often must the espresso grinder be descaled?");
-  // A document this server has not seen in this test process.
-  request.add_documents()->set_text(absl::StrCat(
-      "Run ", absl::ToUnixNanos(absl::Now()), ".\n\n", LongDocument()));
-  request.mutable_options()->set_explain(true);
-  auto first = client.Retrieve(request, kTimeout);
-  ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_FALSE(first->usage().cache_hit());
-  EXPECT_GT(first->usage().timings().encode_ms(), 0.0);
-  ASSERT_FALSE(first->passages().empty());
-  EXPECT_THAT(first->passages(0).text(), HasSubstr("descaled"));
-  EXPECT_GT(first->passages(0).breakdown().attention(), 0.0);
-  EXPECT_THAT(first->passages(0).breakdown().views(),
-              ::testing::Contains(attnr::v1::SCORING_VIEW_ATTENTION));
-
-  auto second = client.Retrieve(request, kTimeout);
-  ASSERT_TRUE(second.ok());
-  EXPECT_TRUE(second->usage().cache_hit());
-  EXPECT_EQ(second->passages(0).range().start_byte(),
-            first->passages(0).range().start_byte());
-
-  // The attention view alone ranks by attention mass.
-  request.mutable_options()->add_views(attnr::v1::SCORING_VIEW_ATTENTION);
-  auto alone = client.Retrieve(request, kTimeout);
-  ASSERT_TRUE(alone.ok()) << alone.status();
-  ASSERT_FALSE(alone->passages().empty());
-  EXPECT_EQ(alone->passages(0).score(),
-            alone->passages(0).breakdown().attention());
-  EXPECT_EQ(alone->passages(0).breakdown().lexical(), 0.0);
-  // Its reasons: query words whose attention lifted the passage.
-  EXPECT_THAT(alone->passages(0).breakdown().attended_terms(),
-              ::testing::AllOf(::testing::Contains("descaled"),
-                               ::testing::IsSubsetOf(
-                                   {"how", "often", "must", "the", "espresso",
-                                    "grinder", "be", "descaled"})));
-}
-
-TEST_F(ModelServerTest, ScoreUsesTheModelOnTextPassages) {
-  RetrieverClient client(server_->target());
-  attnr::v1::ScoreRequest request;
-  request.set_query("espresso grinder descaling");
-  request.add_passages()->set_text("The espresso grinder must be descaled.");
-  request.add_passages()->set_text("Visitors enjoyed the garden.");
-  request.mutable_options()->set_explain(true);
-  request.mutable_options()->add_views(attnr::v1::SCORING_VIEW_ATTENTION);
-  auto response = client.Score(request, kTimeout);
-  ASSERT_TRUE(response.ok()) << response.status();
-  ASSERT_EQ(response->scores_size(), 2);
-  const double a = response->scores(0).breakdown().attention();
-  const double b = response->scores(1).breakdown().attention();
-  // Densities over both passages' tokens together: the query's tokens look
-  // at the espresso passage more than evenly, at the garden one less.
-  EXPECT_GT(a, 1.0);
-  EXPECT_LT(b, 1.0);
-  EXPECT_GT(b, 0.0);
-}
-
-TEST(ServerLifecycleTest, DamagedWeightsStopStartupWithAClearError) {
-  std::string bytes = ReadFile(ShippedWeights());
-  ASSERT_GT(bytes.size(), 1000u);
-  bytes[bytes.size() / 2] ^= 0x01;
-  const std::string damaged = WriteFile("damaged.bin", bytes);
-  const std::string ok = WriteFile("ok2.textproto", kConfig);
-  const CommandResult result =
-      RunShell(absl::StrCat(ATTNR_SERVER_BIN, " --config ", ok,
-                            " --listen 127.0.0.1:0 --weights ", damaged));
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_THAT(result.err, HasSubstr("corrupt: SHA-256 checksum mismatch"));
-}
-
 TEST(ServerLifecycleTest, SigtermDrainsAndExitsCleanly) {
   ServerProcess server;
   ASSERT_TRUE(server.Start(kConfig)) << server.error();
@@ -659,7 +551,7 @@ TEST(ServerLifecycleTest, SigtermDrainsAndExitsCleanly) {
   EXPECT_THAT(server.log(), HasSubstr("server stopped"));
 }
 
-TEST(ServerLifecycleTest, BadConfigAndUnloadableWeightsStopStartup) {
+TEST(ServerLifecycleTest, BadConfigAndUnloadableModelsStopStartup) {
   const std::string bad = WriteFile("bad.textproto", "max_top_k: 0\n");
   const CommandResult config = RunShell(absl::StrCat(
       ATTNR_SERVER_BIN, " --config ", bad, " --listen 127.0.0.1:0"));
@@ -667,11 +559,12 @@ TEST(ServerLifecycleTest, BadConfigAndUnloadableWeightsStopStartup) {
   EXPECT_THAT(config.err, HasSubstr("max_top_k"));
 
   const std::string ok = WriteFile("ok.textproto", kConfig);
-  const CommandResult weights = RunShell(
+  const CommandResult model = RunShell(
       absl::StrCat(ATTNR_SERVER_BIN, " --config ", ok,
-                   " --listen 127.0.0.1:0 --weights /nonexistent/weights.bin"));
-  EXPECT_EQ(weights.exit_code, 1);
-  EXPECT_THAT(weights.err, HasSubstr("weights"));
+                   " --listen 127.0.0.1:0 --dense_model /nonexistent/encoder"));
+  EXPECT_EQ(model.exit_code, 1);
+  EXPECT_THAT(model.err, HasSubstr("dense model"));
+  EXPECT_THAT(model.err, HasSubstr("/nonexistent/encoder"));
 }
 
 }  // namespace

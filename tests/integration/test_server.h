@@ -210,22 +210,6 @@ inline std::string ShippedConfig() {
          "/config/server.textproto";
 }
 
-// The shipped model's weights: the default config's, so the tests follow
-// the model that ships.
-inline std::string ShippedWeights() {
-  const std::string config_dir =
-      std::string(std::getenv("ATTNR_SOURCE_DIR")) + "/config";
-  std::ifstream in(config_dir + "/server.textproto");
-  const std::string key = "weights_path: \"";
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(key, 0) != 0) continue;
-    const std::string path =
-        line.substr(key.size(), line.find('"', key.size()) - key.size());
-    return path[0] == '/' ? path : config_dir + "/" + path;
-  }
-  return "";  // The tests then fail on a server that cannot start.
-}
-
 }  // namespace attnr
 
 #endif  // ATTNR_TESTS_INTEGRATION_TEST_SERVER_H_

@@ -4,6 +4,7 @@
 // padded in a batch; and refusals that name what is wrong.
 #include "model/bert/bert_encoder.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -112,6 +113,22 @@ TEST_F(BertEncoderTest, ASequenceOverTheLimitIsRefusedNotTruncated) {
   EXPECT_THAT(e.status().message(),
               ::testing::HasSubstr("sequence 1 has 255 tokens, over the "
                                    "encoder's 254"));
+}
+
+TEST_F(BertEncoderTest, AStoppedCallReturnsItsStatusInsteadOfEmbeddings) {
+  std::atomic<bool> cancelled{true};
+  auto e = encoder_->Embed({{2000, 2001}},
+                           StopSignal(absl::InfiniteFuture(), &cancelled));
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_THAT(e.status().message(), ::testing::HasSubstr("dense encode"));
+  auto late = encoder_->Embed({{2000, 2001}},
+                              StopSignal(absl::Now() - absl::Seconds(1)));
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded);
+  cancelled = false;
+  EXPECT_TRUE(encoder_
+                  ->Embed({{2000, 2001}},
+                          StopSignal(absl::InfiniteFuture(), &cancelled))
+                  .ok());
 }
 
 TEST(BertEncoderLoadTest, RefusesWhatItCannotRun) {

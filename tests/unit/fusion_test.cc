@@ -54,8 +54,8 @@ TEST(FusionTest, AZeroScoreGetsNothingFromItsView) {
 
 TEST(FusionTest, ScoreOfAViewNotUsedIsZero) {
   auto d = Details({{{ViewKind::kLexical, 2.0}}});
-  EXPECT_EQ(d[0].ScoreOf(ViewKind::kAttention), 0.0);
-  EXPECT_TRUE(d[0].ReasonsOf(ViewKind::kAttention).empty());
+  EXPECT_EQ(d[0].ScoreOf(ViewKind::kLlm), 0.0);
+  EXPECT_TRUE(d[0].ReasonsOf(ViewKind::kLlm).empty());
 }
 
 }  // namespace

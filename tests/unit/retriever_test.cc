@@ -163,10 +163,10 @@ TEST(RetrieverTest, ErrorsNameTheFieldAndTheLimit) {
   auto punct = r->Retrieve("?!", {{"", "text"}}, params);
   EXPECT_EQ(punct.status().code(), absl::StatusCode::kInvalidArgument);
 
-  params.views = {ViewKind::kAttention};
+  params.views = {ViewKind::kDense};
   auto view = r->Retrieve("q", {{"", "text"}}, params);
   EXPECT_EQ(view.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(view.status().message(), HasSubstr("ATTENTION is not served"));
+  EXPECT_THAT(view.status().message(), HasSubstr("DENSE is not served"));
 }
 
 TEST(RetrieverTest, PastDeadlineIsDeadlineExceeded) {
@@ -188,18 +188,26 @@ TEST(RetrieverTest, CancelledCallIsCancelledNamingTheStage) {
   EXPECT_THAT(result.status().message(), HasSubstr("text stage"));
 }
 
-TEST(RetrieverTest, MissingWeightsAreRefusedNotReplaced) {
-  RetrieverConfig config;
-  config.weights_path = "/nonexistent/model.bin";
-  auto r = Retriever::Create(config);
+TEST(RetrieverTest, MissingModelsAreRefusedNotReplaced) {
+  RetrieverConfig dense;
+  dense.dense_model_path = "/nonexistent/encoder";
+  auto r = Retriever::Create(dense);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(r.status().message(), HasSubstr("/nonexistent/model.bin"));
+  EXPECT_THAT(r.status().message(), HasSubstr("/nonexistent/encoder"));
+
+  RetrieverConfig llm;
+  llm.llm_model_path = "/nonexistent/model.gguf";
+  llm.llm_readout_path = "/nonexistent/readout.json";
+  r = Retriever::Create(llm);
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("LLM view"));
+  EXPECT_THAT(r.status().message(), HasSubstr("/nonexistent/"));
 }
 
-TEST(RetrieverTest, WithoutWeightsOnlyTheLexicalViewIsOffered) {
+TEST(RetrieverTest, WithoutModelsOnlyTheLexicalViewIsOffered) {
   auto r = MakeRetriever();
   EXPECT_EQ(r->description().views, std::vector<ViewKind>{ViewKind::kLexical});
-  EXPECT_EQ(r->view(ViewKind::kAttention), nullptr);
+  EXPECT_EQ(r->view(ViewKind::kLlm), nullptr);
   EXPECT_EQ(r->view(ViewKind::kDense), nullptr);
   EXPECT_TRUE(r->description().models.empty());
 }

@@ -62,23 +62,27 @@ TEST(ServerConfigTest, InconsistentLimitsAreRefused) {
   EXPECT_FALSE(ValidateServerConfig(c).ok());
 }
 
-TEST(ServerConfigTest, AttentionViewSettingsAreCheckedAndDefaulted) {
+// The attention view was removed in 0.4.0: a config that still sets its
+// fields or weighs it is refused naming them, not silently ignored.
+TEST(ServerConfigTest, FieldsOfTheRemovedAttentionViewAreRefused) {
+  for (const char* field :
+       {"weights_path: \"model.bin\"", "attention_top_tokens: 2",
+        "attention_background: 0.2"}) {
+    const std::string path = WriteTemp(std::string(field) + "\n");
+    auto config = LoadServerConfig(path);
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument)
+        << field;
+    EXPECT_THAT(config.status().message(),
+                HasSubstr(std::string(field).substr(0, 12)));
+    std::remove(path.c_str());
+  }
+}
+
+TEST(ServerConfigTest, FusionWeightOfARemovedViewIsRefused) {
   attnr::v1::ServerConfig c = DefaultServerConfig();
-  EXPECT_EQ(c.attention_top_tokens(), 2u);
-  EXPECT_DOUBLE_EQ(c.attention_background(), 0.2);
-  EXPECT_TRUE(ValidateServerConfig(c).ok());
-  for (uint32_t bad : {0u, 65u}) {
-    c = DefaultServerConfig();
-    c.set_attention_top_tokens(bad);
-    EXPECT_THAT(ValidateServerConfig(c).message(),
-                HasSubstr("attention_top_tokens must be in [1, 64]"));
-  }
-  for (double bad : {0.0, -0.1, 1.5}) {
-    c = DefaultServerConfig();
-    c.set_attention_background(bad);
-    EXPECT_THAT(ValidateServerConfig(c).message(),
-                HasSubstr("attention_background must be in (0, 1]"));
-  }
+  (*c.mutable_fusion_weights())["attention"] = 0.25;
+  EXPECT_THAT(ValidateServerConfig(c).message(),
+              HasSubstr("fusion_weights names an unknown view 'attention'"));
 }
 
 TEST(StatusUtilTest, MapsCodeForCodeAndKeepsTheMessage) {

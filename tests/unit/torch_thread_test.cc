@@ -1,4 +1,4 @@
-#include "model/network/torch_thread.h"
+#include "model/runtime/torch_thread.h"
 
 #include <omp.h>
 
@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 
-namespace attnr::network {
+namespace attnr::runtime {
 namespace {
 
 std::thread::id RunnerOf() {
@@ -78,4 +78,4 @@ TEST(TorchThreadTest, ConcurrentCallersRunOneAtATime) {
 }
 
 }  // namespace
-}  // namespace attnr::network
+}  // namespace attnr::runtime

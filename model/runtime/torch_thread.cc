@@ -1,8 +1,8 @@
-#include "model/network/torch_thread.h"
+#include "model/runtime/torch_thread.h"
 
 #include <exception>
 
-namespace attnr::network {
+namespace attnr::runtime {
 
 struct TorchThread::Job {
   explicit Job(absl::FunctionRef<void()> w) : work(w) {}
@@ -55,4 +55,4 @@ void TorchThread::Loop() {
   }
 }
 
-}  // namespace attnr::network
+}  // namespace attnr::runtime

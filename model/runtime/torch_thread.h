@@ -1,5 +1,5 @@
-#ifndef ATTNR_MODEL_NETWORK_TORCH_THREAD_H_
-#define ATTNR_MODEL_NETWORK_TORCH_THREAD_H_
+#ifndef ATTNR_MODEL_RUNTIME_TORCH_THREAD_H_
+#define ATTNR_MODEL_RUNTIME_TORCH_THREAD_H_
 
 #include <deque>
 #include <thread>
@@ -8,7 +8,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 
-namespace attnr::network {
+namespace attnr::runtime {
 
 // The one thread that runs the process's LibTorch work (loading, encoding,
 // read-outs), whichever thread asks for it.
@@ -45,6 +45,6 @@ class TorchThread {
   std::thread::id id_;
 };
 
-}  // namespace attnr::network
+}  // namespace attnr::runtime
 
-#endif  // ATTNR_MODEL_NETWORK_TORCH_THREAD_H_
+#endif  // ATTNR_MODEL_RUNTIME_TORCH_THREAD_H_

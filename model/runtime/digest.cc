@@ -1,10 +1,10 @@
-#include "model/network/digest.h"
+#include "model/runtime/digest.h"
 
 #include <openssl/evp.h>
 
 #include "absl/strings/escaping.h"
 
-namespace attnr::network {
+namespace attnr::runtime {
 
 std::string Sha256(absl::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -17,4 +17,4 @@ std::string Sha256Hex(absl::string_view data) {
   return absl::BytesToHexString(Sha256(data));
 }
 
-}  // namespace attnr::network
+}  // namespace attnr::runtime
