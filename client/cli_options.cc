@@ -65,6 +65,8 @@ usage:
                  [--top-k N] [--max-passage-tokens N] [--overlap N]
                  [--views lexical,dense,llm,entity] [--explain] [--no-text]
                  [--prepare]   (warm the documents first: every passage judged)
+                 [--scope | --no-scope]  (follow shared entities from the
+                               best matches; default: the server's)
   attnr prepare  --doc FILE [--doc FILE ...] [--max-passage-tokens N]
                  [--overlap N] [--views ...]
   attnr score    --query TEXT (--passage TEXT | --char-range S:E | --byte-range S:E)...
@@ -115,12 +117,14 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
     };
     auto is = [&](const char* name) { return flag == name; };
     if (is("--json") || is("--explain") || is("--no-text") || is("--prepare") ||
-        is("--help") || is("-h")) {
+        is("--scope") || is("--no-scope") || is("--help") || is("-h")) {
       if (has_value) return Usage(absl::StrCat(flag, " takes no value"));
       if (is("--json")) o.json = true;
       if (is("--explain")) o.explain = true;
       if (is("--no-text")) o.no_text = true;
       if (is("--prepare")) o.prepare = true;
+      if (is("--scope")) o.entity_scope = true;
+      if (is("--no-scope")) o.entity_scope = false;
       if (is("--help") || is("-h")) o.command = "help";
       continue;
     }

@@ -2,6 +2,7 @@
 #define ATTNR_CLIENT_CLI_OPTIONS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct CliOptions {
   bool no_text = false;
   // retrieve: send the documents to Prepare before the first query.
   bool prepare = false;
+  // retrieve: follow shared entities from the best matches (the retrieval
+  // scope); unset: the server's default.
+  std::optional<bool> entity_scope;
   std::vector<std::string> views;  // lexical | dense | llm | entity
   // score
   std::vector<PassageArg> passages;

@@ -99,6 +99,7 @@ int RunRetrieve(const CliOptions& o, RetrieverClient& client) {
   options->set_overlap_sentences(o.overlap_sentences);
   options->set_explain(o.explain);
   if (o.no_text) options->set_return_text(false);
+  if (o.entity_scope.has_value()) options->set_entity_scope(*o.entity_scope);
   AddViews(o.views, options->mutable_views());
 
   if (o.prepare || o.command == "prepare") {

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <utility>
 
+#include "absl/strings/string_view.h"
+#include "model/entities/entity_graph.h"
 #include "model/scoring/document_terms.h"
 #include "model/text/analyzed_document.h"
 
@@ -11,15 +13,21 @@ namespace attnr {
 
 // Everything derived from a document's text alone, computed once per cached
 // document and shared by every view: the text pipeline's result (tokens,
-// sentences, exact offsets) and the index terms.
+// sentences, exact offsets), the index terms and the entity graph.
 struct DocumentAnalysis {
-  explicit DocumentAnalysis(text::AnalyzedDocument analyzed)
-      : text(std::move(analyzed)), terms(text.tokens) {}
+  // `source` is the text `analyzed` was made from (not kept).
+  DocumentAnalysis(text::AnalyzedDocument analyzed, absl::string_view source)
+      : text(std::move(analyzed)),
+        terms(text.tokens),
+        entities(entities::EntityGraph::Build(source, text)) {}
 
   text::AnalyzedDocument text;
   scoring::DocumentTerms terms;
+  entities::EntityGraph entities;
 
-  size_t bytes() const { return text.bytes() + terms.bytes(); }
+  size_t bytes() const {
+    return text.bytes() + terms.bytes() + entities.bytes();
+  }
 };
 
 }  // namespace attnr

@@ -36,6 +36,8 @@ struct RetrieveParams {
   bool explain = false;
   // Views to fuse; empty means every view the model has.
   std::vector<ViewKind> views;
+  // Follow shared entities from the best matches (the retrieval scope).
+  bool entity_scope = false;
   // The caller's deadline and cancellation: the pipeline checks it between
   // blocks and stops with DEADLINE_EXCEEDED or CANCELLED.
   StopSignal stop;

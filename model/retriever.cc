@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/entities/entity_scope.h"
 #include "model/runtime/digest.h"
 #include "model/text/analyzed_document.h"
 #include "model/text/passage_builder.h"
@@ -188,7 +189,7 @@ absl::StatusOr<std::shared_ptr<const DocumentAnalysis>> Retriever::Analyze(
       [&]() -> absl::StatusOr<std::shared_ptr<const DocumentAnalysis>> {
         auto doc = text::AnalyzeDocument(text, capped, stop);
         if (!doc.ok()) return doc.status();
-        return std::make_shared<const DocumentAnalysis>(*std::move(doc));
+        return std::make_shared<const DocumentAnalysis>(*std::move(doc), text);
       },
       stop);
 }
@@ -418,10 +419,109 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
                     [&](const RetrievedPassage& q) { return Overlaps(p, q); });
     if (!overlaps) result.passages.push_back(std::move(p));
   }
+  if (params.entity_scope) {
+    AddEntityScope(query, *query_tokens, *analyzed, details, params.top_k,
+                   &result.passages);
+  }
   // The encode stage is timed on its own; the score stage is the rest.
   result.usage.times.score_ms =
       MillisSince(start) - result.usage.times.encode_ms;
   return result;
+}
+
+void Retriever::AddEntityScope(absl::string_view query,
+                               const std::vector<text::Token>& query_tokens,
+                               const AnalyzedRequest& analyzed,
+                               std::vector<ScoreDetail>& details,
+                               uint32_t top_k,
+                               std::vector<RetrievedPassage>* ranked) const {
+  // The chains start from the best few matches: further down the list a
+  // match is too weak to vouch for what it links to.
+  constexpr size_t kSeedPassages = 3;
+  std::vector<uint32_t> first_unit(analyzed.docs.size() + 1, 0);
+  for (const auto& [d, p] : analyzed.origin) ++first_unit[d + 1];
+  for (size_t d = 1; d < first_unit.size(); ++d) {
+    first_unit[d] += first_unit[d - 1];
+  }
+  const size_t seeds_n = std::min(kSeedPassages, ranked->size());
+  // Per seed passage, what its chains reached (inserted after it), and the
+  // ranked passages moved there.
+  std::vector<std::vector<RetrievedPassage>> after(seeds_n);
+  std::vector<bool> moved(ranked->size(), false);
+  for (uint32_t d = 0; d < analyzed.docs.size(); ++d) {
+    const entities::EntityGraph& graph = analyzed.docs[d]->entities;
+    const std::vector<uint32_t> query_entities =
+        entities::QueryEntities(query, query_tokens, graph);
+    if (query_entities.empty()) continue;
+    std::vector<uint32_t> seeds;
+    std::vector<size_t> seed_rank;  // Per seed sentence, its passage's rank.
+    for (size_t r = 0; r < seeds_n; ++r) {
+      const RetrievedPassage& p = (*ranked)[r];
+      if (p.document_index != d) continue;
+      for (const text::PassageBounds& b : analyzed.passages[d]) {
+        if (b.span.begin_byte != p.span.begin_byte) continue;
+        for (uint32_t s = b.sentence_begin; s < b.sentence_end; ++s) {
+          seeds.push_back(s);
+          seed_rank.push_back(r);
+        }
+        break;
+      }
+    }
+    const std::vector<entities::ScopeHit> hits =
+        entities::FollowBridges(graph, query_entities, seeds, {});
+    for (const entities::ScopeHit& hit : hits) {
+      // The first passage holding the sentence.
+      const auto& passages = analyzed.passages[d];
+      auto it = std::find_if(passages.begin(), passages.end(),
+                             [&](const text::PassageBounds& b) {
+                               return b.sentence_begin <= hit.sentence &&
+                                      hit.sentence < b.sentence_end;
+                             });
+      if (it == passages.end()) continue;
+      RetrievedPassage p;
+      p.document_index = d;
+      p.span = it->span;
+      p.sentences = it->sentence_end - it->sentence_begin;
+      p.origin = PassageOrigin::kEntityScope;
+      for (uint32_t e : hit.via) p.entities.push_back(graph.display(e));
+      const auto overlaps = [&](const RetrievedPassage& q) {
+        return Overlaps(p, q);
+      };
+      bool placed = false;
+      for (const auto& list : after) {
+        placed |= std::any_of(list.begin(), list.end(), overlaps);
+      }
+      if (placed) continue;
+      // After the seed passage whose sentence the chain started from.
+      const size_t seed =
+          seed_rank[std::find(seeds.begin(), seeds.end(), hit.seed) -
+                    seeds.begin()];
+      auto shown = std::find_if(ranked->begin(), ranked->end(), overlaps);
+      if (shown != ranked->end()) {
+        // A match ranked below its seed moves up to follow it (keeping its
+        // own origin); one above it stays.
+        const size_t at = shown - ranked->begin();
+        if (at <= seed || moved[at]) continue;
+        moved[at] = true;
+        RetrievedPassage up = *shown;
+        up.entities = p.entities;
+        after[seed].push_back(std::move(up));
+        continue;
+      }
+      p.detail = details[first_unit[d] + (it - passages.begin())];
+      after[seed].push_back(std::move(p));
+    }
+  }
+  std::vector<RetrievedPassage> out;
+  out.reserve(ranked->size());
+  for (size_t r = 0; r < ranked->size(); ++r) {
+    if (!moved[r]) out.push_back(std::move((*ranked)[r]));
+    if (r < after.size()) {
+      for (RetrievedPassage& p : after[r]) out.push_back(std::move(p));
+    }
+  }
+  if (out.size() > top_k) out.resize(top_k);
+  *ranked = std::move(out);
 }
 
 absl::StatusOr<PrepareResult> Retriever::Prepare(
@@ -512,7 +612,7 @@ absl::StatusOr<ScoreResult> Retriever::Score(
       }
       text::AnalyzedDocument analyzed;
       analyzed.tokens = text::Tokenize(in.text);
-      own[i] = std::make_unique<DocumentAnalysis>(std::move(analyzed));
+      own[i] = std::make_unique<DocumentAnalysis>(std::move(analyzed), in.text);
       const auto& tokens = own[i]->text.tokens;
       result.usage.document_tokens += tokens.size();
       request.units.push_back({static_cast<uint32_t>(request.sequences.size()),

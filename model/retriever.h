@@ -119,6 +119,17 @@ class Retriever {
       const std::vector<DocumentRef>& documents, const RetrieveParams& params,
       views::ViewRequest* request, RetrievalUsage* usage) const;
 
+  // The retrieval scope: the passages reached from the best matches in
+  // `ranked` through bridge entities (model/entities/entity_scope.h), each
+  // put right after the match its chain started from, as ENTITY_SCOPE with
+  // the linking entities; then cut to `top_k`. `details` are the fused
+  // details of every unit (those of units not yet returned are used).
+  void AddEntityScope(absl::string_view query,
+                      const std::vector<text::Token>& query_tokens,
+                      const AnalyzedRequest& analyzed,
+                      std::vector<ScoreDetail>& details, uint32_t top_k,
+                      std::vector<RetrievedPassage>* ranked) const;
+
   // Runs `views` over `request` and fuses them: views that need no network
   // first, their fused order then sets the neural views' priority; neural
   // views spend at most `budget_tokens` each (0: no limit).

@@ -195,6 +195,8 @@ absl::StatusOr<RetrieveCall> ToDocumentsCall(
   auto views = FromProtoViews(o.views(), "options.views");
   if (!views.ok()) return views.status();
   p.views = *std::move(views);
+  p.entity_scope =
+      o.has_entity_scope() ? o.entity_scope() : config.entity_scope();
   p.stop = stop;
   return call;
 }

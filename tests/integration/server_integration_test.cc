@@ -211,6 +211,58 @@ TEST_F(ServerIntegrationTest, RetrieveRanksTheAnswerWithExactRanges) {
   EXPECT_EQ(bare->passages(0).range().start_byte(), top.range().start_byte());
 }
 
+// The retrieval scope: the answer shares no word with the question and is
+// reached only through the entity its matching sentence names.
+TEST_F(ServerIntegrationTest, EntityScopeReachesTheAnswerThroughABridge) {
+  std::string doc;
+  auto filler = [&doc](int n) {
+    for (int i = 0; i < n; ++i) {
+      absl::StrAppend(&doc,
+                      "The weather report listed rain and wind for the "
+                      "coast, with calmer seas later. ");
+      if (i % 4 == 3) doc += "\n\n";
+    }
+  };
+  filler(24);
+  doc +=
+      "Quenornska Thethe worked closely with Mundlin Garvikan on the "
+      "Turskane project.\n\n";
+  filler(24);
+  const std::string answer = "Mundlin Garvikan grew up in Skaith Falls.";
+  const size_t answer_at = doc.size();
+  doc += answer + "\n\n";
+  filler(24);
+
+  attnr::v1::RetrieveRequest request;
+  request.set_query(
+      "Where did the colleague of Quenornska Thethe spend childhood?");
+  request.add_documents()->set_text(doc);
+  request.mutable_options()->set_entity_scope(true);
+  auto scoped = client_->Retrieve(request, kTimeout);
+  ASSERT_TRUE(scoped.ok()) << scoped.status();
+  ASSERT_GE(scoped->passages_size(), 2);
+  EXPECT_EQ(scoped->passages(0).origin(), attnr::v1::Passage::QUERY_MATCH);
+  EXPECT_THAT(scoped->passages(0).text(), HasSubstr("Quenornska Thethe"));
+  const attnr::v1::Passage& reached = scoped->passages(1);
+  EXPECT_EQ(reached.origin(), attnr::v1::Passage::ENTITY_SCOPE);
+  EXPECT_THAT(reached.entities(), ::testing::ElementsAre("Mundlin Garvikan"));
+  EXPECT_LE(reached.range().start_byte(), answer_at);
+  EXPECT_GE(reached.range().end_byte(), answer_at + answer.size());
+  EXPECT_EQ(
+      doc.substr(reached.range().start_byte(),
+                 reached.range().end_byte() - reached.range().start_byte()),
+      reached.text());
+
+  // Without the scope the answer is not returned at all (no shared word).
+  request.mutable_options()->set_entity_scope(false);
+  auto plain = client_->Retrieve(request, kTimeout);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  for (const auto& p : plain->passages()) {
+    EXPECT_EQ(p.origin(), attnr::v1::Passage::QUERY_MATCH);
+    EXPECT_THAT(p.text(), ::testing::Not(HasSubstr("Skaith Falls")));
+  }
+}
+
 TEST_F(ServerIntegrationTest, CliRetrieveJsonRangesSliceTheDocument) {
   const std::string doc = LongDocument();
   const std::string path = WriteFile("handbook.md", doc);

@@ -31,6 +31,22 @@ TEST(CliOptionsTest, RetrieveWithRepeatedDocsAndDecimalTimeout) {
   EXPECT_EQ(o->target, "localhost:50051");
 }
 
+TEST(CliOptionsTest, ScopeIsUnsetUnlessAskedForEitherWay) {
+  auto unset = Parse({"retrieve", "--doc", "a.txt", "--query", "q"});
+  ASSERT_TRUE(unset.ok()) << unset.status();
+  EXPECT_FALSE(unset->entity_scope.has_value());
+  auto on = Parse({"retrieve", "--doc", "a.txt", "--query", "q", "--scope"});
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->entity_scope, std::optional<bool>(true));
+  auto off =
+      Parse({"retrieve", "--doc", "a.txt", "--query", "q", "--no-scope"});
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->entity_scope, std::optional<bool>(false));
+  EXPECT_FALSE(
+      Parse({"retrieve", "--doc", "a.txt", "--query", "q", "--scope=yes"})
+          .ok());
+}
+
 TEST(CliOptionsTest, ScoreKeepsPassagesInCommandLineOrder) {
   auto o =
       Parse({"score", "--query", "q", "--passage", "text one", "--char-range",
