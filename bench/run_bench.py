@@ -65,6 +65,8 @@ def systems_for(views, default_views):
     systems = [("attnr (default views)", None, False)]
     if any(v != "lexical" for v in default_views):
         systems.append(("attnr (default views, prepared)", None, True))
+    # The retrieval scope (entity bridges) on top of the default views.
+    systems.append(("attnr (default views + entity scope)", "scope", False))
     # The LLM view reads a whole document on Prepare (minutes on 2 cores,
     # more keys than its cache holds): its rows are budgeted, as a user
     # meets it, and its frontier is bench/llm_frontier.py's.
@@ -98,11 +100,14 @@ def evaluate(datasets, server, views, default_views, candidates=0):
                     ranked_by_qid = {q["qid"]: index.search(q["query"], 10)
                                      for q in queries}
                 else:
+                    scope = None  # The server's default.
+                    if sel == "scope":
+                        sel, scope = None, True
                     # BM25 alone ranks deeper: its top `candidates` are
                     # what a budgeted request's neural views work on.
                     depth = candidates if sel == ["lexical"] and candidates else 10
                     responses = server.retrieve_batch(text, queries, depth, sel,
-                                                      prepare=prepare)
+                                                      prepare=prepare, scope=scope)
                     ranked_by_qid = {}
                     for qid, r in responses.items():
                         ranked = []
