@@ -234,29 +234,40 @@ def dense_flops_per_token(model_dir, piece_tokens):
     return 2 * layers * (4 * d * d + 2 * d * ffn + 2 * piece_tokens * d)
 
 
-def dense_model_dir(config_path):
+def config_value(config_path, field):
+    """A string field of the server config file; None if unset or empty."""
     with open(config_path) as f:
-        m = re.search(r'^dense_model:\s*"([^"]*)"', f.read(), re.M)
-    if not m or not m.group(1):
+        m = re.search(rf'^{field}:\s*"([^"]*)"', f.read(), re.M)
+    return m.group(1) if m and m.group(1) else None
+
+
+def config_relative(config_path, path):
+    """`path` as the server reads it: relative to the config file's folder."""
+    return path if os.path.isabs(path) else os.path.normpath(
+        os.path.join(os.path.dirname(os.path.abspath(config_path)), path))
+
+
+def model_path(config_path, field):
+    """A model the config names: a name without '/' is a folder of the model
+    cache (as the server resolves it), else a path; None if unset."""
+    name = config_value(config_path, field)
+    if name is None:
         return None
-    name = m.group(1)
     if "/" not in name:
         return os.path.join(os.environ.get("ATTNR_MODEL_CACHE") or
                             os.path.expanduser("~/.cache/attnr/models"), name)
-    return name if os.path.isabs(name) else os.path.normpath(
-        os.path.join(os.path.dirname(os.path.abspath(config_path)), name))
+    return config_relative(config_path, name)
+
+
+def dense_model_dir(config_path):
+    return model_path(config_path, "dense_model")
 
 
 def config_path_field(config_path, field):
     """A path-valued field of the server config, resolved as the server
-    resolves it (relative to the config file's folder); None if unset."""
-    with open(config_path) as f:
-        m = re.search(rf'^{field}:\s*"([^"]*)"', f.read(), re.M)
-    if not m or not m.group(1):
-        return None
-    path = m.group(1)
-    return path if os.path.isabs(path) else os.path.normpath(
-        os.path.join(os.path.dirname(os.path.abspath(config_path)), path))
+    resolves it; None if unset."""
+    path = config_value(config_path, field)
+    return None if path is None else config_relative(config_path, path)
 
 
 def gguf_metadata(path, wanted):
@@ -302,19 +313,9 @@ def gguf_metadata(path, wanted):
 
 
 def llm_model_file(config_path):
-    """The config's GGUF decoder: a name without '/' is a folder of the model
-    cache (as the server resolves it), holding one .gguf file."""
-    with open(config_path) as f:
-        m = re.search(r'^llm_model:\s*"([^"]*)"', f.read(), re.M)
-    if not m or not m.group(1):
-        return None
-    name = m.group(1)
-    if "/" not in name:
-        name = os.path.join(os.environ.get("ATTNR_MODEL_CACHE") or
-                            os.path.expanduser("~/.cache/attnr/models"), name)
-    elif not os.path.isabs(name):
-        name = os.path.join(os.path.dirname(os.path.abspath(config_path)), name)
-    if os.path.isdir(name):
+    """The config's GGUF decoder (a file, or a folder holding one)."""
+    name = model_path(config_path, "llm_model")
+    if name and os.path.isdir(name):
         files = sorted(x for x in os.listdir(name) if x.endswith(".gguf"))
         return os.path.join(name, files[0]) if files else None
     return name

@@ -33,7 +33,9 @@ EntityGraph EntityGraph::Build(absl::string_view text,
   }
   auto sentence_of = [&](uint32_t token) {
     auto it = std::upper_bound(starts.begin(), starts.end(), token);
-    return static_cast<uint32_t>(it - starts.begin()) - 1;
+    return it == starts.begin()
+               ? 0u
+               : static_cast<uint32_t>(it - starts.begin()) - 1;
   };
   g.entities_of_.resize(doc.sentences.size());
   for (const Mention& m : mentions) {
