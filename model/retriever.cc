@@ -432,7 +432,7 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
 void Retriever::AddEntityScope(absl::string_view query,
                                const std::vector<text::Token>& query_tokens,
                                const AnalyzedRequest& analyzed,
-                               std::vector<ScoreDetail>& details,
+                               const std::vector<ScoreDetail>& details,
                                uint32_t top_k,
                                std::vector<RetrievedPassage>* ranked) const {
   // The chains start from the best few matches: further down the list a

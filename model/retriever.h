@@ -127,7 +127,7 @@ class Retriever {
   void AddEntityScope(absl::string_view query,
                       const std::vector<text::Token>& query_tokens,
                       const AnalyzedRequest& analyzed,
-                      std::vector<ScoreDetail>& details, uint32_t top_k,
+                      const std::vector<ScoreDetail>& details, uint32_t top_k,
                       std::vector<RetrievedPassage>* ranked) const;
 
   // Runs `views` over `request` and fuses them: views that need no network
