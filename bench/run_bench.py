@@ -60,13 +60,19 @@ FAQ_POOLED = "faq sets (pooled)"
 def systems_for(views, default_views):
     """The rows: the default service as a user meets it (no warm-up: the
     first queries on a document spend the request budget), the same after
-    Prepare, every view alone and every fusion of two or more views (the
-    ablations), each after Prepare, and the peer."""
+    Prepare, without the entity scope and with grown ranges, every view
+    alone and every fusion of two or more views (the ablations: pure
+    similarity, no scope), each after Prepare, and the peer."""
     systems = [("attnr (default views)", None, False)]
     if any(v != "lexical" for v in default_views):
         systems.append(("attnr (default views, prepared)", None, True))
-    # The retrieval scope (entity bridges) on top of the default views.
-    systems.append(("attnr (default views + entity scope)", "scope", False))
+    # The retrieval scope (entity bridges) and grown ranges, each against
+    # the server's default.
+    systems.append(("attnr (default views, no entity scope)", "no-scope", False))
+    systems.append(("attnr (default views + grown ranges)", "grow", False))
+    if "entity" in views and "entity" not in default_views:
+        systems.append(("attnr (default views + entity)",
+                        default_views + ["entity"], False))
     # The LLM view reads a whole document on Prepare (minutes on 2 cores,
     # more keys than its cache holds): its rows are budgeted, as a user
     # meets it, and its frontier is bench/llm_frontier.py's.
@@ -100,14 +106,21 @@ def evaluate(datasets, server, views, default_views, candidates=0):
                     ranked_by_qid = {q["qid"]: index.search(q["query"], 10)
                                      for q in queries}
                 else:
-                    scope = None  # The server's default.
-                    if sel == "scope":
-                        sel, scope = None, True
+                    # The server's defaults for the default rows; the
+                    # view ablations rank by similarity alone.
+                    scope = grow = None
+                    if sel == "no-scope":
+                        sel, scope = None, False
+                    elif sel == "grow":
+                        sel, grow = None, True
+                    elif name.startswith("attnr view=") or name.endswith(" fused)"):
+                        scope = False
                     # BM25 alone ranks deeper: its top `candidates` are
                     # what a budgeted request's neural views work on.
                     depth = candidates if sel == ["lexical"] and candidates else 10
                     responses = server.retrieve_batch(text, queries, depth, sel,
-                                                      prepare=prepare, scope=scope)
+                                                      prepare=prepare, scope=scope,
+                                                      grow=grow)
                     ranked_by_qid = {}
                     for qid, r in responses.items():
                         ranked = []

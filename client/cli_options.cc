@@ -67,6 +67,8 @@ usage:
                  [--prepare]   (warm the documents first: every passage judged)
                  [--scope | --no-scope]  (follow shared entities from the
                                best matches; default: the server's)
+                 [--grow-ranges | --no-grow-ranges]  (grow passages into
+                               predicted ranges; default: the server's)
   attnr prepare  --doc FILE [--doc FILE ...] [--max-passage-tokens N]
                  [--overlap N] [--views ...]
   attnr score    --query TEXT (--passage TEXT | --char-range S:E | --byte-range S:E)...
@@ -117,7 +119,8 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
     };
     auto is = [&](const char* name) { return flag == name; };
     if (is("--json") || is("--explain") || is("--no-text") || is("--prepare") ||
-        is("--scope") || is("--no-scope") || is("--help") || is("-h")) {
+        is("--scope") || is("--no-scope") || is("--grow-ranges") ||
+        is("--no-grow-ranges") || is("--help") || is("-h")) {
       if (has_value) return Usage(absl::StrCat(flag, " takes no value"));
       if (is("--json")) o.json = true;
       if (is("--explain")) o.explain = true;
@@ -125,6 +128,8 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
       if (is("--prepare")) o.prepare = true;
       if (is("--scope")) o.entity_scope = true;
       if (is("--no-scope")) o.entity_scope = false;
+      if (is("--grow-ranges")) o.grow_ranges = true;
+      if (is("--no-grow-ranges")) o.grow_ranges = false;
       if (is("--help") || is("-h")) o.command = "help";
       continue;
     }

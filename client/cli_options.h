@@ -42,6 +42,9 @@ struct CliOptions {
   // retrieve: follow shared entities from the best matches (the retrieval
   // scope); unset: the server's default.
   std::optional<bool> entity_scope;
+  // retrieve: grow passages into predicted ranges; unset: the server's
+  // default.
+  std::optional<bool> grow_ranges;
   std::vector<std::string> views;  // lexical | dense | llm | entity
   // score
   std::vector<PassageArg> passages;

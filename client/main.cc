@@ -100,6 +100,7 @@ int RunRetrieve(const CliOptions& o, RetrieverClient& client) {
   options->set_explain(o.explain);
   if (o.no_text) options->set_return_text(false);
   if (o.entity_scope.has_value()) options->set_entity_scope(*o.entity_scope);
+  if (o.grow_ranges.has_value()) options->set_grow_ranges(*o.grow_ranges);
   AddViews(o.views, options->mutable_views());
 
   if (o.prepare || o.command == "prepare") {

@@ -38,6 +38,10 @@ struct RetrieveParams {
   std::vector<ViewKind> views;
   // Follow shared entities from the best matches (the retrieval scope).
   bool entity_scope = false;
+  // Grow returned passages into predicted ranges (model/ranges/), each of
+  // at most max_range_tokens tokens (0: no cap).
+  bool grow_ranges = false;
+  uint32_t max_range_tokens = 0;
   // The caller's deadline and cancellation: the pipeline checks it between
   // blocks and stops with DEADLINE_EXCEEDED or CANCELLED.
   StopSignal stop;

@@ -1,6 +1,7 @@
 #include "model/retriever.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -9,11 +10,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/entities/entity_scope.h"
+#include "model/ranges/range_growth.h"
 #include "model/runtime/digest.h"
 #include "model/text/analyzed_document.h"
 #include "model/text/passage_builder.h"
 #include "model/text/tokenizer.h"
 #include "model/text/utf8.h"
+#include "model/views/entity_view.h"
 #include "model/views/lexical_view.h"
 
 namespace attnr {
@@ -81,6 +84,11 @@ Retriever::Retriever(const RetrieverConfig& config,
     description_.models.push_back(
         {v->kind(), v->model_name(), v->model_sha256()});
   }
+  if (view(ViewKind::kEntity) != nullptr) {
+    parts.push_back(
+        "entity weighting (the query's rare entities, from each document's "
+        "entity graph)");
+  }
   const views::ScoringView* dense = view(ViewKind::kDense);
   if (dense != nullptr) {
     parts.push_back(absl::StrCat("pretrained sentence encoder ",
@@ -124,6 +132,10 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
   auto gate = std::make_unique<views::ModelGate>();
   std::vector<std::unique_ptr<views::ScoringView>> all;
   all.push_back(std::make_unique<views::LexicalView>());
+  if (config.entity_view) {
+    all.push_back(
+        std::make_unique<views::EntityView>(config.entity_view_options));
+  }
   if (!config.dense_model_path.empty()) {
     auto encoder =
         bert::BertEncoder::Load(config.dense_model_path, config.threads);
@@ -354,8 +366,9 @@ absl::StatusOr<Retriever::AnalyzedRequest> Retriever::AnalyzeDocuments(
     usage->sentences += static_cast<uint32_t>(analysis.text.sentences.size());
     out.passages.push_back(text::BuildPassages(analysis.text, passage_options));
     usage->passages += static_cast<uint32_t>(out.passages.back().size());
-    request->sequences.push_back({std::move(digest), documents[d].text,
-                                  &analysis.text.tokens, &analysis.terms});
+    request->sequences.push_back(
+        {std::move(digest), documents[d].text, &analysis.text.tokens,
+         &analysis.terms, &analysis.text.sentences, &analysis.entities});
     for (uint32_t p = 0; p < out.passages.back().size(); ++p) {
       const text::PassageBounds& bounds = out.passages.back()[p];
       request->units.push_back({static_cast<uint32_t>(d), bounds.token_begin,
@@ -403,15 +416,42 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
   // Overlapping passages (from overlap_sentences) would repeat evidence:
   // keep the best of each overlapping group. Passages with no evidence at
   // all (fused score 0) are not returned, so fewer than top_k can come back.
-  for (uint32_t u : views::FusedOrder(details)) {
+  // With grow_ranges a passage takes in its best-ranked neighbours, which
+  // are then not returned on their own.
+  const std::vector<uint32_t> order = views::FusedOrder(details);
+  const ranges::GrowthOptions growth = [&] {
+    ranges::GrowthOptions g;
+    g.max_tokens = params.max_range_tokens;
+    return g;
+  }();
+  std::vector<bool> absorbed(details.size(), false);
+  std::vector<bool> in_window(details.size(), false);
+  for (size_t r = 0; r < order.size() && r < growth.rank_window; ++r) {
+    in_window[order[r]] = details[order[r]].fused > 0;
+  }
+  for (uint32_t u : order) {
     if (result.passages.size() >= params.top_k) break;
     if (details[u].fused <= 0) break;
+    if (absorbed[u]) continue;
+    absorbed[u] = true;
     RetrievedPassage p;
     p.document_index = analyzed->origin[u].first;
-    const text::PassageBounds& bounds =
-        analyzed->passages[p.document_index][analyzed->origin[u].second];
-    p.span = bounds.span;
-    p.sentences = bounds.sentence_end - bounds.sentence_begin;
+    const auto& passages = analyzed->passages[p.document_index];
+    const uint32_t local = analyzed->origin[u].second;
+    uint32_t lo = local;
+    uint32_t hi = local;
+    if (params.grow_ranges) {
+      const uint32_t first = u - local;  // The document's first unit.
+      std::vector<bool> eligible(passages.size());
+      for (uint32_t q = 0; q < passages.size(); ++q) {
+        eligible[q] = in_window[first + q] && !absorbed[first + q];
+      }
+      std::tie(lo, hi) = ranges::GrowRange(passages, local, eligible, growth);
+      for (uint32_t q = lo; q <= hi; ++q) absorbed[first + q] = true;
+    }
+    p.span = {passages[lo].span.begin_byte, passages[hi].span.end_byte,
+              passages[lo].span.begin_char, passages[hi].span.end_char};
+    p.sentences = passages[hi].sentence_end - passages[lo].sentence_begin;
     p.origin = PassageOrigin::kQueryMatch;
     p.detail = std::move(details[u]);
     const bool overlaps =
@@ -458,13 +498,17 @@ void Retriever::AddEntityScope(absl::string_view query,
     for (size_t r = 0; r < seeds_n; ++r) {
       const RetrievedPassage& p = (*ranked)[r];
       if (p.document_index != d) continue;
+      // Every passage the returned range holds (one, or more when it grew).
       for (const text::PassageBounds& b : analyzed.passages[d]) {
-        if (b.span.begin_byte != p.span.begin_byte) continue;
+        if (b.span.begin_byte < p.span.begin_byte ||
+            b.span.end_byte > p.span.end_byte) {
+          continue;
+        }
         for (uint32_t s = b.sentence_begin; s < b.sentence_end; ++s) {
+          if (std::find(seeds.begin(), seeds.end(), s) != seeds.end()) continue;
           seeds.push_back(s);
           seed_rank.push_back(r);
         }
-        break;
       }
     }
     const std::vector<entities::ScopeHit> hits =
@@ -586,8 +630,9 @@ absl::StatusOr<ScoreResult> Retriever::Score(
     ctx_passages = text::BuildPassages(ctx->text, passage_options);
     result.usage.document_tokens += ctx->text.tokens.size();
     result.usage.sentences += static_cast<uint32_t>(ctx->text.sentences.size());
-    request.sequences.push_back(
-        {std::move(digest), context->text, &ctx->text.tokens, &ctx->terms});
+    request.sequences.push_back({std::move(digest), context->text,
+                                 &ctx->text.tokens, &ctx->terms,
+                                 &ctx->text.sentences, &ctx->entities});
   }
 
   // Resolve every input to a unit (and, for ranges, a TextSpan). A passage
@@ -610,16 +655,23 @@ absl::StatusOr<ScoreResult> Retriever::Score(
             "passages[", i, "].text: brings the request over its limit of ",
             limit, " tokens (max_request_tokens)"));
       }
-      text::AnalyzedDocument analyzed;
-      analyzed.tokens = text::Tokenize(in.text);
-      own[i] = std::make_unique<DocumentAnalysis>(std::move(analyzed), in.text);
+      // Sentences too, for the entity view (the text is valid and within
+      // the request's budget: nothing here can fail).
+      auto analyzed = text::AnalyzeDocument(in.text, {});
+      if (!analyzed.ok()) {
+        return Annotate(analyzed.status(),
+                        absl::StrCat("passages[", i, "].text"));
+      }
+      own[i] =
+          std::make_unique<DocumentAnalysis>(*std::move(analyzed), in.text);
       const auto& tokens = own[i]->text.tokens;
       result.usage.document_tokens += tokens.size();
       request.units.push_back({static_cast<uint32_t>(request.sequences.size()),
                                0, static_cast<uint32_t>(tokens.size()), 0,
                                static_cast<uint32_t>(in.text.size())});
-      request.sequences.push_back(
-          {runtime::Sha256Hex(in.text), in.text, &tokens, &own[i]->terms});
+      request.sequences.push_back({runtime::Sha256Hex(in.text), in.text,
+                                   &tokens, &own[i]->terms,
+                                   &own[i]->text.sentences, &own[i]->entities});
       continue;
     }
     const bool chars = in.kind == ScoreInput::Kind::kCharRange;

@@ -14,6 +14,7 @@
 #include "model/text/passage_builder.h"
 #include "model/text/tokenizer.h"
 #include "model/views/dense_view.h"
+#include "model/views/entity_view.h"
 #include "model/views/fusion.h"
 #include "model/views/llm_attention_view.h"
 #include "model/views/model_gate.h"
@@ -55,6 +56,9 @@ struct RetrieverConfig {
   views::FusionWeights fusion_weights;
   // Views used when a request names none; empty means all the service has.
   std::vector<ViewKind> default_views;
+  // Load the entity view (entity weighting).
+  bool entity_view = false;
+  views::EntityViewOptions entity_view_options;
 };
 
 // The retrieval pipeline: text -> views -> fusion -> ranked ranges.

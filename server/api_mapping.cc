@@ -197,6 +197,8 @@ absl::StatusOr<RetrieveCall> ToDocumentsCall(
   p.views = *std::move(views);
   p.entity_scope =
       o.has_entity_scope() ? o.entity_scope() : config.entity_scope();
+  p.grow_ranges = o.has_grow_ranges() ? o.grow_ranges() : config.grow_ranges();
+  p.max_range_tokens = config.max_passage_tokens();
   p.stop = stop;
   return call;
 }

@@ -75,6 +75,11 @@ absl::Status Server::LoadModel() {
   if (!config_.llm_device().empty()) rc.llm_view.device = config_.llm_device();
   rc.neural_budget_tokens = config_.neural_budget_tokens();
   rc.neural_candidates = config_.neural_candidates();
+  rc.entity_view = config_.entity_view();
+  if (config_.entity_max_sentence_share() > 0) {  // 0: the view's default.
+    rc.entity_view_options.max_sentence_share =
+        config_.entity_max_sentence_share();
+  }
   auto default_views =
       FromProtoViews(config_.default_views(), "server config: default_views");
   if (!default_views.ok()) return default_views.status();

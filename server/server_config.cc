@@ -160,6 +160,10 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
     return fail("max_concurrent_requests must be <= 256 (one thread each)");
   }
   if (c.drain_seconds() < 0) return fail("drain_seconds must be >= 0");
+  if (!(c.entity_max_sentence_share() >= 0 &&
+        c.entity_max_sentence_share() <= 1)) {
+    return fail("entity_max_sentence_share must be within [0, 1]");
+  }
   for (const auto& [name, weight] : c.fusion_weights()) {
     if (!ViewFromCliName(name).has_value()) {
       std::vector<std::string> known;

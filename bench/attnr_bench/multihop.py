@@ -50,11 +50,15 @@ def _chain(rng):
 
 
 def multihop(documents=3, chains_per_document=10, words_per_document=8000,
-             seed=99):
-    root = sources.unpacked("git-doc")
-    with open(os.path.join(root, "usr/share/doc/git-doc/user-manual.txt"),
-              encoding="utf-8") as f:
-        paragraphs = [p for p in re.split(r"\n\s*\n", f.read()) if p.strip()]
+             seed=99, prose=None, name="multihop"):
+    """The dev set plants its chains in Git's user manual; `prose` (a text)
+    and another `seed` give a held-out set over other prose."""
+    if prose is None:
+        root = sources.unpacked("git-doc")
+        with open(os.path.join(root, "usr/share/doc/git-doc/user-manual.txt"),
+                  encoding="utf-8") as f:
+            prose = f.read()
+    paragraphs = [p for p in re.split(r"\n\s*\n", prose) if p.strip()]
     rng = random.Random(seed)
     out_docs, out_queries = [], []
     cursor = 0
@@ -83,9 +87,9 @@ def multihop(documents=3, chains_per_document=10, words_per_document=8000,
             for c, k in slots.get(i, []):
                 gold[c][k] = doc.add(chains[c][1][k])
                 doc.add("\n\n")
-        doc_id = f"multihop-{d}"
+        doc_id = f"{name}-{d}"
         out_docs.append({"id": doc_id, "text": doc.text()})
         for c, (query, _) in enumerate(chains):
             out_queries.append({"qid": f"{doc_id}-{c}", "doc": doc_id,
                                 "query": query, "gold": gold[c]})
-    return {"name": "multihop", "documents": out_docs, "queries": out_queries}
+    return {"name": name, "documents": out_docs, "queries": out_queries}

@@ -50,11 +50,11 @@ class Server:
         return None
 
     def retrieve_batch(self, text, queries, top_k=10, views=None,
-                       prepare=False, scope=None):
+                       prepare=False, scope=None, grow=None):
         """Runs every query against one document; returns {qid: response}.
         With `prepare`, the document is warmed (Prepare RPC) first; `scope`
-        True/False asks for the entity scope or not (None: the server's
-        default)."""
+        True/False asks for the entity scope or not, `grow` for grown ranges
+        (None: the server's default)."""
         doc = os.path.join(self.tmp, "doc.txt")
         with open(doc, "w", encoding="utf-8") as f:
             f.write(text)
@@ -70,6 +70,8 @@ class Server:
             args += ["--prepare"]
         if scope is not None:
             args += ["--scope" if scope else "--no-scope"]
+        if grow is not None:
+            args += ["--grow-ranges" if grow else "--no-grow-ranges"]
         out = self.cli(*args)
         responses = {}
         for line in out.stdout.splitlines():

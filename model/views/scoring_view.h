@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "model/entities/entity_graph.h"
 #include "model/scoring/document_terms.h"
 #include "model/stop_signal.h"
 #include "model/text/tokenizer.h"
@@ -23,6 +24,10 @@ struct Sequence {
   absl::string_view text;  // As sent; token spans index it.
   const std::vector<text::Token>* tokens = nullptr;
   const scoring::DocumentTerms* terms = nullptr;
+  // The sentences and their entity graph; a caller's own passage is one
+  // analysis too.
+  const std::vector<text::Sentence>* sentences = nullptr;
+  const entities::EntityGraph* entities = nullptr;
 };
 
 // A unit the views judge: tokens [token_begin, token_end) of

@@ -263,6 +263,53 @@ TEST_F(ServerIntegrationTest, EntityScopeReachesTheAnswerThroughABridge) {
   }
 }
 
+TEST_F(ServerIntegrationTest, GrowRangesReturnsTheWholeAnswerWithExactRanges) {
+  // Multi-byte text before and inside the answer, which runs over two
+  // paragraphs of one 16-token passage each.
+  const std::string first =
+      "To descale the caf\xC3\xA9's espresso machine, fill the tank with "
+      "descaler.";
+  const std::string second =
+      "Then run the espresso machine \xE2\x80\x94 until the descaler tank "
+      "is empty.";
+  const std::string doc =
+      "\xF0\x9F\x93\x9A Coffee beans come from many countries around the "
+      "world.\n\n" +
+      first + "\n\n" + second +
+      "\n\nTea is grown mostly in China, India and Kenya these days.\n";
+  attnr::v1::RetrieveRequest request;
+  request.set_query("descale espresso machine descaler tank");
+  request.add_documents()->set_text(doc);
+  request.mutable_options()->set_max_passage_tokens(16);
+  request.mutable_options()->set_grow_ranges(true);
+  auto grown = client_->Retrieve(request, kTimeout);
+  ASSERT_TRUE(grown.ok()) << grown.status();
+  ASSERT_EQ(grown->passages_size(), 1);
+  const attnr::v1::Passage& p = grown->passages(0);
+  EXPECT_EQ(p.text(), first + "\n\n" + second);
+  EXPECT_EQ(p.sentences(), 2u);
+  EXPECT_EQ(p.range().start_byte(), doc.find(first));
+  EXPECT_EQ(p.range().end_byte(), doc.find(second) + second.size());
+  // Code points: the emoji is 1 (4 bytes), "é" 1 (2), the dash 1 (3).
+  EXPECT_EQ(p.range().start_char(), doc.find(first) - 3);
+  EXPECT_EQ(p.range().end_char(), doc.find(second) + second.size() - 3 - 1 - 2);
+
+  request.mutable_options()->set_grow_ranges(false);
+  auto plain = client_->Retrieve(request, kTimeout);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->passages_size(), 2);
+
+  // The CLI's flag reaches the same option.
+  const std::string path = WriteFile("descale.txt", doc);
+  const CommandResult cli = RunShell(Cli(absl::StrCat(
+      "retrieve --json --grow-ranges --max-passage-tokens 16 --doc ", path,
+      " --query 'descale espresso machine descaler tank' ", target_flag())));
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  const auto j = nlohmann::json::parse(cli.out);
+  ASSERT_EQ(j["passages"].size(), 1u);
+  EXPECT_EQ(j["passages"][0]["text"], first + "\n\n" + second);
+}
+
 TEST_F(ServerIntegrationTest, CliRetrieveJsonRangesSliceTheDocument) {
   const std::string doc = LongDocument();
   const std::string path = WriteFile("handbook.md", doc);
@@ -594,6 +641,73 @@ TEST_F(ServerIntegrationTest, AccessLogHasOneLinePerRequest) {
   EXPECT_THAT(log, HasSubstr("access method=GetModelInfo status=OK"));
   EXPECT_THAT(log, HasSubstr("access method=Retrieve status=INVALID_ARGUMENT"));
   EXPECT_THAT(log, HasSubstr("latency_ms="));
+}
+
+TEST(EntityViewServerTest, EntityWeightingRanksTheRareEntityFirstAndExplains) {
+  // A server with the entity view fused into its defaults, as the
+  // repository's config (lexical weight 1, entity weight 1).
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(
+      absl::StrCat(kConfig,
+                   "entity_view: true\n"
+                   "default_views: SCORING_VIEW_LEXICAL\n"
+                   "default_views: SCORING_VIEW_ENTITY\n"
+                   "fusion_weights { key: \"entity\" value: 1 }\n")))
+      << server.error();
+  RetrieverClient client(server.target());
+  auto info = client.GetModelInfo(kTimeout);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_THAT(info->default_views(),
+              ::testing::Contains(attnr::v1::SCORING_VIEW_ENTITY));
+
+  // Several passages share the query's words; one names Tamsin Orvel.
+  std::string doc;
+  for (int i = 0; i < 30; ++i) {
+    absl::StrAppend(&doc, "Paragraph ", i,
+                    " talks about the harvest and the mild weather.\n\n");
+  }
+  doc += "The lighthouse keeper kept the lighthouse logbook dry.\n\n";
+  doc += "Tamsin Orvel wrote in the logbook of the lighthouse.\n\n";
+  doc += "A lighthouse logbook was kept by every keeper.\n\n";
+  attnr::v1::RetrieveRequest request;
+  request.set_query("Who kept the lighthouse logbook, Tamsin Orvel?");
+  request.add_documents()->set_text(doc);
+  request.mutable_options()->set_explain(true);
+  request.mutable_options()->set_max_passage_tokens(16);
+  auto weighted = client.Retrieve(request, kTimeout);
+  ASSERT_TRUE(weighted.ok()) << weighted.status();
+  ASSERT_EQ(weighted->passages_size(), 3);
+  const attnr::v1::Passage& top = weighted->passages(0);
+  EXPECT_THAT(top.text(), HasSubstr("Tamsin Orvel"));
+  EXPECT_GT(top.breakdown().entity(), 0.0);
+  bool explained = false;
+  for (const auto& v : top.breakdown().view_scores()) {
+    if (v.view() != attnr::v1::SCORING_VIEW_ENTITY) continue;
+    EXPECT_THAT(v.reasons(), ::testing::ElementsAre("Tamsin Orvel"));
+    explained = true;
+  }
+  EXPECT_TRUE(explained);
+  for (int i = 1; i < 3; ++i) {
+    EXPECT_EQ(weighted->passages(i).breakdown().entity(), 0.0);
+  }
+
+  // The entity view alone: only the passage naming the entity has evidence.
+  request.mutable_options()->add_views(attnr::v1::SCORING_VIEW_ENTITY);
+  auto alone = client.Retrieve(request, kTimeout);
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  ASSERT_EQ(alone->passages_size(), 1);
+  EXPECT_THAT(alone->passages(0).text(), HasSubstr("Tamsin Orvel"));
+  // Without it (ablation) the entity score is not computed.
+  request.mutable_options()->clear_views();
+  request.mutable_options()->add_views(attnr::v1::SCORING_VIEW_LEXICAL);
+  auto plain = client.Retrieve(request, kTimeout);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_EQ(plain->passages_size(), 3);
+  for (const auto& p : plain->passages()) {
+    EXPECT_EQ(p.breakdown().entity(), 0.0);
+    EXPECT_EQ(p.breakdown().view_scores_size(), 1);
+  }
+  EXPECT_EQ(server.Stop(), 0);
 }
 
 TEST(ServerLifecycleTest, SigtermDrainsAndExitsCleanly) {

@@ -112,6 +112,60 @@ TEST(RetrieverTest, RangesAcrossDocumentsAndMultiByteText) {
   EXPECT_EQ(p.span.begin_byte, 19u);
 }
 
+TEST(RetrieverTest, GrowRangesJoinsAdjacentBestPassagesIntoOneRange) {
+  auto r = MakeRetriever();
+  // The answer runs over two paragraphs; each is its own 16-token passage.
+  const std::string doc =
+      "Coffee beans come from many countries around the world today.\n\n"
+      "To descale the espresso machine, fill the tank with descaler.\n\n"
+      "Then run the espresso machine until the descaler tank is empty.\n\n"
+      "Tea is grown mostly in China, India and Kenya these days.\n\n"
+      "Milk foams best when it is cold and fresh from the fridge.\n";
+  RetrieveParams params;
+  params.max_passage_tokens = 16;
+  params.top_k = 5;
+  const std::string query = "descale espresso machine descaler tank";
+  auto plain = r->Retrieve(query, {{"d", doc}}, params);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_EQ(plain->passages.size(), 2u);
+  params.grow_ranges = true;
+  params.max_range_tokens = 64;
+  auto grown = r->Retrieve(query, {{"d", doc}}, params);
+  ASSERT_TRUE(grown.ok()) << grown.status();
+  ASSERT_EQ(grown->passages.size(), 1u);
+  const RetrievedPassage& top = grown->passages[0];
+  EXPECT_EQ(Slice(doc, top.span),
+            "To descale the espresso machine, fill the tank with descaler.\n\n"
+            "Then run the espresso machine until the descaler tank is empty.");
+  EXPECT_EQ(top.sentences, 2u);
+  EXPECT_EQ(top.span.begin_char, doc.find("To descale"));
+  EXPECT_EQ(top.detail.fused, plain->passages[0].detail.fused);
+  // A token cap smaller than the two passages keeps them apart.
+  params.max_range_tokens = 16;
+  auto capped = r->Retrieve(query, {{"d", doc}}, params);
+  ASSERT_TRUE(capped.ok()) << capped.status();
+  EXPECT_EQ(capped->passages.size(), 2u);
+}
+
+TEST(RetrieverTest, GrowRangesLeavesPassagesApartWhenNotAdjacent) {
+  auto r = MakeRetriever();
+  const std::string doc =
+      "To descale the espresso machine, fill the tank with descaler.\n\n"
+      "Coffee beans come from many countries around the world today.\n\n"
+      "Then run the espresso machine until the descaler tank is empty.\n";
+  RetrieveParams params;
+  params.max_passage_tokens = 16;
+  params.grow_ranges = true;
+  auto result = r->Retrieve("descale espresso machine descaler tank",
+                            {{"d", doc}}, params);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->passages.size(), 2u);
+  for (const RetrievedPassage& p : result->passages) {
+    EXPECT_EQ(p.sentences, 1u);
+    EXPECT_THAT(Slice(doc, p.span), ::testing::Not(HasSubstr("Coffee")));
+  }
+}
+
 TEST(RetrieverTest, OverlappingPassagesAreNotRepeated) {
   auto r = MakeRetriever();
   std::string doc;

@@ -85,6 +85,17 @@ TEST(ServerConfigTest, FusionWeightOfARemovedViewIsRefused) {
               HasSubstr("fusion_weights names an unknown view 'attention'"));
 }
 
+TEST(ServerConfigTest, EntityShareOutsideZeroToOneIsRefused) {
+  attnr::v1::ServerConfig c = DefaultServerConfig();
+  c.set_entity_max_sentence_share(1.5);
+  EXPECT_THAT(ValidateServerConfig(c).message(),
+              HasSubstr("entity_max_sentence_share must be within [0, 1]"));
+  c.set_entity_max_sentence_share(-0.1);
+  EXPECT_FALSE(ValidateServerConfig(c).ok());
+  c.set_entity_max_sentence_share(0.01);
+  EXPECT_TRUE(ValidateServerConfig(c).ok());
+}
+
 TEST(StatusUtilTest, MapsCodeForCodeAndKeepsTheMessage) {
   const grpc::Status s =
       ToGrpcStatus(absl::ResourceExhaustedError("over the limit"));
