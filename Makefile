@@ -4,11 +4,14 @@
 #   make test-sanitize  the same tests in an ASan+UBSan build (build-asan/)
 #   make bench   quality and speed beside the Xapian peer -> bench/results/
 #   make train   rebuild the corpus and retrain the LLM view's read-out (~40 min)
+#   make docker  build the image attnr:latest (models inside)
+#   make docker-test  build it, run it, call it from the host, check answers
 BUILD_DIR ?= build
 JOBS ?= 2
 CONFIG ?= config/server.textproto
 
-.PHONY: serve test test-sanitize bench train build configure deps models clean
+.PHONY: serve test test-sanitize bench train build configure deps models clean \
+  docker docker-test
 
 serve: configure models
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target attnr-server attnr
@@ -29,6 +32,16 @@ test-sanitize: deps models
 	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTNR_SANITIZE=ON
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS) -E bench_smoke
+
+# Docker (docker/): the image, and end-to-end tests of it from the host (the
+# CLI of this build talks to containers on 127.0.0.1 ports): one container,
+# then two replicas behind nginx with document affinity.
+docker:
+	bash docker/build-image.sh
+
+docker-test: build
+	bash docker/test-image.sh
+	bash docker/scale-out.sh test
 
 # Debian's python3 (not a pyenv one): python3-xapian installs for it.
 bench: build

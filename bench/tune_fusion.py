@@ -72,12 +72,14 @@ def held_out(corpus_path):
     return split(corpus_path, residue=7)
 
 
-def evaluate(server, ds, views=None):
-    """Metrics of `server` ranking every question of `ds` with `views`."""
+def evaluate(server, ds, views=None, **options):
+    """Metrics of `server` ranking every question of `ds` with `views` (and
+    retrieve_batch's `options`: prepare, scope, grow)."""
     scores = []
     for doc in ds["documents"]:
         queries = [q for q in ds["queries"] if q["doc"] == doc["id"]]
-        responses = server.retrieve_batch(doc["text"], queries, 10, views)
+        responses = server.retrieve_batch(doc["text"], queries, 10, views,
+                                          **options)
         for q in queries:
             ranked = [[p["range"]["start_char"], p["range"]["end_char"]]
                       for p in responses[q["qid"]]["passages"]]
@@ -181,16 +183,7 @@ def serve_check(args, ds, best_w):
     cfg.close()
     server = service.Server(args.build_dir, cfg.name)
     try:
-        scores = []
-        for doc in ds["documents"]:
-            queries = [q for q in ds["queries"] if q["doc"] == doc["id"]]
-            responses = server.retrieve_batch(doc["text"], queries, 10, None,
-                                              prepare=True)
-            for q in queries:
-                ranked = [[p["range"]["start_char"], p["range"]["end_char"]]
-                          for p in responses[q["qid"]]["passages"]]
-                scores.append(metrics.score_query(ranked, q["gold"]))
-        return metrics.aggregate(scores)
+        return evaluate(server, ds, None, prepare=True)
     finally:
         server.stop()
 

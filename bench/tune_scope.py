@@ -20,7 +20,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from attnr_bench import metrics, multihop, service  # noqa: E402
+from attnr_bench import multihop, service  # noqa: E402
 import tune_fusion  # noqa: E402
 
 SEED = 7
@@ -30,19 +30,6 @@ def held_out_multihop(corpus):
     prose = "\n\n".join(d["text"] for d in corpus["documents"]
                         if d["id"].startswith("perlfaq"))
     return multihop.multihop(seed=SEED, prose=prose, name="multihop-held-out")
-
-
-def evaluate(server, ds, scope):
-    scores = []
-    for doc in ds["documents"]:
-        queries = [q for q in ds["queries"] if q["doc"] == doc["id"]]
-        responses = server.retrieve_batch(doc["text"], queries, 10, None,
-                                          scope=scope)
-        for q in queries:
-            ranked = [[p["range"]["start_char"], p["range"]["end_char"]]
-                      for p in responses[q["qid"]]["passages"]]
-            scores.append(metrics.score_query(ranked, q["gold"]))
-    return metrics.aggregate(scores)
 
 
 def main():
@@ -55,7 +42,7 @@ def main():
     try:
         for ds in sets:
             for scope in (False, True):
-                m = evaluate(server, ds, scope)
+                m = tune_fusion.evaluate(server, ds, None, scope=scope)
                 rows.append((ds["name"], len(ds["queries"]), scope, m))
                 print(ds["name"], scope, json.dumps(m), flush=True)
     finally:

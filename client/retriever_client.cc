@@ -1,6 +1,9 @@
 #include "client/retriever_client.h"
 
 #include <chrono>
+#include <string>
+
+#include "model/runtime/digest.h"
 
 namespace attnr::client {
 namespace {
@@ -8,6 +11,13 @@ namespace {
 void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
   context->set_deadline(std::chrono::system_clock::now() +
                         absl::ToChronoMilliseconds(timeout));
+}
+
+// Lets a load balancer keep calls about one document on one replica (the
+// one that has it cached): nginx `hash $http_x_attnr_document_digest`.
+void SetAffinity(grpc::ClientContext* context, absl::string_view text) {
+  context->AddMetadata(std::string(kDocumentDigestHeader),
+                       runtime::Sha256Hex(text));
 }
 
 }  // namespace
@@ -34,6 +44,9 @@ absl::StatusOr<attnr::v1::RetrieveResponse> RetrieverClient::Retrieve(
     const attnr::v1::RetrieveRequest& request, absl::Duration timeout) {
   grpc::ClientContext context;
   SetDeadline(&context, timeout);
+  if (request.documents_size() > 0) {
+    SetAffinity(&context, request.documents(0).text());
+  }
   attnr::v1::RetrieveResponse response;
   grpc::Status status = stub_->Retrieve(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);
@@ -44,6 +57,7 @@ absl::StatusOr<attnr::v1::ScoreResponse> RetrieverClient::Score(
     const attnr::v1::ScoreRequest& request, absl::Duration timeout) {
   grpc::ClientContext context;
   SetDeadline(&context, timeout);
+  if (request.has_context()) SetAffinity(&context, request.context().text());
   attnr::v1::ScoreResponse response;
   grpc::Status status = stub_->Score(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);
@@ -54,6 +68,9 @@ absl::StatusOr<attnr::v1::PrepareResponse> RetrieverClient::Prepare(
     const attnr::v1::PrepareRequest& request, absl::Duration timeout) {
   grpc::ClientContext context;
   SetDeadline(&context, timeout);
+  if (request.documents_size() > 0) {
+    SetAffinity(&context, request.documents(0).text());
+  }
   attnr::v1::PrepareResponse response;
   grpc::Status status = stub_->Prepare(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);

@@ -7,11 +7,17 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "proto/attnr/v1/retriever.grpc.pb.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
 
 namespace attnr::client {
+
+// Request metadata every Retrieve, Prepare and Score (with a context) carries:
+// the SHA-256 (hex) of the first document's text, for affinity routing.
+inline constexpr absl::string_view kDocumentDigestHeader =
+    "x-attnr-document-digest";
 
 // A small synchronous client for attnr.v1.Retriever and grpc.health.v1,
 // used by the `attnr` CLI, the tests and the bench harness. Every call takes

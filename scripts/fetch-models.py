@@ -86,11 +86,28 @@ def fetch(model, cache):
     print(f"fetch-models: {model['name']}: verified in {folder}")
 
 
+def stage(model, cache, root):
+    """Copies the verified pinned files of `model` to root/<name>/."""
+    target = os.path.join(root, model["name"])
+    shutil.rmtree(target, ignore_errors=True)
+    for name in sorted(model["files"]):
+        dest = os.path.join(target, name)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        os.chmod(os.path.dirname(dest), 0o755)
+        shutil.copyfile(os.path.join(cache, model["name"], name), dest)
+        os.chmod(dest, 0o644)
+    os.chmod(target, 0o755)
+    print(f"fetch-models: {model['name']}: staged in {target}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--cache", default=os.environ.get(
         "ATTNR_MODEL_CACHE", os.path.expanduser("~/.cache/attnr/models")))
     parser.add_argument("--check", action="store_true")
+    parser.add_argument("--stage", help="after fetching and verifying, copy "
+                        "each model's pinned files to STAGE/<name>/, readable "
+                        "by all (the Docker image's build context)")
     parser.add_argument("names", nargs="*")
     args = parser.parse_args()
     with open(MANIFEST) as f:
@@ -106,6 +123,8 @@ def main():
             print(f"fetch-models: {model['name']}: verified")
         else:
             fetch(model, args.cache)
+            if args.stage:
+                stage(model, args.cache, args.stage)
 
 
 if __name__ == "__main__":

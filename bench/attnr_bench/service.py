@@ -50,7 +50,7 @@ class Server:
         return None
 
     def retrieve_batch(self, text, queries, top_k=10, views=None,
-                       prepare=False, scope=None, grow=None):
+                       prepare=False, scope=None, grow=None, explain=False):
         """Runs every query against one document; returns {qid: response}.
         With `prepare`, the document is warmed (Prepare RPC) first; `scope`
         True/False asks for the entity scope or not, `grow` for grown ranges
@@ -70,6 +70,8 @@ class Server:
             args += ["--prepare"]
         if scope is not None:
             args += ["--scope" if scope else "--no-scope"]
+        if explain:
+            args += ["--explain"]
         if grow is not None:
             args += ["--grow-ranges" if grow else "--no-grow-ranges"]
         out = self.cli(*args)
