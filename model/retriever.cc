@@ -635,6 +635,8 @@ absl::StatusOr<ScoreResult> Retriever::Score(
                                  &ctx->text.sentences, &ctx->entities});
   }
 
+  const bool entity_view = std::find(result.views.begin(), result.views.end(),
+                                     ViewKind::kEntity) != result.views.end();
   // Resolve every input to a unit (and, for ranges, a TextSpan). A passage
   // given as text is a sequence of its own, analyzed for this call only.
   std::vector<std::unique_ptr<DocumentAnalysis>> own(inputs.size());
@@ -655,15 +657,20 @@ absl::StatusOr<ScoreResult> Retriever::Score(
             "passages[", i, "].text: brings the request over its limit of ",
             limit, " tokens (max_request_tokens)"));
       }
-      // Sentences too, for the entity view (the text is valid and within
-      // the request's budget: nothing here can fail).
-      auto analyzed = text::AnalyzeDocument(in.text, {});
-      if (!analyzed.ok()) {
-        return Annotate(analyzed.status(),
-                        absl::StrCat("passages[", i, "].text"));
+      // Sentences and entities only when the entity view will read them: a
+      // reranking call may carry a thousand passages.
+      text::AnalyzedDocument analyzed;
+      if (entity_view) {
+        auto full = text::AnalyzeDocument(in.text, {});
+        if (!full.ok()) {
+          return Annotate(full.status(),
+                          absl::StrCat("passages[", i, "].text"));
+        }
+        analyzed = *std::move(full);
+      } else {
+        analyzed.tokens = text::Tokenize(in.text);
       }
-      own[i] =
-          std::make_unique<DocumentAnalysis>(*std::move(analyzed), in.text);
+      own[i] = std::make_unique<DocumentAnalysis>(std::move(analyzed), in.text);
       const auto& tokens = own[i]->text.tokens;
       result.usage.document_tokens += tokens.size();
       request.units.push_back({static_cast<uint32_t>(request.sequences.size()),

@@ -292,6 +292,31 @@ TEST(RetrieverScoreTest, ScoresTextAndRangesInOrder) {
   EXPECT_EQ(result->scores[2].span.end_byte, apt_end);
 }
 
+TEST(RetrieverScoreTest, TextPassagesCarryEntitiesForTheEntityView) {
+  RetrieverConfig config;
+  config.entity_view = true;
+  auto r = Retriever::Create(config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<ScoreInput> inputs(2);
+  inputs[0].text = "Tamsin Orvel kept the logbook of the lighthouse.";
+  inputs[1].text = "The keeper kept the logbook of the lighthouse.";
+  ScoreParams params;
+  params.explain = true;
+  params.views = {ViewKind::kEntity};
+  auto entity = (*r)->Score("Who is Tamsin Orvel?", inputs, nullptr, params);
+  ASSERT_TRUE(entity.ok()) << entity.status();
+  EXPECT_GT(entity->scores[0].detail.ScoreOf(ViewKind::kEntity), 0.0);
+  EXPECT_THAT(entity->scores[0].detail.ReasonsOf(ViewKind::kEntity),
+              ::testing::ElementsAre("Tamsin Orvel"));
+  EXPECT_EQ(entity->scores[1].detail.ScoreOf(ViewKind::kEntity), 0.0);
+  // Without the entity view the passages are scored by the others alone.
+  params.views = {ViewKind::kLexical};
+  auto lexical = (*r)->Score("Who is Tamsin Orvel?", inputs, nullptr, params);
+  ASSERT_TRUE(lexical.ok()) << lexical.status();
+  EXPECT_GT(lexical->scores[0].detail.fused, 0.0);
+  EXPECT_EQ(lexical->scores[1].detail.fused, 0.0);
+}
+
 TEST(RetrieverScoreTest, BadRangesAreRefusedWithTheField) {
   auto r = MakeRetriever();
   const std::string context = "caf\xC3\xA9 society";
