@@ -1,7 +1,8 @@
 // attnr-server: the long-document retrieval gRPC server.
 //
 //   attnr-server --config config/server.textproto [--listen HOST:PORT]
-//                [--threads N] [--port_file PATH]
+//                [--http_listen HOST:PORT] [--threads N] [--port_file PATH]
+//                [--http_port_file PATH]
 //
 // Flags override the config file. SIGINT/SIGTERM drain and stop the server
 // (exit codes below).
@@ -31,6 +32,9 @@ ABSL_FLAG(std::string, config, "config/server.textproto",
 ABSL_FLAG(std::string, listen, "",
           "host:port to listen on (overrides listen_address; port 0 picks a "
           "free port).");
+ABSL_FLAG(std::string, http_listen, "",
+          "host:port of the HTTP/JSON gateway (overrides http_listen_address; "
+          "port 0 picks a free port).");
 ABSL_FLAG(std::string, dense_model, "",
           "Dense view's encoder folder or pinned model name (overrides "
           "dense_model; \"none\" serves no dense view).");
@@ -42,8 +46,20 @@ ABSL_FLAG(int32_t, threads, 0,
 ABSL_FLAG(std::string, port_file, "",
           "If set, write the bound port to this file once listening (for "
           "tests and supervisors using port 0).");
+ABSL_FLAG(std::string, http_port_file, "",
+          "If set, write the HTTP gateway's bound port to this file once "
+          "listening.");
 
 namespace {
+
+// Writes to a temporary name and renames, so a reader never sees a
+// half-written port.
+void WritePortFile(const std::string& path, int port) {
+  if (path.empty()) return;
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << port << "\n";
+  std::rename(tmp.c_str(), path.c_str());
+}
 
 // Exit codes: 0 drained cleanly, 1 could not start, 2 bad configuration or
 // flags, 3 drain_seconds passed with calls still in flight (they were cut
@@ -63,7 +79,8 @@ constexpr int kExitDrainCutOff = 3;
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "attnr long-document retrieval server. Usage: attnr-server "
-      "[--config PATH] [--listen HOST:PORT] [--threads N]");
+      "[--config PATH] [--listen HOST:PORT] [--http_listen HOST:PORT] "
+      "[--threads N]");
   absl::ParseCommandLine(argc, argv);
   // Logs (including the access log) go to stderr; stdout stays free.
   spdlog::set_default_logger(spdlog::stderr_color_mt("attnr"));
@@ -107,6 +124,9 @@ int main(int argc, char** argv) {
   if (!absl::GetFlag(FLAGS_listen).empty()) {
     config->set_listen_address(absl::GetFlag(FLAGS_listen));
   }
+  if (!absl::GetFlag(FLAGS_http_listen).empty()) {
+    config->set_http_listen_address(absl::GetFlag(FLAGS_http_listen));
+  }
   if (absl::GetFlag(FLAGS_threads) != 0) {
     if (absl::GetFlag(FLAGS_threads) < 0) {
       spdlog::critical("--threads must be positive");
@@ -124,13 +144,9 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", server.status().ToString());
     return 1;
   }
-  if (const std::string path = absl::GetFlag(FLAGS_port_file); !path.empty()) {
-    // Write to a temporary name and rename, so a reader never sees a
-    // half-written port.
-    const std::string tmp = path + ".tmp";
-    std::ofstream(tmp) << (*server)->port() << "\n";
-    std::rename(tmp.c_str(), path.c_str());
-  }
+  // The HTTP port first: a reader waiting for the gRPC port finds both.
+  WritePortFile(absl::GetFlag(FLAGS_http_port_file), (*server)->http_port());
+  WritePortFile(absl::GetFlag(FLAGS_port_file), (*server)->port());
   if (absl::Status s = (*server)->LoadModel(); !s.ok()) {
     spdlog::critical("cannot load the model: {}", s.ToString());
     (*server)->Shutdown(absl::ZeroDuration());

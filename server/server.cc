@@ -14,7 +14,7 @@
 namespace attnr::server {
 
 Server::Server(const attnr::v1::ServerConfig& config)
-    : config_(config), service_(config) {}
+    : config_(config), frontend_(config), service_(&frontend_) {}
 
 Server::~Server() {
   if (server_ != nullptr && state_.load() != State::kExiting) {
@@ -45,6 +45,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   server->server_->GetHealthCheckService()->SetServingStatus(false);
   spdlog::info("listening on {} (port {})", config.listen_address(),
                server->port_);
+  if (!config.http_listen_address().empty()) {
+    auto http =
+        HttpGateway::Create(config.http_listen_address(), &server->frontend_);
+    if (!http.ok()) {
+      server->Shutdown(absl::ZeroDuration());
+      return http.status();
+    }
+    server->http_ = *std::move(http);
+    server->http_->Start();
+  }
   return server;
 }
 
@@ -87,7 +97,7 @@ absl::Status Server::LoadModel() {
   auto retriever = attnr::Retriever::Create(rc);
   if (!retriever.ok()) return retriever.status();
   retriever_ = *std::move(retriever);
-  service_.SetRetriever(retriever_.get());
+  frontend_.SetRetriever(retriever_.get());
   state_.store(State::kReady);
   server_->GetHealthCheckService()->SetServingStatus(true);
   spdlog::info("model {}/{} ready in {:.1f} ms; serving",
@@ -102,19 +112,22 @@ bool Server::Shutdown(absl::Duration drain) {
   // Load balancers and health probes see NOT_SERVING while the listener is
   // still up (not a refused connection), so they move traffic away.
   server_->GetHealthCheckService()->SetServingStatus(false);
-  service_.StartDraining();
+  frontend_.StartDraining();
   spdlog::info("shutting down; draining in-flight calls for up to {:.1f} s",
                absl::ToDoubleSeconds(drain));
-  const bool clean = service_.AwaitIdle(absl::Now() + drain);
+  const bool clean = frontend_.AwaitIdle(absl::Now() + drain);
   if (!clean) {
     spdlog::warn("drain_seconds passed with calls in flight; stopping them");
-    service_.CancelAll();
+    frontend_.CancelAll();
   }
   // Calls still running get a moment to send their CANCELLED; gRPC then
   // cancels whatever is left.
   server_->Shutdown(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(clean ? 0 : 250));
   server_->Wait();
+  // HTTP calls still running finish (with CANCELLED) before their threads
+  // are joined.
+  if (http_ != nullptr) http_->Stop();
   spdlog::info("server stopped ({})",
                clean ? "drained cleanly" : "calls cut off at drain_seconds");
   return clean;

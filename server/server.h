@@ -10,11 +10,14 @@
 #include "absl/time/time.h"
 #include "model/retriever.h"
 #include "proto/attnr/v1/config.pb.h"
+#include "server/frontend.h"
+#include "server/http_gateway.h"
 #include "server/retriever_service.h"
 
 namespace attnr::server {
 
-// Owns the gRPC server, the service and the model. Lifecycle:
+// Owns the frontend, its transports (the gRPC server, and the HTTP gateway
+// when http_listen_address is set) and the model. Lifecycle:
 //   Create()  -> listening, health NOT_SERVING (INITIALIZING)
 //   LoadModel() -> model loaded, health SERVING (READY)
 //   Shutdown()  -> health NOT_SERVING, drain in-flight calls (EXITING)
@@ -36,16 +39,20 @@ class Server {
   // timeout of its own: work that ignores its stop signal could hold it.
   bool Shutdown(absl::Duration drain);
 
-  // The port actually bound (useful with port 0).
+  // The ports actually bound (useful with port 0); http_port() is 0
+  // without an HTTP gateway.
   int port() const { return port_; }
+  int http_port() const { return http_ == nullptr ? 0 : http_->port(); }
   State state() const { return state_.load(); }
 
  private:
   explicit Server(const attnr::v1::ServerConfig& config);
 
   const attnr::v1::ServerConfig config_;
+  Frontend frontend_;
   RetrieverService service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpGateway> http_;
   std::unique_ptr<attnr::Retriever> retriever_;
   int port_ = 0;
   std::atomic<State> state_{State::kInitializing};

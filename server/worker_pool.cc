@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/status_mapping.h"
 
 namespace attnr::server {
 
@@ -24,9 +25,11 @@ WorkerPool::~WorkerPool() {
 absl::Status WorkerPool::Submit(std::function<void()> work) {
   absl::MutexLock lock(&mu_);
   if (queue_.size() >= max_queued_) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "server busy: ", running_, " calls running and ", queue_.size(),
-        " waiting, the limit (max_queued_requests); retry later"));
+    return OverloadedError(
+        absl::StrCat("server busy: ", running_, " calls running and ",
+                     queue_.size(),
+                     " waiting, the limit (max_queued_requests); retry later"),
+        absl::Seconds(1));
   }
   queue_.push_back(std::move(work));
   return absl::OkStatus();

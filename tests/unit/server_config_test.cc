@@ -6,7 +6,6 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/status_util.h"
 
 namespace attnr::server {
 namespace {
@@ -96,17 +95,6 @@ TEST(ServerConfigTest, EntityShareOutsideZeroToOneIsRefused) {
   EXPECT_TRUE(ValidateServerConfig(c).ok());
 }
 
-TEST(StatusUtilTest, MapsCodeForCodeAndKeepsTheMessage) {
-  const grpc::Status s =
-      ToGrpcStatus(absl::ResourceExhaustedError("over the limit"));
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(s.error_message(), "over the limit");
-  EXPECT_EQ(ToGrpcStatus(absl::InvalidArgumentError("x")).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(ToGrpcStatus(absl::DeadlineExceededError("x")).error_code(),
-            grpc::StatusCode::DEADLINE_EXCEEDED);
-  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
-}
 
 }  // namespace
 }  // namespace attnr::server

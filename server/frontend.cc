@@ -1,0 +1,215 @@
+#include "server/frontend.h"
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/api_mapping.h"
+
+namespace attnr::server {
+
+FrontendCall::FrontendCall(Frontend* frontend, const char* transport,
+                           const char* method, std::string peer,
+                           absl::Time deadline)
+    : frontend_(frontend),
+      transport_(transport),
+      method_(method),
+      peer_(std::move(peer)),
+      start_(absl::Now()),
+      deadline_(deadline) {
+  frontend_->Register(this);
+}
+
+FrontendCall::~FrontendCall() {
+  // The status the caller got: one that went away (or whose deadline
+  // passed first) never saw ours.
+  absl::Status got = status_;
+  if (caller_gone_.load()) {
+    got = absl::Now() >= deadline_
+              ? absl::DeadlineExceededError("client deadline passed")
+              : absl::CancelledError("client cancelled the call");
+  }
+  spdlog::info(
+      "access method={} status={} documents={} tokens={} latency_ms={:.2f} "
+      "transport={} peer={}{}{}",
+      method_, absl::StatusCodeToString(got.code()), documents_, tokens_,
+      absl::ToDoubleMilliseconds(absl::Now() - start_), transport_, peer_,
+      got.ok() ? "" : " error=",
+      got.ok() ? std::string() : std::string(got.message()));
+  frontend_->Unregister(this);
+}
+
+void FrontendCall::CallerGone() {
+  caller_gone_.store(true);
+  stopped_.store(true);
+}
+
+void FrontendCall::SetOutcome(const absl::Status& status, int documents,
+                              uint64_t tokens) {
+  status_ = status;
+  documents_ = documents;
+  tokens_ = tokens;
+}
+
+Frontend::Frontend(const attnr::v1::ServerConfig& config)
+    : config_(config),
+      pool_(config.max_concurrent_requests(), config.max_queued_requests()) {}
+
+Frontend::~Frontend() = default;
+
+void Frontend::SetRetriever(const attnr::Retriever* retriever) {
+  retriever_.store(retriever, std::memory_order_release);
+}
+
+bool Frontend::serving() const {
+  return !draining_.load() &&
+         retriever_.load(std::memory_order_acquire) != nullptr;
+}
+
+void Frontend::Register(FrontendCall* call) {
+  absl::MutexLock lock(&mu_);
+  calls_.insert(call);
+}
+
+void Frontend::Unregister(FrontendCall* call) {
+  absl::MutexLock lock(&mu_);
+  calls_.erase(call);
+}
+
+void Frontend::StartDraining() { draining_.store(true); }
+
+bool Frontend::AwaitIdle(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_.empty(); };
+  return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
+}
+
+void Frontend::CancelAll() {
+  absl::MutexLock lock(&mu_);
+  for (FrontendCall* call : calls_) call->Stop();
+}
+
+void Frontend::RunModelCall(
+    FrontendCall* call, std::function<absl::Status()> prepare,
+    std::function<absl::Status(const attnr::Retriever&)> run, int documents,
+    attnr::v1::Usage* usage, CallDone done) {
+  auto finish = [call, documents, done](const absl::Status& status,
+                                        uint64_t tokens) {
+    call->SetOutcome(status, documents, tokens);
+    done(status);  // Last: the transport may destroy the call in it.
+  };
+  if (draining_.load()) {
+    finish(absl::UnavailableError(
+               "the server is shutting down; retry on another replica"),
+           0);
+    return;
+  }
+  const attnr::Retriever* retriever =
+      retriever_.load(std::memory_order_acquire);
+  if (retriever == nullptr) {
+    finish(absl::UnavailableError("the model is still loading"), 0);
+    return;
+  }
+  if (absl::Status s = prepare(); !s.ok()) {
+    finish(s, 0);
+    return;
+  }
+  const double validate_ms =
+      absl::ToDoubleMilliseconds(absl::Now() - call->start());
+  absl::Status queued = pool_.Submit([call, retriever, validate_ms,
+                                      run = std::move(run), usage, finish] {
+    // A call cancelled or expired while it waited is not started.
+    absl::Status status = call->stop().Check("queue");
+    if (status.ok()) status = run(*retriever);
+    if (status.ok()) {
+      attnr::v1::StageTimings* t = usage->mutable_timings();
+      t->set_validate_ms(validate_ms);
+      t->set_total_ms(absl::ToDoubleMilliseconds(absl::Now() - call->start()));
+    }
+    finish(status, usage->document_tokens());
+  });
+  if (!queued.ok()) finish(queued, 0);
+}
+
+void Frontend::Retrieve(FrontendCall* call,
+                        const attnr::v1::RetrieveRequest* request,
+                        attnr::v1::RetrieveResponse* response, CallDone done) {
+  auto translated = std::make_shared<absl::StatusOr<RetrieveCall>>();
+  RunModelCall(
+      call,
+      [this, call, request, translated] {
+        *translated = ToRetrieveCall(*request, config_, call->stop());
+        return translated->status();
+      },
+      [request, response, translated](const attnr::Retriever& retriever) {
+        auto result = retriever.Retrieve(
+            request->query(), (*translated)->documents, (*translated)->params);
+        if (!result.ok()) return result.status();
+        FillRetrieveResponse(*request, *result, retriever.description(),
+                             response);
+        return absl::OkStatus();
+      },
+      request->documents_size(), response->mutable_usage(), std::move(done));
+}
+
+void Frontend::Score(FrontendCall* call, const attnr::v1::ScoreRequest* request,
+                     attnr::v1::ScoreResponse* response, CallDone done) {
+  auto translated = std::make_shared<absl::StatusOr<ScoreCall>>();
+  RunModelCall(
+      call,
+      [this, call, request, translated] {
+        *translated = ToScoreCall(*request, config_, call->stop());
+        return translated->status();
+      },
+      [request, response, translated](const attnr::Retriever& retriever) {
+        const ScoreCall& c = **translated;
+        auto result =
+            retriever.Score(request->query(), c.inputs,
+                            c.has_context ? &c.context : nullptr, c.params);
+        if (!result.ok()) return result.status();
+        FillScoreResponse(*request, *result, retriever.description(), response);
+        return absl::OkStatus();
+      },
+      request->has_context() ? 1 : 0, response->mutable_usage(),
+      std::move(done));
+}
+
+void Frontend::Prepare(FrontendCall* call,
+                       const attnr::v1::PrepareRequest* request,
+                       attnr::v1::PrepareResponse* response, CallDone done) {
+  auto translated = std::make_shared<absl::StatusOr<RetrieveCall>>();
+  RunModelCall(
+      call,
+      [this, call, request, translated] {
+        *translated = ToPrepareCall(*request, config_, call->stop());
+        return translated->status();
+      },
+      [response, translated](const attnr::Retriever& retriever) {
+        auto result =
+            retriever.Prepare((*translated)->documents, (*translated)->params);
+        if (!result.ok()) return result.status();
+        FillPrepareResponse(*result, retriever.description(), response);
+        return absl::OkStatus();
+      },
+      request->documents_size(), response->mutable_usage(), std::move(done));
+}
+
+absl::Status Frontend::GetModelInfo(FrontendCall* call,
+                                    attnr::v1::ModelInfo* info) {
+  const attnr::Retriever* retriever =
+      retriever_.load(std::memory_order_acquire);
+  absl::Status status = absl::OkStatus();
+  if (retriever == nullptr) {
+    status = absl::UnavailableError("the model is still loading");
+  } else {
+    FillModelInfo(retriever->description(), config_, info);
+  }
+  call->SetOutcome(status, 0, 0);
+  return status;
+}
+
+}  // namespace attnr::server

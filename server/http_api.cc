@@ -1,0 +1,464 @@
+#include "server/http_api.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/json_util.h"
+#include "model/views/view_registry.h"
+
+namespace attnr::server {
+namespace {
+
+using nlohmann::json;
+
+absl::Status TypeError(absl::string_view field, absl::string_view expected) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": must be ", expected));
+}
+
+// Refuses members other than `allowed` (a misspelt option would otherwise
+// be ignored without a word).
+absl::Status CheckMembers(const json& object, absl::string_view field,
+                          const std::vector<absl::string_view>& allowed) {
+  for (const auto& [key, value] : object.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field.empty() ? "" : absl::StrCat(field, "."), key,
+          ": unknown field (known: ", absl::StrJoin(allowed, ", "), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<json> Object(const json& value, absl::string_view field) {
+  if (!value.is_object()) return TypeError(field, "an object");
+  return value;
+}
+
+absl::StatusOr<std::string> String(const json& value, absl::string_view field) {
+  if (!value.is_string()) return TypeError(field, "a string");
+  return value.get<std::string>();
+}
+
+absl::StatusOr<bool> Bool(const json& value, absl::string_view field) {
+  if (!value.is_boolean()) return TypeError(field, "true or false");
+  return value.get<bool>();
+}
+
+// A count: a JSON number with an integer value (1e9 included) that fits
+// uint32. The limits themselves are the frontend's.
+absl::StatusOr<uint32_t> Uint32(const json& value, absl::string_view field) {
+  constexpr double kMax = std::numeric_limits<uint32_t>::max();
+  if (value.is_number_unsigned() && value.get<uint64_t>() <= kMax) {
+    return static_cast<uint32_t>(value.get<uint64_t>());
+  }
+  if (value.is_number_float()) {
+    const double d = value.get<double>();
+    if (d >= 0 && d <= kMax && std::floor(d) == d) {
+      return static_cast<uint32_t>(d);
+    }
+  }
+  return TypeError(field, "an integer from 0 to 4294967295");
+}
+
+// A view by any of its names: "lexical", "LEXICAL", "SCORING_VIEW_LEXICAL".
+absl::StatusOr<attnr::v1::ScoringView> View(const json& value,
+                                            absl::string_view field) {
+  std::vector<std::string> names;
+  for (const ViewInfo& v : AllViews()) names.push_back(v.cli_name);
+  if (value.is_string()) {
+    const std::string name = value.get<std::string>();
+    for (const ViewInfo& v : AllViews()) {
+      if (name == v.cli_name || name == v.name ||
+          name == absl::StrCat("SCORING_VIEW_", v.name)) {
+        return static_cast<attnr::v1::ScoringView>(v.proto_number);
+      }
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": ", value.dump(), " is not a scoring view (use ",
+                   absl::StrJoin(names, ", "), ")"));
+}
+
+absl::Status Views(const json& value, absl::string_view field,
+                   google::protobuf::RepeatedField<int>* out) {
+  if (!value.is_array()) return TypeError(field, "an array of view names");
+  for (size_t i = 0; i < value.size(); ++i) {
+    auto view = View(value[i], absl::StrCat(field, "[", i, "]"));
+    if (!view.ok()) return view.status();
+    out->Add(*view);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Document(const json& value, absl::string_view field,
+                      attnr::v1::Document* out) {
+  if (value.is_string()) {
+    out->set_text(value.get<std::string>());
+    return absl::OkStatus();
+  }
+  if (!value.is_object() || !value.contains("text")) {
+    return TypeError(field, "a string or an object with \"text\"");
+  }
+  if (absl::Status s = CheckMembers(value, field, {"id", "text"}); !s.ok()) {
+    return s;
+  }
+  auto text = String(value["text"], absl::StrCat(field, ".text"));
+  if (!text.ok()) return text.status();
+  out->set_text(*std::move(text));
+  if (value.contains("id")) {
+    auto id = String(value["id"], absl::StrCat(field, ".id"));
+    if (!id.ok()) return id.status();
+    out->set_id(*std::move(id));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Documents(
+    const json& body,
+    google::protobuf::RepeatedPtrField<attnr::v1::Document>* out) {
+  if (!body.contains("documents")) {
+    return absl::InvalidArgumentError(
+        "documents: at least one document is required");
+  }
+  const json& documents = body["documents"];
+  if (!documents.is_array()) return TypeError("documents", "an array");
+  for (size_t i = 0; i < documents.size(); ++i) {
+    if (absl::Status s = Document(
+            documents[i], absl::StrCat("documents[", i, "]"), out->Add());
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Query(const json& body, std::string* out) {
+  if (!body.contains("query"))
+    return absl::InvalidArgumentError("query: is empty");
+  auto query = String(body["query"], "query");
+  if (!query.ok()) return query.status();
+  *out = *std::move(query);
+  return absl::OkStatus();
+}
+
+absl::Status RetrieveOptions(const json& body,
+                             attnr::v1::RetrieveOptions* out) {
+  if (!body.contains("options")) return absl::OkStatus();
+  const json& o = body["options"];
+  if (!o.is_object()) return TypeError("options", "an object");
+  if (absl::Status s = CheckMembers(
+          o, "options",
+          {"top_k", "max_passage_tokens", "overlap_sentences", "return_text",
+           "explain", "views", "entity_scope", "grow_ranges"});
+      !s.ok()) {
+    return s;
+  }
+  struct CountField {
+    const char* name;
+    void (attnr::v1::RetrieveOptions::*set)(uint32_t);
+  };
+  for (const CountField& f :
+       {CountField{"top_k", &attnr::v1::RetrieveOptions::set_top_k},
+        CountField{"max_passage_tokens",
+                   &attnr::v1::RetrieveOptions::set_max_passage_tokens},
+        CountField{"overlap_sentences",
+                   &attnr::v1::RetrieveOptions::set_overlap_sentences}}) {
+    if (!o.contains(f.name)) continue;
+    auto n = Uint32(o[f.name], absl::StrCat("options.", f.name));
+    if (!n.ok()) return n.status();
+    (out->*f.set)(*n);
+  }
+  struct FlagField {
+    const char* name;
+    void (attnr::v1::RetrieveOptions::*set)(bool);
+  };
+  for (const FlagField& f :
+       {FlagField{"return_text", &attnr::v1::RetrieveOptions::set_return_text},
+        FlagField{"explain", &attnr::v1::RetrieveOptions::set_explain},
+        FlagField{"entity_scope",
+                  &attnr::v1::RetrieveOptions::set_entity_scope},
+        FlagField{"grow_ranges",
+                  &attnr::v1::RetrieveOptions::set_grow_ranges}}) {
+    if (!o.contains(f.name) || o[f.name].is_null()) continue;
+    auto b = Bool(o[f.name], absl::StrCat("options.", f.name));
+    if (!b.ok()) return b.status();
+    (out->*f.set)(*b);
+  }
+  if (o.contains("views")) {
+    return Views(o["views"], "options.views", out->mutable_views());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Span(const json& value, absl::string_view field,
+                  attnr::v1::Span* out) {
+  if (!value.is_object()) return TypeError(field, "an object {start, end}");
+  if (absl::Status s = CheckMembers(value, field, {"start", "end"}); !s.ok()) {
+    return s;
+  }
+  for (const char* key : {"start", "end"}) {
+    if (!value.contains(key)) continue;
+    auto n = Uint32(value[key], absl::StrCat(field, ".", key));
+    if (!n.ok()) return n.status();
+    key[0] == 's' ? out->set_start(*n) : out->set_end(*n);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<json> ParseJsonBody(absl::string_view body) {
+  try {
+    json parsed = json::parse(body.begin(), body.end());
+    if (!parsed.is_object()) {
+      return absl::InvalidArgumentError("body: must be a JSON object");
+    }
+    return parsed;
+  } catch (const json::parse_error& e) {
+    // what(): "[json.exception.parse_error.101] parse error at ...".
+    absl::string_view what = e.what();
+    if (const size_t end = what.find("] "); end != absl::string_view::npos) {
+      what.remove_prefix(end + 2);
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "body: not valid JSON (UTF-8) at byte ", e.byte, ": ", what));
+  }
+}
+
+absl::StatusOr<attnr::v1::RetrieveRequest> RetrieveRequestFromJson(
+    const json& body) {
+  attnr::v1::RetrieveRequest request;
+  if (absl::Status s =
+          CheckMembers(body, "", {"query", "documents", "options"});
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Query(body, request.mutable_query()); !s.ok()) return s;
+  if (absl::Status s = Documents(body, request.mutable_documents()); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = RetrieveOptions(body, request.mutable_options());
+      !s.ok()) {
+    return s;
+  }
+  return request;
+}
+
+absl::StatusOr<attnr::v1::PrepareRequest> PrepareRequestFromJson(
+    const json& body) {
+  attnr::v1::PrepareRequest request;
+  if (absl::Status s = CheckMembers(body, "", {"documents", "options"});
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Documents(body, request.mutable_documents()); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = RetrieveOptions(body, request.mutable_options());
+      !s.ok()) {
+    return s;
+  }
+  return request;
+}
+
+absl::StatusOr<attnr::v1::ScoreRequest> ScoreRequestFromJson(const json& body) {
+  attnr::v1::ScoreRequest request;
+  if (absl::Status s =
+          CheckMembers(body, "", {"query", "passages", "context", "options"});
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Query(body, request.mutable_query()); !s.ok()) return s;
+  if (body.contains("passages")) {
+    const json& passages = body["passages"];
+    if (!passages.is_array()) return TypeError("passages", "an array");
+    for (size_t i = 0; i < passages.size(); ++i) {
+      const std::string field = absl::StrCat("passages[", i, "]");
+      const json& p = passages[i];
+      attnr::v1::ScorePassage* out = request.add_passages();
+      if (p.is_string()) {
+        out->set_text(p.get<std::string>());
+        continue;
+      }
+      if (!p.is_object() || p.size() != 1) {
+        return TypeError(field,
+                         "a string or an object with one of text, char_range "
+                         "or byte_range");
+      }
+      if (p.contains("text")) {
+        auto text = String(p["text"], absl::StrCat(field, ".text"));
+        if (!text.ok()) return text.status();
+        out->set_text(*std::move(text));
+      } else if (p.contains("char_range")) {
+        if (absl::Status s = Span(p["char_range"], field + ".char_range",
+                                  out->mutable_char_range());
+            !s.ok()) {
+          return s;
+        }
+      } else if (p.contains("byte_range")) {
+        if (absl::Status s = Span(p["byte_range"], field + ".byte_range",
+                                  out->mutable_byte_range());
+            !s.ok()) {
+          return s;
+        }
+      } else {
+        return CheckMembers(p, field, {"text", "char_range", "byte_range"});
+      }
+    }
+  }
+  if (body.contains("context")) {
+    if (absl::Status s =
+            Document(body["context"], "context", request.mutable_context());
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (body.contains("options")) {
+    const json& o = body["options"];
+    if (!o.is_object()) return TypeError("options", "an object");
+    if (absl::Status s = CheckMembers(o, "options", {"views", "explain"});
+        !s.ok()) {
+      return s;
+    }
+    if (o.contains("explain")) {
+      auto b = Bool(o["explain"], "options.explain");
+      if (!b.ok()) return b.status();
+      request.mutable_options()->set_explain(*b);
+    }
+    if (o.contains("views")) {
+      if (absl::Status s = Views(o["views"], "options.views",
+                                 request.mutable_options()->mutable_views());
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return request;
+}
+
+absl::StatusOr<RerankCall> RerankCallFromJson(const json& body) {
+  // Members Cohere and Jina clients send that change nothing here: `model`
+  // (one model is served), and the chunking and truncation options (the
+  // server scores each document whole, or refuses it naming the limit).
+  if (absl::Status s = CheckMembers(
+          body, "",
+          {"model", "query", "documents", "top_n", "return_documents",
+           "max_chunks_per_doc", "rank_fields", "truncation", "views"});
+      !s.ok()) {
+    return s;
+  }
+  RerankCall call;
+  if (absl::Status s = Query(body, call.request.mutable_query()); !s.ok()) {
+    return s;
+  }
+  if (body.contains("model") && !body["model"].is_null()) {
+    if (auto m = String(body["model"], "model"); !m.ok()) return m.status();
+  }
+  if (!body.contains("documents") || !body["documents"].is_array()) {
+    return TypeError("documents", "an array of strings or {\"text\": ...}");
+  }
+  const json& documents = body["documents"];
+  for (size_t i = 0; i < documents.size(); ++i) {
+    const json& d = documents[i];
+    const std::string field = absl::StrCat("documents[", i, "]");
+    if (d.is_string()) {
+      call.request.add_passages()->set_text(d.get<std::string>());
+      continue;
+    }
+    if (!d.is_object() || !d.contains("text")) {
+      return TypeError(field, "a string or an object with \"text\"");
+    }
+    auto text = String(d["text"], field + ".text");
+    if (!text.ok()) return text.status();
+    call.request.add_passages()->set_text(*std::move(text));
+  }
+  if (body.contains("top_n") && !body["top_n"].is_null()) {
+    auto n = Uint32(body["top_n"], "top_n");
+    if (!n.ok()) return n.status();
+    if (*n == 0) return absl::InvalidArgumentError("top_n: must be at least 1");
+    call.top_n = *n;
+  }
+  if (body.contains("return_documents") &&
+      !body["return_documents"].is_null()) {
+    auto b = Bool(body["return_documents"], "return_documents");
+    if (!b.ok()) return b.status();
+    call.return_documents = *b;
+  }
+  if (body.contains("views")) {
+    if (absl::Status s = Views(body["views"], "views",
+                               call.request.mutable_options()->mutable_views());
+        !s.ok()) {
+      return s;
+    }
+  }
+  return call;
+}
+
+json RerankResponseJson(const RerankCall& call,
+                        const attnr::v1::ScoreResponse& response,
+                        absl::string_view id) {
+  std::vector<const attnr::v1::PassageScore*> ranked;
+  for (const attnr::v1::PassageScore& s : response.scores()) {
+    ranked.push_back(&s);
+  }
+  // Best first; ties keep the documents' order.
+  std::stable_sort(
+      ranked.begin(), ranked.end(),
+      [](const attnr::v1::PassageScore* a, const attnr::v1::PassageScore* b) {
+        return a->score() > b->score();
+      });
+  if (call.top_n.has_value() && *call.top_n < ranked.size()) {
+    ranked.resize(*call.top_n);
+  }
+  json results = json::array();
+  for (const attnr::v1::PassageScore* s : ranked) {
+    json r = {{"index", s->index()}, {"relevance_score", s->score()}};
+    if (call.return_documents) {
+      r["document"] = {{"text", call.request.passages(s->index()).text()}};
+    }
+    results.push_back(std::move(r));
+  }
+  const uint64_t tokens =
+      static_cast<uint64_t>(response.usage().query_tokens()) +
+      response.usage().document_tokens();
+  return {{"id", std::string(id)},
+          {"model", response.model()},
+          {"results", std::move(results)},
+          {"usage", {{"total_tokens", tokens}}},
+          {"meta",
+           {{"api_version", {{"version", "1"}}},
+            {"billed_units", {{"search_units", 1}}}}}};
+}
+
+absl::Status RerankStatus(const absl::Status& status) {
+  absl::string_view message = status.message();
+  if (!absl::ConsumePrefix(&message, "passages")) return status;
+  return absl::Status(status.code(), absl::StrCat("documents", message));
+}
+
+std::string MessageToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  std::string out;
+  // Only fails for messages with Any fields of unknown types; ours have none.
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
+
+std::string ErrorJson(const absl::Status& status, int http_status) {
+  return json{{"error",
+               {{"code", absl::StatusCodeToString(status.code())},
+                {"status", http_status},
+                {"message", std::string(status.message())}}}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace attnr::server

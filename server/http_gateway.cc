@@ -1,0 +1,269 @@
+#include "server/http_gateway.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "server/http_api.h"
+#include "server/openapi_document.h"
+#include "server/status_mapping.h"
+
+namespace attnr::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kJson[] = "application/json";
+
+absl::Time DeadlineOf(const httplib::Request& req) {
+  int64_t ms = 0;
+  if (req.has_header("X-Timeout-Ms") &&
+      absl::SimpleAtoi(req.get_header_value("X-Timeout-Ms"), &ms) && ms > 0) {
+    return absl::Now() + absl::Milliseconds(ms);
+  }
+  return absl::InfiniteFuture();
+}
+
+std::string PeerOf(const httplib::Request& req) {
+  return absl::StrCat(req.remote_addr, ":", req.remote_port);
+}
+
+void SendError(const absl::Status& status, httplib::Response& res) {
+  res.status = ToHttpStatus(status);
+  if (const absl::Duration wait = RetryAfterOf(status);
+      wait > absl::ZeroDuration()) {
+    res.set_header("Retry-After", absl::StrCat(absl::ToInt64Seconds(wait)));
+  }
+  res.set_content(ErrorJson(status, res.status), kJson);
+}
+
+// Runs one frontend call to its end on this (the HTTP worker's) thread.
+absl::Status Await(const std::function<void(CallDone)>& start) {
+  struct Result {
+    absl::Notification done;
+    absl::Status status;
+  };
+  auto result = std::make_shared<Result>();
+  start([result](const absl::Status& status) {
+    result->status = status;
+    result->done.Notify();
+  });
+  result->done.WaitForNotification();
+  return result->status;
+}
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  return absl::StrFormat("%016x%016x", random(), random());
+}
+
+// Splits "host:port" or "[v6]:port".
+absl::Status SplitAddress(const std::string& address, std::string* host,
+                          int* port) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(address.substr(colon + 1), port) || *port < 0 ||
+      *port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "http_listen_address: \"", address, "\" is not host:port"));
+  }
+  *host = address.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  if (host->empty()) *host = "0.0.0.0";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+HttpGateway::HttpGateway(Frontend* frontend)
+    : frontend_(frontend), server_(std::make_unique<httplib::Server>()) {}
+
+HttpGateway::~HttpGateway() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
+    const std::string& address, Frontend* frontend) {
+  std::string host;
+  int port = 0;
+  if (absl::Status s = SplitAddress(address, &host, &port); !s.ok()) return s;
+  std::unique_ptr<HttpGateway> gateway(new HttpGateway(frontend));
+  const attnr::v1::ServerConfig& config = frontend->config();
+  // Each request holds an HTTP thread while the frontend runs it; the
+  // frontend's admission (and its RESOURCE_EXHAUSTED) bounds the work.
+  const size_t threads = config.max_concurrent_requests() + 8;
+  gateway->server_->new_task_queue = [threads] {
+    return new httplib::ThreadPool(threads);
+  };
+  gateway->server_->set_payload_max_length(config.max_message_bytes());
+  gateway->AddRoutes();
+  gateway->port_ =
+      port == 0 ? gateway->server_->bind_to_any_port(host)
+                : (gateway->server_->bind_to_port(host, port) ? port : -1);
+  if (gateway->port_ <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for HTTP on ", address,
+                     " (address in use, or not a valid host:port?)"));
+  }
+  spdlog::info("HTTP gateway listening on {} (port {})", address,
+               gateway->port_);
+  return gateway;
+}
+
+void HttpGateway::Start() {
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+}
+
+void HttpGateway::Stop() {
+  if (!thread_.joinable()) return;
+  server_->stop();
+  thread_.join();
+}
+
+void HttpGateway::AddRoutes() {
+  httplib::Server& s = *server_;
+  Frontend* const frontend = frontend_;
+  const uint64_t max_body = frontend->config().max_message_bytes();
+
+  // Errors httplib answers itself (no route, body too large) get the same
+  // JSON error body as the API's.
+  s.set_error_handler([max_body](const httplib::Request& req,
+                                 httplib::Response& res) {
+    if (!res.body.empty()) return;
+    absl::Status status;
+    switch (res.status) {
+      case 404:
+        status = absl::NotFoundError(absl::StrCat(
+            "no route ", req.method, " ", req.path, " (see /openapi.json)"));
+        break;
+      case 413:
+        status = absl::ResourceExhaustedError(
+            absl::StrCat("body: over the limit of ", max_body,
+                         " bytes (max_message_bytes)"));
+        break;
+      default:
+        status = absl::UnknownError(absl::StrCat("HTTP ", res.status));
+        break;
+    }
+    res.set_content(ErrorJson(status, res.status), kJson);
+  });
+
+  s.Get("/health", [frontend](const httplib::Request&, httplib::Response& res) {
+    const bool serving = frontend->serving();
+    res.status = serving ? 200 : 503;
+    res.set_content(
+        json{{"status", serving ? "SERVING" : "NOT_SERVING"}}.dump(), kJson);
+  });
+  s.Get("/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(OpenApiDocument()), kJson);
+  });
+  s.Get("/v1/model_info", [frontend](const httplib::Request& req,
+                                     httplib::Response& res) {
+    FrontendCall call(frontend, "http", "GetModelInfo", PeerOf(req),
+                      DeadlineOf(req));
+    attnr::v1::ModelInfo info;
+    if (absl::Status st = frontend->GetModelInfo(&call, &info); !st.ok()) {
+      SendError(st, res);
+      return;
+    }
+    res.set_content(MessageToJson(info), kJson);
+  });
+
+  // The POST routes: parse, run through the frontend, answer.
+  s.Post("/v1/retrieve",
+         [frontend](const httplib::Request& req, httplib::Response& res) {
+           FrontendCall call(frontend, "http", "Retrieve", PeerOf(req),
+                             DeadlineOf(req));
+           attnr::v1::RetrieveRequest request;
+           attnr::v1::RetrieveResponse response;
+           absl::Status status = [&] {
+             auto body = ParseJsonBody(req.body);
+             if (!body.ok()) return body.status();
+             auto parsed = RetrieveRequestFromJson(*body);
+             if (!parsed.ok()) return parsed.status();
+             request = *std::move(parsed);
+             return Await([&](CallDone done) {
+               frontend->Retrieve(&call, &request, &response, std::move(done));
+             });
+           }();
+           call.SetOutcome(status, request.documents_size(),
+                           response.usage().document_tokens());
+           if (!status.ok()) return SendError(status, res);
+           res.set_content(MessageToJson(response), kJson);
+         });
+  s.Post("/v1/score", [frontend](const httplib::Request& req,
+                                 httplib::Response& res) {
+    FrontendCall call(frontend, "http", "Score", PeerOf(req), DeadlineOf(req));
+    attnr::v1::ScoreRequest request;
+    attnr::v1::ScoreResponse response;
+    absl::Status status = [&] {
+      auto body = ParseJsonBody(req.body);
+      if (!body.ok()) return body.status();
+      auto parsed = ScoreRequestFromJson(*body);
+      if (!parsed.ok()) return parsed.status();
+      request = *std::move(parsed);
+      return Await([&](CallDone done) {
+        frontend->Score(&call, &request, &response, std::move(done));
+      });
+    }();
+    call.SetOutcome(status, request.has_context() ? 1 : 0,
+                    response.usage().document_tokens());
+    if (!status.ok()) return SendError(status, res);
+    res.set_content(MessageToJson(response), kJson);
+  });
+  s.Post("/v1/prepare",
+         [frontend](const httplib::Request& req, httplib::Response& res) {
+           FrontendCall call(frontend, "http", "Prepare", PeerOf(req),
+                             DeadlineOf(req));
+           attnr::v1::PrepareRequest request;
+           attnr::v1::PrepareResponse response;
+           absl::Status status = [&] {
+             auto body = ParseJsonBody(req.body);
+             if (!body.ok()) return body.status();
+             auto parsed = PrepareRequestFromJson(*body);
+             if (!parsed.ok()) return parsed.status();
+             request = *std::move(parsed);
+             return Await([&](CallDone done) {
+               frontend->Prepare(&call, &request, &response, std::move(done));
+             });
+           }();
+           call.SetOutcome(status, request.documents_size(),
+                           response.usage().document_tokens());
+           if (!status.ok()) return SendError(status, res);
+           res.set_content(MessageToJson(response), kJson);
+         });
+  s.Post("/v1/rerank", [frontend](const httplib::Request& req,
+                                  httplib::Response& res) {
+    FrontendCall call(frontend, "http", "Rerank", PeerOf(req), DeadlineOf(req));
+    RerankCall rerank;
+    attnr::v1::ScoreResponse response;
+    absl::Status status = [&] {
+      auto body = ParseJsonBody(req.body);
+      if (!body.ok()) return body.status();
+      auto parsed = RerankCallFromJson(*body);
+      if (!parsed.ok()) return parsed.status();
+      rerank = *std::move(parsed);
+      return RerankStatus(Await([&](CallDone done) {
+        frontend->Score(&call, &rerank.request, &response, std::move(done));
+      }));
+    }();
+    call.SetOutcome(status, rerank.request.passages_size(),
+                    response.usage().document_tokens());
+    if (!status.ok()) return SendError(status, res);
+    res.set_content(RerankResponseJson(rerank, response, NewRequestId())
+                        .dump(-1, ' ', false, json::error_handler_t::replace),
+                    kJson);
+  });
+}
+
+}  // namespace attnr::server

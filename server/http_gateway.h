@@ -1,0 +1,55 @@
+#ifndef ATTNR_SERVER_HTTP_GATEWAY_H_
+#define ATTNR_SERVER_HTTP_GATEWAY_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "server/frontend.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace attnr::server {
+
+// The HTTP/JSON gateway (cpp-httplib): a thin adapter over the Frontend,
+// like the gRPC service. Routes (openapi_document.cc describes them):
+//   POST /v1/rerank     Cohere / Jina / TEI-compatible reranking (Score)
+//   POST /v1/retrieve   Retrieve, documents as plain JSON strings
+//   POST /v1/score      Score
+//   POST /v1/prepare    Prepare
+//   GET  /v1/model_info GetModelInfo
+//   GET  /health        200 when serving, else 503
+//   GET  /openapi.json  the OpenAPI document
+// An `X-Timeout-Ms` request header is the call's deadline, as a gRPC
+// client's deadline is. Errors are {"error": {code, status, message}} with
+// the HTTP status of status_mapping.
+class HttpGateway {
+ public:
+  // Binds `address` ("host:port"; port 0 picks a free port); requests are
+  // served once Start() runs.
+  static absl::StatusOr<std::unique_ptr<HttpGateway>> Create(
+      const std::string& address, Frontend* frontend);
+  ~HttpGateway();
+
+  void Start();
+  // Stops listening and waits for the requests being answered.
+  void Stop();
+
+  int port() const { return port_; }
+
+ private:
+  explicit HttpGateway(Frontend* frontend);
+  void AddRoutes();
+
+  Frontend* const frontend_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace attnr::server
+
+#endif  // ATTNR_SERVER_HTTP_GATEWAY_H_
