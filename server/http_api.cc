@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
+#include "model/text/utf8.h"
 #include "model/views/view_registry.h"
 
 namespace attnr::server {
@@ -215,6 +216,11 @@ absl::Status Span(const json& value, absl::string_view field,
 }  // namespace
 
 absl::StatusOr<json> ParseJsonBody(absl::string_view body) {
+  // JSON text is UTF-8: a bad sequence is named where it starts, as in
+  // every other text field.
+  if (absl::Status s = text::ValidateUtf8(body); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("body: ", s.message()));
+  }
   try {
     json parsed = json::parse(body.begin(), body.end());
     if (!parsed.is_object()) {
@@ -227,8 +233,10 @@ absl::StatusOr<json> ParseJsonBody(absl::string_view body) {
     if (const size_t end = what.find("] "); end != absl::string_view::npos) {
       what.remove_prefix(end + 2);
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "body: not valid JSON (UTF-8) at byte ", e.byte, ": ", what));
+    // e.byte counts from 1; offsets in this API count from 0.
+    return absl::InvalidArgumentError(
+        absl::StrCat("body: not valid JSON (UTF-8) at byte ",
+                     e.byte == 0 ? 0 : e.byte - 1, ": ", what));
   }
 }
 

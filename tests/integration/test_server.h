@@ -58,6 +58,11 @@ class ServerProcess {
   }
   const std::string& error() const { return error_; }
 
+  // Also serve the HTTP gateway on an ephemeral loopback port (before
+  // Start).
+  void EnableHttp() { http_ = true; }
+  int http_port() const { return http_port_; }
+
   // Sends SIGTERM (or `signal_number`) and returns the exit status.
   int Stop(int signal_number = SIGTERM) {
     if (pid_ <= 0) return -1;
@@ -115,6 +120,12 @@ class ServerProcess {
     std::vector<std::string> args = {
         ATTNR_SERVER_BIN, "--config",    config,    "--listen",
         "127.0.0.1:0",    "--port_file", port_file_};
+    const std::string http_port_file = port_file_ + ".http";
+    if (http_) {
+      std::remove(http_port_file.c_str());
+      args.insert(args.end(), {"--http_listen", "127.0.0.1:0",
+                               "--http_port_file", http_port_file});
+    }
     args.insert(args.end(), extra_flags.begin(), extra_flags.end());
     pid_ = fork();
     if (pid_ == 0) {
@@ -138,6 +149,10 @@ class ServerProcess {
       absl::SleepFor(absl::Milliseconds(20));
     }
     if (port_ <= 0) return "server did not start; log:\n" + ReadFile(log_);
+    // The server writes the HTTP port before the gRPC one.
+    if (http_ && !(std::ifstream(http_port_file) >> http_port_)) {
+      return "server wrote no HTTP port; log:\n" + ReadFile(log_);
+    }
     RetrieverClient client(target());
     while (absl::Now() < give_up) {
       auto status = client.Health("", absl::Seconds(2));
@@ -182,6 +197,8 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  bool http_ = false;
+  int http_port_ = 0;
   static inline int started_ = 0;  // Log and port files per start.
   std::string port_file_;
   std::string log_;

@@ -1,0 +1,389 @@
+// Starts the real attnr-server binary with its HTTP gateway on loopback
+// ports and talks HTTP/JSON to it (cpp-httplib's client) beside gRPC: the
+// two transports share one frontend, so the same request gets the same
+// answer, and the same bad request the same status and message.
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "client/retriever_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/test_server.h"
+
+namespace attnr {
+namespace {
+
+using attnr::client::RetrieverClient;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kTimeout = absl::Seconds(30);
+
+constexpr char kConfig[] = R"(
+max_message_bytes: 4194304
+max_documents: 3
+max_document_tokens: 60000
+max_request_tokens: 100000
+max_query_tokens: 32
+default_top_k: 5
+max_top_k: 20
+default_passage_tokens: 96
+max_passage_tokens: 256
+max_overlap_sentences: 4
+max_score_passages: 10
+drain_seconds: 5
+max_document_bytes: 2097152
+max_request_bytes: 3145728
+max_query_bytes: 512
+max_document_id_bytes: 64
+max_document_sentences: 20000
+)";
+
+// A document of `sections` sections with one planted answer (multi-byte
+// text before it, so code-point and byte offsets differ).
+std::string Handbook(const std::string& title, int sections) {
+  std::string d = absl::StrCat("# ", title, " caf\xC3\xA9 \xE2\x98\x95\n\n");
+  for (int s = 0; s < sections; ++s) {
+    absl::StrAppend(&d, "## Section ", s, "\n\nThe committee reviewed the ",
+                    "figures. Visitors enjoyed the garden \xF0\x9F\x8C\xB7. ",
+                    "Each chapter ends with a summary.\n\n");
+    if (s == sections / 2) {
+      d += "The espresso grinder must be descaled every fourteen days.\n\n";
+    }
+  }
+  return d;
+}
+
+class HttpGatewayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess();
+    server_->EnableHttp();
+    server_->Start(kConfig);
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    ASSERT_TRUE(server_->error().empty()) << server_->error();
+    grpc_ = std::make_unique<RetrieverClient>(server_->target());
+    http_ =
+        std::make_unique<httplib::Client>("127.0.0.1", server_->http_port());
+    http_->set_read_timeout(std::chrono::seconds(30));
+  }
+
+  // POSTs `body`; the status and the parsed answer.
+  std::pair<int, json> Post(const std::string& path, const std::string& body,
+                            const httplib::Headers& headers = {}) {
+    auto res = http_->Post(path.c_str(), headers, body, "application/json");
+    if (!res) {
+      ADD_FAILURE() << "no HTTP answer: " << httplib::to_string(res.error());
+      return {0, json()};
+    }
+    return {res->status, json::parse(res->body)};
+  }
+
+  static ServerProcess* server_;
+  std::unique_ptr<RetrieverClient> grpc_;
+  std::unique_ptr<httplib::Client> http_;
+};
+
+ServerProcess* HttpGatewayTest::server_ = nullptr;
+
+TEST_F(HttpGatewayTest, HealthAndOpenApiDocument) {
+  auto health = http_->Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(json::parse(health->body)["status"], "SERVING");
+
+  auto doc = http_->Get("/openapi.json");
+  ASSERT_TRUE(doc);
+  ASSERT_EQ(doc->status, 200);
+  const json openapi = json::parse(doc->body);
+  EXPECT_EQ(openapi["openapi"], "3.1.0");
+  for (const char* path : {"/v1/rerank", "/v1/retrieve", "/v1/score",
+                           "/v1/prepare", "/v1/model_info", "/health"}) {
+    EXPECT_TRUE(openapi["paths"].contains(path)) << path;
+  }
+  // Every schema reference resolves.
+  std::vector<const json*> stack = {&openapi};
+  int refs = 0;
+  while (!stack.empty()) {
+    const json* node = stack.back();
+    stack.pop_back();
+    if (node->is_object() && node->contains("$ref")) {
+      const std::string ref = (*node)["$ref"];
+      ASSERT_EQ(ref.rfind("#/components/", 0), 0u) << ref;
+      EXPECT_NE(openapi.value(json::json_pointer(ref.substr(1)), json()),
+                json())
+          << ref;
+      ++refs;
+    }
+    if (node->is_structured()) {
+      for (const json& child : *node) stack.push_back(&child);
+    }
+  }
+  EXPECT_GT(refs, 20);
+}
+
+TEST_F(HttpGatewayTest, RerankRanksTheAnswerFirst) {
+  const auto [status, body] = Post("/v1/rerank", R"({
+      "model": "attnr", "query": "How often must the espresso grinder be descaled?",
+      "documents": ["Visitors enjoyed the garden.",
+                    {"text": "The espresso grinder must be descaled every fourteen days."},
+                    "Each chapter ends with a summary."],
+      "top_n": 2, "return_documents": true})");
+  ASSERT_EQ(status, 200) << body.dump();
+  ASSERT_EQ(body["results"].size(), 2u);
+  EXPECT_EQ(body["results"][0]["index"], 1);
+  EXPECT_EQ(body["results"][0]["document"]["text"],
+            "The espresso grinder must be descaled every fourteen days.");
+  EXPECT_GT(body["results"][0]["relevance_score"].get<double>(),
+            body["results"][1]["relevance_score"].get<double>());
+  EXPECT_GT(body["usage"]["total_tokens"].get<int>(), 10);
+  EXPECT_THAT(body["model"].get<std::string>(), HasSubstr("/"));
+  EXPECT_EQ(body["id"].get<std::string>().size(), 32u);
+}
+
+TEST_F(HttpGatewayTest, RetrieveAnswersAsGrpcDoes) {
+  const std::string doc = Handbook("Same answer", 60);
+  attnr::v1::RetrieveRequest request;
+  request.set_query("How often must the espresso grinder be descaled?");
+  request.add_documents()->set_text(doc);
+  request.mutable_options()->set_top_k(3);
+  auto via_grpc = grpc_->Retrieve(request, kTimeout);
+  ASSERT_TRUE(via_grpc.ok()) << via_grpc.status();
+
+  const auto [status, body] =
+      Post("/v1/retrieve", json{{"query", request.query()},
+                                {"documents", {doc}},
+                                {"options", {{"top_k", 3}}}}
+                               .dump());
+  ASSERT_EQ(status, 200) << body.dump();
+  ASSERT_EQ(body["passages"].size(),
+            static_cast<size_t>(via_grpc->passages_size()));
+  for (int i = 0; i < via_grpc->passages_size(); ++i) {
+    const auto& p = via_grpc->passages(i);
+    const json& h = body["passages"][i];
+    EXPECT_EQ(h["rank"], p.rank());
+    EXPECT_EQ(h["text"], p.text());
+    EXPECT_EQ(h["range"]["start_char"], p.range().start_char());
+    EXPECT_EQ(h["range"]["end_char"], p.range().end_char());
+    EXPECT_EQ(h["range"]["start_byte"], p.range().start_byte());
+    EXPECT_EQ(h["range"]["end_byte"], p.range().end_byte());
+    EXPECT_DOUBLE_EQ(h["score"].get<double>(), p.score());
+  }
+  EXPECT_THAT(body["passages"][0]["text"].get<std::string>(),
+              HasSubstr("descaled every fourteen days"));
+  // Multi-byte text precedes the answer: the two kinds of offset differ.
+  EXPECT_LT(body["passages"][0]["range"]["start_char"].get<int>(),
+            body["passages"][0]["range"]["start_byte"].get<int>());
+  EXPECT_THAT(server_->LogWith("transport=http"),
+              HasSubstr("access method=Retrieve status=OK"));
+}
+
+// One bad request, sent as JSON and as the equivalent protobuf message.
+struct BadRequest {
+  std::string name;
+  json body;
+  std::function<void(attnr::v1::RetrieveRequest*)> build;
+  int http_status;
+  absl::StatusCode code;
+  std::string message;
+};
+
+TEST_F(HttpGatewayTest, SameBadRequestSameStatusAndMessageThroughBoth) {
+  const std::string doc = Handbook("Limits", 5);
+  auto base = [doc](attnr::v1::RetrieveRequest* r) {
+    r->set_query("espresso");
+    r->add_documents()->set_text(doc);
+  };
+  const json base_json = {{"query", "espresso"}, {"documents", {doc}}};
+  auto with = [&](json patch) {
+    json j = base_json;
+    j.merge_patch(patch);
+    return j;
+  };
+  const std::vector<BadRequest> cases = {
+      {"empty query", with({{"query", "   "}}),
+       [&](auto* r) {
+         base(r);
+         r->set_query("   ");
+       },
+       400, absl::StatusCode::kInvalidArgument, "query: is empty"},
+      {"query over max_query_bytes", with({{"query", std::string(600, 'q')}}),
+       [&](auto* r) {
+         base(r);
+         r->set_query(std::string(600, 'q'));
+       },
+       413, absl::StatusCode::kResourceExhausted, "(max_query_bytes)"},
+      {"no documents",
+       json{{"query", "espresso"}, {"documents", json::array()}},
+       [](auto* r) { r->set_query("espresso"); }, 400,
+       absl::StatusCode::kInvalidArgument, "documents: at least one"},
+      {"too many documents", with({{"documents", {doc, doc, doc, doc}}}),
+       [&](auto* r) {
+         r->set_query("espresso");
+         for (int i = 0; i < 4; ++i) r->add_documents()->set_text(doc);
+       },
+       413, absl::StatusCode::kResourceExhausted, "(max_documents)"},
+      {"top_k 1e9", with({{"options", {{"top_k", 1e9}}}}),
+       [&](auto* r) {
+         base(r);
+         r->mutable_options()->set_top_k(1000000000);
+       },
+       400, absl::StatusCode::kInvalidArgument,
+       "options.top_k: 1000000000 is over the maximum of 20"},
+      {"passage size", with({{"options", {{"max_passage_tokens", 100000}}}}),
+       [&](auto* r) {
+         base(r);
+         r->mutable_options()->set_max_passage_tokens(100000);
+       },
+       400, absl::StatusCode::kInvalidArgument, "(max_passage_tokens)"},
+      {"long id",
+       with({{"documents", {{{"id", std::string(65, 'i')}, {"text", doc}}}}}),
+       [&](auto* r) {
+         r->set_query("espresso");
+         auto* d = r->add_documents();
+         d->set_id(std::string(65, 'i'));
+         d->set_text(doc);
+       },
+       400, absl::StatusCode::kInvalidArgument,
+       "documents[0].id: 65 bytes, over the limit of 64"},
+      {"blank document", with({{"documents", {"x", " \n "}}}),
+       [&](auto* r) {
+         r->set_query("espresso");
+         r->add_documents()->set_text("x");
+         r->add_documents()->set_text(" \n ");
+       },
+       400, absl::StatusCode::kInvalidArgument,
+       "documents[1].text: is empty or only whitespace"},
+      {"query over max_query_tokens",
+       with({{"query",
+              std::string(200, 'a').replace(1, 150, std::string(150, ' '))}}),
+       [&](auto* r) {
+         base(r);
+         std::string q;
+         for (int i = 0; i < 40; ++i) q += "word ";
+         r->set_query(q);
+       },
+       0, absl::StatusCode::kOk, ""},  // Replaced below.
+  };
+  std::vector<BadRequest> all(cases.begin(), cases.end() - 1);
+  {
+    std::string q;
+    for (int i = 0; i < 40; ++i) q += "word ";
+    BadRequest tokens = cases.back();
+    tokens.body = with({{"query", q}});
+    tokens.http_status = 413;
+    tokens.code = absl::StatusCode::kResourceExhausted;
+    tokens.message = "(max_query_tokens)";
+    all.push_back(tokens);
+  }
+  for (const BadRequest& c : all) {
+    SCOPED_TRACE(c.name);
+    attnr::v1::RetrieveRequest request;
+    c.build(&request);
+    auto via_grpc = grpc_->Retrieve(request, kTimeout);
+    ASSERT_FALSE(via_grpc.ok());
+    EXPECT_EQ(via_grpc.status().code(), c.code);
+    EXPECT_THAT(via_grpc.status().message(), HasSubstr(c.message));
+
+    const auto [status, body] = Post("/v1/retrieve", c.body.dump());
+    EXPECT_EQ(status, c.http_status) << body.dump();
+    EXPECT_EQ(body["error"]["code"], absl::StatusCodeToString(c.code));
+    EXPECT_EQ(body["error"]["status"], c.http_status);
+    EXPECT_EQ(body["error"]["message"],
+              std::string(via_grpc.status().message()));
+  }
+}
+
+TEST_F(HttpGatewayTest, ScoreAndRerankRefuseOverTheirLimitsNamingTheField) {
+  json documents = json::array();
+  attnr::v1::ScoreRequest request;
+  request.set_query("espresso");
+  for (int i = 0; i < 11; ++i) {
+    documents.push_back(absl::StrCat("passage ", i));
+    request.add_passages()->set_text(absl::StrCat("passage ", i));
+  }
+  auto via_grpc = grpc_->Score(request, kTimeout);
+  ASSERT_FALSE(via_grpc.ok());
+  EXPECT_EQ(via_grpc.status().code(), absl::StatusCode::kResourceExhausted);
+
+  auto [status, body] = Post(
+      "/v1/score", json{{"query", "espresso"}, {"passages", documents}}.dump());
+  EXPECT_EQ(status, 413);
+  EXPECT_EQ(body["error"]["message"], std::string(via_grpc.status().message()));
+  // Through /v1/rerank the caller's field is named: documents, not passages.
+  std::tie(status, body) =
+      Post("/v1/rerank",
+           json{{"query", "espresso"}, {"documents", documents}}.dump());
+  EXPECT_EQ(status, 413);
+  EXPECT_EQ(body["error"]["message"],
+            "documents: 11 passages, over the limit of 10 per request "
+            "(max_score_passages)");
+}
+
+TEST_F(HttpGatewayTest, TransportErrorsAreJsonWithTheirStatus) {
+  auto [status, body] =
+      Post("/v1/retrieve", R"({"query": "x", "documents": [)");
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(body["error"]["code"], "INVALID_ARGUMENT");
+  EXPECT_THAT(body["error"]["message"].get<std::string>(),
+              HasSubstr("body: not valid JSON (UTF-8) at byte 29"));
+
+  std::tie(status, body) =
+      Post("/v1/retrieve",
+           std::string("{\"query\": \"caf\xC3\", \"documents\": [\"x\"]}"));
+  EXPECT_EQ(status, 400);
+  // The offset of the bad byte (0xC3 without its continuation).
+  EXPECT_THAT(body["error"]["message"].get<std::string>(),
+              HasSubstr("body: invalid UTF-8 at byte offset 14"));
+
+  std::tie(status, body) = Post("/v1/nothing", "{}");
+  EXPECT_EQ(status, 404);
+  EXPECT_THAT(body["error"]["message"].get<std::string>(),
+              HasSubstr("no route POST /v1/nothing"));
+
+  // Over max_message_bytes (4 MiB): refused before the body is read.
+  std::tie(status, body) = Post("/v1/retrieve", std::string(5 << 20, ' '));
+  EXPECT_EQ(status, 413);
+  EXPECT_THAT(body["error"]["message"].get<std::string>(),
+              HasSubstr("(max_message_bytes)"));
+}
+
+TEST_F(HttpGatewayTest, TimeoutHeaderIsTheCallsDeadline) {
+  // A fresh long document and a 1 ms deadline: the work stops and the
+  // answer is 504, as DEADLINE_EXCEEDED is through gRPC.
+  const std::string doc = Handbook("Deadline", 3000);
+  const auto [status, body] =
+      Post("/v1/retrieve",
+           json{{"query", "espresso grinder"}, {"documents", {doc}}}.dump(),
+           {{"X-Timeout-Ms", "1"}});
+  EXPECT_EQ(status, 504) << body.dump();
+  EXPECT_EQ(body["error"]["code"], "DEADLINE_EXCEEDED");
+  EXPECT_THAT(body["error"]["message"].get<std::string>(),
+              HasSubstr("deadline exceeded during the"));
+}
+
+TEST_F(HttpGatewayTest, ModelInfoMatchesGrpc) {
+  auto via_grpc = grpc_->GetModelInfo(kTimeout);
+  ASSERT_TRUE(via_grpc.ok());
+  auto res = http_->Get("/v1/model_info");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const json info = json::parse(res->body);
+  EXPECT_EQ(info["name"], via_grpc->name());
+  EXPECT_EQ(info["limits"]["max_top_k"], via_grpc->limits().max_top_k());
+  EXPECT_EQ(info["default_views"].size(),
+            static_cast<size_t>(via_grpc->default_views_size()));
+}
+
+}  // namespace
+}  // namespace attnr
