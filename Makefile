@@ -11,14 +11,21 @@ JOBS ?= 2
 CONFIG ?= config/server.textproto
 
 .PHONY: serve test test-sanitize bench train build configure deps models clean \
+  python-env \
   docker docker-test
 
 serve: configure models
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target attnr-server attnr
 	exec $(BUILD_DIR)/bin/attnr-server --config $(CONFIG)
 
-test: build models
+test: build models python-env
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The Python client (client/python) installed with its test requirements in
+# a venv the tests run (its tests, LangChain, LlamaIndex, curl, OpenAPI).
+PYTHON_ENV ?= $(abspath $(BUILD_DIR))/python
+python-env: deps
+	bash scripts/python-env.sh $(PYTHON_ENV)
 
 # Every sanitizer report is fatal (the build sets -fno-sanitize-recover and
 # ASan stops at its first error); servers started by the tests inherit these
@@ -28,8 +35,9 @@ SANITIZE_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:check_initializatio
   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer/lsan.supp \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/tests/sanitizer/ubsan.supp
 
-test-sanitize: deps models
-	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTNR_SANITIZE=ON
+test-sanitize: deps models python-env
+	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTNR_SANITIZE=ON \
+	  -DATTNR_PYTHON=$(PYTHON_ENV)/bin/python
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS) -E bench_smoke
 

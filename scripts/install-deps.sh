@@ -14,6 +14,8 @@ PACKAGES=(
   python3 python3-xapian python3-numpy gnuplot-nox
   # scripts/fetch-models.py (pip download of the pinned model packages)
   python3-pip
+  # The Python client's venv (scripts/python-env.sh) and the curl test
+  python3-venv curl
 )
 
 # `--train` (make train) also needs groff, to render the manual pages of the
