@@ -4,7 +4,8 @@
 # answers: health, Retrieve and Score on a real long document (the license
 # texts every Debian system ships, one after the other: ~40k tokens), ranges
 # that slice the document exactly,
-# a bad request refused with its status, the image's own HEALTHCHECK.
+# a bad request refused with its status, the HTTP gateway (/health and
+# /v1/rerank with curl), the image's own HEALTHCHECK.
 # Removes the container it started, also after a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,8 @@ bash docker/build-image.sh
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 TARGET="127.0.0.1:$PORT"
+HTTP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+HTTP="http://127.0.0.1:$HTTP_PORT"
 cleanup() {
   status=$?
   if [ $status -ne 0 ]; then
@@ -33,7 +36,8 @@ trap cleanup EXIT
 
 start_ns=$(date +%s%N)
 docker run -d --name "$NAME" --network host \
-  -e ATTNR_HEALTH_TARGET="$TARGET" "$IMAGE" --listen "$TARGET" >/dev/null
+  -e ATTNR_HEALTH_TARGET="$TARGET" "$IMAGE" --listen "$TARGET" \
+  --http_listen "127.0.0.1:$HTTP_PORT" >/dev/null
 for _ in $(seq 1 600); do
   "$CLI" health --target "$TARGET" --timeout 1 >/dev/null 2>&1 && break
   if [ "$(docker inspect -f '{{.State.Running}}' "$NAME")" != true ]; then
@@ -100,6 +104,21 @@ fi
 grep -q "INVALID_ARGUMENT" /tmp/attnr-docker-bad.txt
 grep -q "max_passage_tokens" /tmp/attnr-docker-bad.txt
 echo "docker-test: bad request refused: $(head -c 200 /tmp/attnr-docker-bad.txt)"
+
+# The HTTP gateway: health, and a Cohere-shaped rerank whose best result
+# is the answer.
+curl -sSf "$HTTP/health" | grep -q '"SERVING"'
+curl -sSf -X POST "$HTTP/v1/rerank" -H 'Content-Type: application/json' -d '{
+  "query": "How long must a written offer to provide the Corresponding Source stay valid?",
+  "documents": ["The museum opens at nine.",
+                "The offer must be valid for at least three years."],
+  "top_n": 1}' > /tmp/attnr-docker-rerank.json
+python3 - /tmp/attnr-docker-rerank.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert [x["index"] for x in r["results"]] == [1], r
+print(f"docker-test: HTTP /v1/rerank OK ({r['results'][0]['relevance_score']:.4f})")
+PY
 
 # The image's HEALTHCHECK reports healthy.
 for _ in $(seq 1 90); do
