@@ -85,6 +85,36 @@ absl::Status SplitAddress(const std::string& address, std::string* host,
   return absl::OkStatus();
 }
 
+// Serves `path` as the frontend's `run` method: the body parsed by `parse`
+// into its request message, the response message answered as JSON.
+template <typename Request, typename Response>
+void ServeMethod(httplib::Server& server, const char* path, const char* method,
+                 Frontend* frontend,
+                 absl::StatusOr<Request> (*parse)(const nlohmann::json&),
+                 void (Frontend::*run)(FrontendCall*, const Request*, Response*,
+                                       CallDone),
+                 int (*documents)(const Request&)) {
+  server.Post(path, [=](const httplib::Request& req, httplib::Response& res) {
+    FrontendCall call(frontend, "http", method, PeerOf(req), DeadlineOf(req));
+    Request request;
+    Response response;
+    absl::Status status = [&] {
+      auto body = ParseJsonBody(req.body);
+      if (!body.ok()) return body.status();
+      auto parsed = parse(*body);
+      if (!parsed.ok()) return parsed.status();
+      request = *std::move(parsed);
+      return Await([&](CallDone done) {
+        (frontend->*run)(&call, &request, &response, std::move(done));
+      });
+    }();
+    call.SetOutcome(status, documents(request),
+                    response.usage().document_tokens());
+    if (!status.ok()) return SendError(status, res);
+    res.set_content(MessageToJson(response), kJson);
+  });
+}
+
 }  // namespace
 
 HttpGateway::HttpGateway(Frontend* frontend)
@@ -179,69 +209,19 @@ void HttpGateway::AddRoutes() {
     res.set_content(MessageToJson(info), kJson);
   });
 
-  // The POST routes: parse, run through the frontend, answer.
-  s.Post("/v1/retrieve",
-         [frontend](const httplib::Request& req, httplib::Response& res) {
-           FrontendCall call(frontend, "http", "Retrieve", PeerOf(req),
-                             DeadlineOf(req));
-           attnr::v1::RetrieveRequest request;
-           attnr::v1::RetrieveResponse response;
-           absl::Status status = [&] {
-             auto body = ParseJsonBody(req.body);
-             if (!body.ok()) return body.status();
-             auto parsed = RetrieveRequestFromJson(*body);
-             if (!parsed.ok()) return parsed.status();
-             request = *std::move(parsed);
-             return Await([&](CallDone done) {
-               frontend->Retrieve(&call, &request, &response, std::move(done));
-             });
-           }();
-           call.SetOutcome(status, request.documents_size(),
-                           response.usage().document_tokens());
-           if (!status.ok()) return SendError(status, res);
-           res.set_content(MessageToJson(response), kJson);
-         });
-  s.Post("/v1/score", [frontend](const httplib::Request& req,
-                                 httplib::Response& res) {
-    FrontendCall call(frontend, "http", "Score", PeerOf(req), DeadlineOf(req));
-    attnr::v1::ScoreRequest request;
-    attnr::v1::ScoreResponse response;
-    absl::Status status = [&] {
-      auto body = ParseJsonBody(req.body);
-      if (!body.ok()) return body.status();
-      auto parsed = ScoreRequestFromJson(*body);
-      if (!parsed.ok()) return parsed.status();
-      request = *std::move(parsed);
-      return Await([&](CallDone done) {
-        frontend->Score(&call, &request, &response, std::move(done));
-      });
-    }();
-    call.SetOutcome(status, request.has_context() ? 1 : 0,
-                    response.usage().document_tokens());
-    if (!status.ok()) return SendError(status, res);
-    res.set_content(MessageToJson(response), kJson);
-  });
-  s.Post("/v1/prepare",
-         [frontend](const httplib::Request& req, httplib::Response& res) {
-           FrontendCall call(frontend, "http", "Prepare", PeerOf(req),
-                             DeadlineOf(req));
-           attnr::v1::PrepareRequest request;
-           attnr::v1::PrepareResponse response;
-           absl::Status status = [&] {
-             auto body = ParseJsonBody(req.body);
-             if (!body.ok()) return body.status();
-             auto parsed = PrepareRequestFromJson(*body);
-             if (!parsed.ok()) return parsed.status();
-             request = *std::move(parsed);
-             return Await([&](CallDone done) {
-               frontend->Prepare(&call, &request, &response, std::move(done));
-             });
-           }();
-           call.SetOutcome(status, request.documents_size(),
-                           response.usage().document_tokens());
-           if (!status.ok()) return SendError(status, res);
-           res.set_content(MessageToJson(response), kJson);
-         });
+  // The POST routes that mirror an RPC: parse, run through the frontend,
+  // answer with the response message as JSON.
+  ServeMethod<attnr::v1::RetrieveRequest, attnr::v1::RetrieveResponse>(
+      s, "/v1/retrieve", "Retrieve", frontend, RetrieveRequestFromJson,
+      &Frontend::Retrieve,
+      [](const attnr::v1::RetrieveRequest& r) { return r.documents_size(); });
+  ServeMethod<attnr::v1::ScoreRequest, attnr::v1::ScoreResponse>(
+      s, "/v1/score", "Score", frontend, ScoreRequestFromJson, &Frontend::Score,
+      [](const attnr::v1::ScoreRequest& r) { return r.has_context() ? 1 : 0; });
+  ServeMethod<attnr::v1::PrepareRequest, attnr::v1::PrepareResponse>(
+      s, "/v1/prepare", "Prepare", frontend, PrepareRequestFromJson,
+      &Frontend::Prepare,
+      [](const attnr::v1::PrepareRequest& r) { return r.documents_size(); });
   s.Post("/v1/rerank", [frontend](const httplib::Request& req,
                                   httplib::Response& res) {
     FrontendCall call(frontend, "http", "Rerank", PeerOf(req), DeadlineOf(req));

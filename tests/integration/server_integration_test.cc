@@ -62,25 +62,7 @@ std::string Cli(const std::string& args) {
   return absl::StrCat(ATTNR_CLI_BIN, " ", args);
 }
 
-constexpr char kConfig[] = R"(
-max_message_bytes: 4194304
-max_documents: 3
-max_document_tokens: 60000
-max_request_tokens: 100000
-max_query_tokens: 32
-default_top_k: 5
-max_top_k: 20
-default_passage_tokens: 96
-max_passage_tokens: 256
-max_overlap_sentences: 4
-max_score_passages: 10
-drain_seconds: 5
-max_document_bytes: 2097152
-max_request_bytes: 3145728
-max_query_bytes: 512
-max_document_id_bytes: 64
-max_document_sentences: 20000
-)";
+constexpr const char* kConfig = kSmallLimitsConfig;
 
 class ServerIntegrationTest : public ::testing::Test {
  protected:

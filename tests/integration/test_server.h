@@ -221,6 +221,28 @@ inline CommandResult RunShell(const std::string& command) {
           ReadFile(err)};
 }
 
+// Limits small enough for tests to reach, and no pretrained model (BM25
+// only), so the server starts at once.
+inline constexpr char kSmallLimitsConfig[] = R"(
+max_message_bytes: 4194304
+max_documents: 3
+max_document_tokens: 60000
+max_request_tokens: 100000
+max_query_tokens: 32
+default_top_k: 5
+max_top_k: 20
+default_passage_tokens: 96
+max_passage_tokens: 256
+max_overlap_sentences: 4
+max_score_passages: 10
+drain_seconds: 5
+max_document_bytes: 2097152
+max_request_bytes: 3145728
+max_query_bytes: 512
+max_document_id_bytes: 64
+max_document_sentences: 20000
+)";
+
 // The repository's config/server.textproto: what `make serve` runs.
 inline std::string ShippedConfig() {
   return std::string(std::getenv("ATTNR_SOURCE_DIR")) +
