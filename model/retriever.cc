@@ -385,6 +385,30 @@ absl::StatusOr<Retriever::AnalyzedRequest> Retriever::AnalyzeDocuments(
   return out;
 }
 
+uint64_t Retriever::BudgetWithin(const StopSignal& stop) const {
+  const uint64_t configured = config_.neural_budget_tokens;
+  const double rate = encode_rate_.load(std::memory_order_relaxed);
+  if (stop.deadline() == absl::InfiniteFuture() || rate <= 0) {
+    return configured;
+  }
+  const double left_ms =
+      absl::ToDoubleMilliseconds(stop.deadline() - absl::Now());
+  const uint64_t fits =
+      static_cast<uint64_t>(std::max(1.0, 0.5 * left_ms * rate));
+  return configured == 0 ? fits : std::min(configured, fits);
+}
+
+void Retriever::RecordEncodeRate(const RetrievalUsage& usage) const {
+  // Only calls that encoded enough to measure (a query alone is noise).
+  if (usage.encoded_tokens < 256 || usage.times.encode_ms <= 0) return;
+  const double rate = usage.encoded_tokens / usage.times.encode_ms;
+  double old = encode_rate_.load(std::memory_order_relaxed);
+  // Waits for the model under load count: the rate is what a call gets.
+  while (!encode_rate_.compare_exchange_weak(
+      old, old == 0 ? rate : 0.7 * old + 0.3 * rate)) {
+  }
+}
+
 absl::StatusOr<RetrieveResult> Retriever::Retrieve(
     absl::string_view query, const std::vector<DocumentRef>& documents,
     const RetrieveParams& params) const {
@@ -406,9 +430,10 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
   // Score stage.
   start = absl::Now();
   request.candidates = config_.neural_candidates;
-  auto scored = ScoreUnits(request, result.views, config_.neural_budget_tokens,
+  auto scored = ScoreUnits(request, result.views, BudgetWithin(params.stop),
                            &result.usage);
   if (!scored.ok()) return scored.status();
+  RecordEncodeRate(result.usage);
   std::vector<ScoreDetail>& details = *scored;
   if (absl::Status s = params.stop.Check("score"); !s.ok()) return s;
 

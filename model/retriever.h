@@ -1,6 +1,7 @@
 #ifndef ATTNR_MODEL_RETRIEVER_H_
 #define ATTNR_MODEL_RETRIEVER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -147,6 +148,14 @@ class Retriever {
       absl::string_view query, const std::vector<ViewKind>& requested,
       std::vector<ViewKind>* views, RetrievalUsage* usage) const;
 
+  // The neural budget of a call with `stop`'s deadline: the configured
+  // budget, shrunk to the new encoder tokens the recent encode rate fits
+  // into half the time left (the rest answers), at least 1 token. Calls
+  // without a deadline get the configured budget.
+  uint64_t BudgetWithin(const StopSignal& stop) const;
+  // Folds a call's new encoder work into the recent encode rate.
+  void RecordEncodeRate(const RetrievalUsage& usage) const;
+
   // The views to fuse for a request, or INVALID_ARGUMENT naming `field`.
   absl::StatusOr<std::vector<ViewKind>> ResolveViews(
       const std::vector<ViewKind>& requested, absl::string_view field) const;
@@ -160,6 +169,9 @@ class Retriever {
   // Analyzed documents (tokens, sentences, offsets, terms: ~100 bytes per
   // token), so a repeated document skips the text pipeline.
   mutable DocumentCache<DocumentAnalysis> analyses_;
+  // New encoder tokens per millisecond of neural work, recent calls
+  // weighted most (0 until a call has encoded).
+  mutable std::atomic<double> encode_rate_{0};
 };
 
 }  // namespace attnr

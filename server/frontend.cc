@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "model/views/view_registry.h"
 #include "server/api_mapping.h"
 
 namespace attnr::server {
@@ -54,9 +55,40 @@ void FrontendCall::SetOutcome(const absl::Status& status, int documents,
   tokens_ = tokens;
 }
 
+namespace {
+
+WorkerPool::Options CheapPool(const attnr::v1::ServerConfig& config) {
+  return {config.max_concurrent_requests(), config.max_queued_requests(), 0,
+          "max_queued_requests", ""};
+}
+
+WorkerPool::Options NeuralPool(const attnr::v1::ServerConfig& config) {
+  const uint32_t threads = config.max_neural_requests() > 0
+                               ? config.max_neural_requests()
+                               : 2 * config.max_concurrent_requests();
+  const uint32_t queued = config.max_queued_neural_requests() > 0
+                              ? config.max_queued_neural_requests()
+                              : config.max_queued_requests();
+  return {threads, queued, config.max_neural_requests_per_client(),
+          "max_queued_neural_requests", "max_neural_requests_per_client"};
+}
+
+// Whether a call with `views` (none: the defaults) runs a neural model.
+bool UsesNeuralView(const std::vector<ViewKind>& views,
+                    const attnr::Retriever& retriever) {
+  for (ViewKind v :
+       views.empty() ? retriever.description().default_views : views) {
+    if (InfoOf(v).neural) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Frontend::Frontend(const attnr::v1::ServerConfig& config)
     : config_(config),
-      pool_(config.max_concurrent_requests(), config.max_queued_requests()) {}
+      pool_(CheapPool(config)),
+      neural_pool_(NeuralPool(config)) {}
 
 Frontend::~Frontend() = default;
 
@@ -94,7 +126,7 @@ void Frontend::CancelAll() {
 }
 
 void Frontend::RunModelCall(
-    FrontendCall* call, std::function<absl::Status()> prepare,
+    FrontendCall* call, std::function<absl::StatusOr<bool>()> prepare,
     std::function<absl::Status(const attnr::Retriever&)> run, int documents,
     attnr::v1::Usage* usage, CallDone done) {
   auto finish = [call, documents, done](const absl::Status& status,
@@ -114,14 +146,16 @@ void Frontend::RunModelCall(
     finish(absl::UnavailableError("the model is still loading"), 0);
     return;
   }
-  if (absl::Status s = prepare(); !s.ok()) {
-    finish(s, 0);
+  absl::StatusOr<bool> neural = prepare();
+  if (!neural.ok()) {
+    finish(neural.status(), 0);
     return;
   }
   const double validate_ms =
       absl::ToDoubleMilliseconds(absl::Now() - call->start());
-  absl::Status queued = pool_.Submit([call, retriever, validate_ms,
-                                      run = std::move(run), usage, finish] {
+  WorkerPool& pool = *neural ? neural_pool_ : pool_;
+  absl::Status queued = pool.Submit([call, retriever, validate_ms,
+                                     run = std::move(run), usage, finish] {
     // A call cancelled or expired while it waited is not started.
     absl::Status status = call->stop().Check("queue");
     if (status.ok()) status = run(*retriever);
@@ -141,9 +175,10 @@ void Frontend::Retrieve(FrontendCall* call,
   auto translated = std::make_shared<absl::StatusOr<RetrieveCall>>();
   RunModelCall(
       call,
-      [this, call, request, translated] {
+      [this, call, request, translated]() -> absl::StatusOr<bool> {
         *translated = ToRetrieveCall(*request, config_, call->stop());
-        return translated->status();
+        if (!translated->ok()) return translated->status();
+        return UsesNeuralView((*translated)->params.views, *retriever());
       },
       [request, response, translated](const attnr::Retriever& retriever) {
         auto result = retriever.Retrieve(
@@ -161,9 +196,10 @@ void Frontend::Score(FrontendCall* call, const attnr::v1::ScoreRequest* request,
   auto translated = std::make_shared<absl::StatusOr<ScoreCall>>();
   RunModelCall(
       call,
-      [this, call, request, translated] {
+      [this, call, request, translated]() -> absl::StatusOr<bool> {
         *translated = ToScoreCall(*request, config_, call->stop());
-        return translated->status();
+        if (!translated->ok()) return translated->status();
+        return UsesNeuralView((*translated)->params.views, *retriever());
       },
       [request, response, translated](const attnr::Retriever& retriever) {
         const ScoreCall& c = **translated;
@@ -184,9 +220,10 @@ void Frontend::Prepare(FrontendCall* call,
   auto translated = std::make_shared<absl::StatusOr<RetrieveCall>>();
   RunModelCall(
       call,
-      [this, call, request, translated] {
+      [this, call, request, translated]() -> absl::StatusOr<bool> {
         *translated = ToPrepareCall(*request, config_, call->stop());
-        return translated->status();
+        if (!translated->ok()) return translated->status();
+        return UsesNeuralView((*translated)->params.views, *retriever());
       },
       [response, translated](const attnr::Retriever& retriever) {
         auto result =

@@ -37,6 +37,8 @@ class FrontendCall {
   FrontendCall& operator=(const FrontendCall&) = delete;
 
   StopSignal stop() const { return StopSignal(deadline_, &stopped_); }
+  // Who admission is fair between (the peer).
+  const std::string& client() const { return peer_; }
   absl::Time start() const { return start_; }
   absl::Time deadline() const { return deadline_; }
 
@@ -112,11 +114,16 @@ class Frontend {
  private:
   friend class FrontendCall;
 
-  // Runs `run` for `call` on the pool (or refuses it at once), then
-  // reports its status with the stage timings.
-  void RunModelCall(FrontendCall* call, std::function<absl::Status()> prepare,
+  // Checks and translates the call with `prepare` (which says whether the
+  // call uses a neural view), runs `run` on the cheap or the neural pool
+  // (or refuses it at once), then reports its status with the timings.
+  void RunModelCall(FrontendCall* call,
+                    std::function<absl::StatusOr<bool>()> prepare,
                     std::function<absl::Status(const attnr::Retriever&)> run,
                     int documents, attnr::v1::Usage* usage, CallDone done);
+  const attnr::Retriever* retriever() const {
+    return retriever_.load(std::memory_order_acquire);
+  }
   void Register(FrontendCall* call);
   void Unregister(FrontendCall* call);
 
@@ -126,7 +133,9 @@ class Frontend {
   absl::Mutex mu_;
   absl::flat_hash_set<FrontendCall*> calls_ ABSL_GUARDED_BY(mu_);
   // Last: destroyed first, so queued work still finds the frontend.
+  // Calls that use no neural view, and calls that do.
   WorkerPool pool_;
+  WorkerPool neural_pool_;
 };
 
 }  // namespace attnr::server

@@ -90,6 +90,9 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_max_document_id_bytes(256);
   c.set_max_document_sentences(250000);
   c.set_max_queued_requests(64);
+  c.set_max_neural_requests(16);
+  c.set_max_queued_neural_requests(32);
+  c.set_max_neural_requests_per_client(4);
   return c;
 }
 
@@ -158,6 +161,9 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
   }
   if (c.max_concurrent_requests() > 256) {
     return fail("max_concurrent_requests must be <= 256 (one thread each)");
+  }
+  if (c.max_neural_requests() > 1024) {
+    return fail("max_neural_requests must be <= 1024 (one thread each)");
   }
   if (c.drain_seconds() < 0) return fail("drain_seconds must be >= 0");
   if (!(c.entity_max_sentence_share() >= 0 &&

@@ -7,10 +7,9 @@
 
 namespace attnr::server {
 
-WorkerPool::WorkerPool(size_t threads, size_t max_queued)
-    : max_queued_(max_queued) {
-  threads_.reserve(threads);
-  for (size_t i = 0; i < threads; ++i)
+WorkerPool::WorkerPool(Options options) : options_(std::move(options)) {
+  threads_.reserve(options_.threads);
+  for (size_t i = 0; i < options_.threads; ++i)
     threads_.emplace_back([this] { Loop(); });
 }
 
@@ -22,16 +21,26 @@ WorkerPool::~WorkerPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-absl::Status WorkerPool::Submit(std::function<void()> work) {
+absl::Status WorkerPool::Submit(std::function<void()> work,
+                                std::string client) {
   absl::MutexLock lock(&mu_);
-  if (queue_.size() >= max_queued_) {
+  if (queue_.size() >= options_.max_queued) {
     return OverloadedError(
         absl::StrCat("server busy: ", running_, " calls running and ",
-                     queue_.size(),
-                     " waiting, the limit (max_queued_requests); retry later"),
+                     queue_.size(), " waiting, the limit (",
+                     options_.queue_limit_name, "); retry later"),
         absl::Seconds(1));
   }
-  queue_.push_back(std::move(work));
+  Client& c = clients_[client];
+  if (options_.max_per_client > 0 && c.held >= options_.max_per_client) {
+    return OverloadedError(
+        absl::StrCat("this client has ", c.held,
+                     " calls queued or running, the limit (",
+                     options_.client_limit_name, "); retry later"),
+        absl::Seconds(1));
+  }
+  ++c.held;
+  queue_.push_back({std::move(work), std::move(client)});
   return absl::OkStatus();
 }
 
@@ -47,7 +56,7 @@ size_t WorkerPool::running() const {
 
 void WorkerPool::Loop() {
   while (true) {
-    std::function<void()> work;
+    Entry entry;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -55,13 +64,32 @@ void WorkerPool::Loop() {
       };
       mu_.Await(absl::Condition(&ready));
       if (queue_.empty()) return;  // Stopping, and nothing left to run.
-      work = std::move(queue_.front());
-      queue_.pop_front();
+      // The earliest work of the client with the fewest calls running,
+      // served least recently.
+      auto next = queue_.end();
+      std::pair<size_t, uint64_t> best;
+      for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+        const Client& c = clients_[it->client];
+        const std::pair<size_t, uint64_t> key = {c.running, c.last_served};
+        if (next == queue_.end() || key < best) {
+          next = it;
+          best = key;
+        }
+      }
+      entry = std::move(*next);
+      queue_.erase(next);
+      Client& c = clients_[entry.client];
+      ++c.running;
+      c.last_served = ++served_;
       ++running_;
     }
-    work();
+    entry.work();
+    entry.work = nullptr;  // Release what it holds before the books say so.
     absl::MutexLock lock(&mu_);
     --running_;
+    auto it = clients_.find(entry.client);
+    --it->second.running;
+    if (--it->second.held == 0) clients_.erase(it);
   }
 }
 

@@ -102,7 +102,8 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
         Pieces(params_.query_prefix.empty()
                    ? request.query_text
                    : absl::StrCat(params_.query_prefix, request.query_text));
-    auto turn = gate_->Take(request.stop, "dense query");
+    auto turn =
+        gate_->Take(request.stop, "dense query", ModelGate::Work::kQuery);
     if (!turn.ok()) return turn.status();
     auto embedded = encoder_->Embed(query);
     if (!embedded.ok()) return embedded.status();

@@ -179,7 +179,8 @@ LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
   if (!warm_up && !read.empty()) {
     std::vector<const llama::KvCache*> kvs;
     for (const auto& p : read) kvs.push_back(p->kv.get());
-    auto turn = gate_->Take(request.stop, "llm question");
+    auto turn =
+        gate_->Take(request.stop, "llm question", ModelGate::Work::kQuery);
     if (!turn.ok()) return turn.status();
     int64_t query_tokens = 0;
     absl::StatusOr<std::vector<std::vector<float>>> masses =

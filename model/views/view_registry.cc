@@ -7,14 +7,16 @@ namespace {
 
 constexpr ViewInfo kViews[] = {
     {ViewKind::kLexical, "LEXICAL", "lexical", 1,
-     "in-document BM25 over stemmed terms"},
+     "in-document BM25 over stemmed terms", false},
     {ViewKind::kDense, "DENSE", "dense", 4,
-     "cosine between pretrained sentence embeddings of query and passage"},
+     "cosine between pretrained sentence embeddings of query and passage",
+     true},
     {ViewKind::kEntity, "ENTITY", "entity", 3,
-     "entity overlap with the query and the entity-graph scope"},
+     "entity overlap with the query and the entity-graph scope", false},
     {ViewKind::kLlm, "LLM", "llm", 5,
      "attention of a pretrained decoder LLM's question over the passages it "
-     "read, through a trained read-out"},
+     "read, through a trained read-out",
+     true},
 };
 
 }  // namespace

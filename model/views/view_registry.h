@@ -25,6 +25,9 @@ struct ViewInfo {
   int proto_number;
   // What the view judges, for ModelInfo and --help.
   const char* summary;
+  // Runs a neural model (takes ModelGate turns): the server admits calls
+  // that use it apart from cheap ones (server/frontend.h).
+  bool neural;
 };
 
 // Every view, in the order reports list them.

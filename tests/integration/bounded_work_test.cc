@@ -112,7 +112,7 @@ TEST(BoundedWorkTest, OversizedDocumentsAreRefusedBeforeMemoryIsSpent) {
 
 TEST(BoundedWorkTest, CancelledEncodeStopsAndFreesItsWorker) {
   ServerProcess server;
-  ASSERT_TRUE(server.Start(ModelConfig("max_concurrent_requests: 1\n")))
+  ASSERT_TRUE(server.Start(ModelConfig("max_neural_requests: 1\n")))
       << server.error();
   auto channel =
       grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials());
@@ -168,7 +168,7 @@ TEST(BoundedWorkTest, ConcurrentFirstCallsShareOneEncode) {
   uint64_t query = 0;
   {
     ServerProcess server;
-    ASSERT_TRUE(server.Start(ModelConfig("max_concurrent_requests: 1\n")))
+    ASSERT_TRUE(server.Start(ModelConfig("max_neural_requests: 1\n")))
         << server.error();
     RetrieverClient client(server.target());
     auto first = client.Retrieve(request, kTimeout * kSlowdown);
@@ -183,7 +183,8 @@ TEST(BoundedWorkTest, ConcurrentFirstCallsShareOneEncode) {
   ASSERT_GT(query, 0u);
 
   ServerProcess server;
-  ASSERT_TRUE(server.Start(ModelConfig("max_concurrent_requests: 8\n")))
+  ASSERT_TRUE(server.Start(ModelConfig(
+      "max_neural_requests: 8\nmax_neural_requests_per_client: 0\n")))
       << server.error();
   constexpr int kCalls = 8;
   std::vector<absl::StatusOr<attnr::v1::RetrieveResponse>> responses(
@@ -214,7 +215,8 @@ TEST(BoundedWorkTest, ConcurrentFirstCallsShareOneEncode) {
 TEST(BoundedWorkTest, FullQueueIsRefusedAtOnceNamingTheLimit) {
   ServerProcess server;
   ASSERT_TRUE(server.Start(
-      ModelConfig("max_concurrent_requests: 1\nmax_queued_requests: 2\n")))
+      ModelConfig("max_neural_requests: 1\nmax_queued_neural_requests: 2\n"
+                  "max_neural_requests_per_client: 0\n")))
       << server.error();
   constexpr int kCalls = 8;
   std::vector<absl::Status> statuses(kCalls);
@@ -233,7 +235,7 @@ TEST(BoundedWorkTest, FullQueueIsRefusedAtOnceNamingTheLimit) {
     if (s.ok()) ++served;
     if (s.code() == absl::StatusCode::kResourceExhausted) {
       ++refused;
-      EXPECT_THAT(s.message(), HasSubstr("(max_queued_requests)"));
+      EXPECT_THAT(s.message(), HasSubstr("(max_queued_neural_requests)"));
     }
   }
   EXPECT_GE(served, 1);
@@ -244,7 +246,8 @@ TEST(BoundedWorkTest, FullQueueIsRefusedAtOnceNamingTheLimit) {
 TEST(BoundedWorkTest, WaitingCallsHoldNoThreads) {
   ServerProcess server;
   ASSERT_TRUE(server.Start(
-      ModelConfig("max_concurrent_requests: 1\nmax_queued_requests: 500\n")))
+      ModelConfig("max_neural_requests: 1\nmax_queued_neural_requests: 500\n"
+                  "max_neural_requests_per_client: 0\n")))
       << server.error();
   const int idle = server.Threads();
   constexpr int kCalls = 150;
@@ -290,8 +293,8 @@ std::vector<std::thread> StartLongCalls(const ServerProcess& server, int calls,
 
 TEST(BoundedWorkTest, DrainEndsOnTimeWithCallsStillRunning) {
   ServerProcess server;
-  ASSERT_TRUE(server.Start(
-      ModelConfig("drain_seconds: 1\nmax_concurrent_requests: 1\n")))
+  ASSERT_TRUE(
+      server.Start(ModelConfig("drain_seconds: 1\nmax_neural_requests: 1\n")))
       << server.error();
   std::vector<absl::Status> statuses;
   std::vector<std::thread> calls = StartLongCalls(server, 4, &statuses);
@@ -331,8 +334,8 @@ TEST(BoundedWorkTest, DrainEndsOnTimeWithCallsStillRunning) {
 
 TEST(BoundedWorkTest, SecondSignalExitsAtOnce) {
   ServerProcess server;
-  ASSERT_TRUE(server.Start(
-      ModelConfig("drain_seconds: 60\nmax_concurrent_requests: 1\n")))
+  ASSERT_TRUE(
+      server.Start(ModelConfig("drain_seconds: 60\nmax_neural_requests: 1\n")))
       << server.error();
   std::vector<absl::Status> statuses;
   std::vector<std::thread> calls = StartLongCalls(server, 3, &statuses);

@@ -365,5 +365,45 @@ TEST(RetrieverDenseTest, BudgetFollowsBm25EvenWhenOnlyDenseIsAsked) {
   EXPECT_GT(result->usage.unjudged_passages, 0u);
 }
 
+// A call's neural budget shrinks to fit its deadline: once the encode rate
+// is known, a call with little time left judges fewer passages and still
+// answers (from BM25 and what it could judge) instead of running out.
+TEST(RetrieverDenseTest, BudgetShrinksToFitTheDeadline) {
+  RetrieverConfig config;
+  config.dense_model_path = PretrainedModelFolder("all-minilm-l6-v2");
+  config.neural_budget_tokens = 0;  // No configured limit.
+  auto r = Retriever::Create(config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto document = [](int n) {
+    std::string doc = absl::StrCat("Document ", n, ".\n\n");
+    for (int i = 0; i < 200; ++i) {
+      absl::StrAppend(&doc, "Paragraph ", i, " of document ", n,
+                      " talks about the weather, the harvest and the roads "
+                      "between the villages in spring.\n\n");
+    }
+    return doc + "The espresso grinder must be descaled every month.\n\n";
+  };
+  RetrieveParams params;
+  // No deadline: every passage is judged (and the rate is measured).
+  auto full = (*r)->Retrieve("espresso grinder", {{"a", document(1)}}, params);
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_EQ(full->usage.unjudged_passages, 0u);
+  ASSERT_GT(full->usage.encoded_tokens, 1000u);
+
+  // A fresh document of the same size with a third of the time the whole
+  // encode took: the budget leaves passages unjudged, and the call answers.
+  ASSERT_GT(full->usage.times.encode_ms, 300.0);
+  params.stop = StopSignal(absl::Now() +
+                           absl::Milliseconds(full->usage.times.encode_ms / 3));
+  auto rushed =
+      (*r)->Retrieve("espresso grinder", {{"b", document(2)}}, params);
+  ASSERT_TRUE(rushed.ok()) << rushed.status();
+  EXPECT_GT(rushed->usage.unjudged_passages, 0u);
+  EXPECT_LT(rushed->usage.encoded_tokens, full->usage.encoded_tokens / 2);
+  ASSERT_FALSE(rushed->passages.empty());
+  EXPECT_THAT(Slice(document(2), rushed->passages[0].span),
+              ::testing::HasSubstr("espresso grinder"));
+}
+
 }  // namespace
 }  // namespace attnr

@@ -1,11 +1,14 @@
 #include "server/worker_pool.h"
 
 #include <atomic>
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/status_mapping.h"
 
 namespace attnr::server {
 namespace {
@@ -54,6 +57,51 @@ TEST(WorkerPoolTest, RunsOnAtMostItsThreads) {
   }
   EXPECT_LE(most.load(), 3);
   EXPECT_GE(most.load(), 2);
+}
+
+TEST(WorkerPoolTest, ServesClientsInTurnNotInArrivalOrder) {
+  absl::Notification release;
+  std::vector<std::string> order;
+  absl::Mutex mu;
+  {
+    WorkerPool pool(WorkerPool::Options{/*threads=*/1, /*max_queued=*/10});
+    ASSERT_TRUE(
+        pool.Submit([&] { release.WaitForNotification(); }, "flood").ok());
+    while (pool.running() != 1) absl::SleepFor(absl::Milliseconds(1));
+    auto record = [&](std::string name) {
+      return [&, name] {
+        absl::MutexLock lock(&mu);
+        order.push_back(name);
+      };
+    };
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(pool.Submit(record(absl::StrCat("flood", i)), "flood").ok());
+    }
+    ASSERT_TRUE(pool.Submit(record("quiet0"), "quiet").ok());
+    ASSERT_TRUE(pool.Submit(record("quiet1"), "quiet").ok());
+    release.Notify();
+  }
+  // The quiet client, never served, goes first; then the two alternate.
+  EXPECT_THAT(order, ::testing::ElementsAre("quiet0", "flood0", "quiet1",
+                                            "flood1", "flood2"));
+}
+
+TEST(WorkerPoolTest, RefusesAClientOverItsShare) {
+  absl::Notification release;
+  WorkerPool pool(WorkerPool::Options{/*threads=*/1, /*max_queued=*/10,
+                                      /*max_per_client=*/2, "max_queued",
+                                      "max_neural_requests_per_client"});
+  ASSERT_TRUE(pool.Submit([&] { release.WaitForNotification(); }, "a").ok());
+  ASSERT_TRUE(pool.Submit([] {}, "a").ok());
+  const absl::Status over = pool.Submit([] {}, "a");
+  EXPECT_EQ(over.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(over.message(),
+              ::testing::HasSubstr("this client has 2 calls queued or "
+                                   "running, the limit "
+                                   "(max_neural_requests_per_client)"));
+  EXPECT_EQ(RetryAfterOf(over), absl::Seconds(1));
+  EXPECT_TRUE(pool.Submit([] {}, "b").ok());  // Another client still gets in.
+  release.Notify();
 }
 
 }  // namespace
