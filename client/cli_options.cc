@@ -75,6 +75,13 @@ usage:
                  [--context FILE] [--explain]
   attnr info
   attnr health   [--service NAME]
+  attnr bench    --doc FILE [--doc FILE ...] (--query TEXT | --queries FILE.jsonl)
+                 [--concurrency N] [--connections N] [--requests N]
+                 [--duration SECONDS] [--fresh] [retrieve's options]
+                 (bounded load: throughput, latency percentiles, statuses;
+                 --queries lines may name their own "views"; --fresh makes
+                 every request's documents new to the server; at most 256
+                 concurrent calls, 1,000,000 requests, 3600 seconds)
 
 common flags:
   --target HOST:PORT   server address (default localhost:50051)
@@ -96,8 +103,8 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
   if (argc < 2) return Usage("missing command");
   o.command = argv[1];
   if (o.command == "--help" || o.command == "-h") o.command = "help";
-  static const char* kCommands[] = {"retrieve", "prepare", "score",
-                                    "info",     "health",  "help"};
+  static const char* kCommands[] = {"retrieve", "prepare", "score", "info",
+                                    "health",   "bench",   "help"};
   if (std::none_of(std::begin(kCommands), std::end(kCommands),
                    [&](const char* c) { return o.command == c; })) {
     return Usage(absl::StrCat("unknown command '", o.command, "'"));
@@ -120,7 +127,7 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
     auto is = [&](const char* name) { return flag == name; };
     if (is("--json") || is("--explain") || is("--no-text") || is("--prepare") ||
         is("--scope") || is("--no-scope") || is("--grow-ranges") ||
-        is("--no-grow-ranges") || is("--help") || is("-h")) {
+        is("--no-grow-ranges") || is("--fresh") || is("--help") || is("-h")) {
       if (has_value) return Usage(absl::StrCat(flag, " takes no value"));
       if (is("--json")) o.json = true;
       if (is("--explain")) o.explain = true;
@@ -130,6 +137,7 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
       if (is("--no-scope")) o.entity_scope = false;
       if (is("--grow-ranges")) o.grow_ranges = true;
       if (is("--no-grow-ranges")) o.grow_ranges = false;
+      if (is("--fresh")) o.fresh = true;
       if (is("--help") || is("-h")) o.command = "help";
       continue;
     }
@@ -190,11 +198,42 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
       o.context = *v;
     } else if (is("--service")) {
       o.service = *v;
+    } else if (is("--concurrency") || is("--connections")) {
+      auto n = ParseCount(flag, *v);
+      if (!n.ok()) return n.status();
+      if (*n == 0 || *n > 256) {
+        return Usage(absl::StrCat(flag, " must be 1..256, got ", *n));
+      }
+      (is("--concurrency") ? o.concurrency : o.connections) = *n;
+    } else if (is("--requests")) {
+      uint64_t n;
+      if (!absl::SimpleAtoi(*v, &n) || n == 0 || n > 1000000) {
+        return Usage(
+            absl::StrCat("--requests must be 1..1000000, got '", *v, "'"));
+      }
+      o.requests = n;
+    } else if (is("--duration")) {
+      double seconds;
+      if (!absl::SimpleAtod(*v, &seconds) || !(seconds > 0) || seconds > 3600) {
+        return Usage(absl::StrCat(
+            "--duration must be more than 0 and at most 3600 seconds, got '",
+            *v, "'"));
+      }
+      o.duration = absl::Seconds(seconds);
     } else {
       return Usage(absl::StrCat("unknown flag '", flag, "'"));
     }
   }
 
+  if (o.command == "bench") {
+    if (o.docs.empty()) return Usage("bench needs at least one --doc FILE");
+    if (o.has_query == !o.queries_file.empty()) {
+      return Usage("bench needs exactly one of --query or --queries");
+    }
+    if (o.requests == 0 && o.duration == absl::ZeroDuration()) {
+      return Usage("bench needs --requests N or --duration SECONDS");
+    }
+  }
   if (o.command == "retrieve") {
     if (o.docs.empty()) return Usage("retrieve needs at least one --doc FILE");
     if (o.has_query == !o.queries_file.empty()) {

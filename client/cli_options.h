@@ -23,7 +23,8 @@ struct PassageArg {
 // The parsed command line of the `attnr` CLI. Hand-parsed rather than with
 // absl flags because --doc, --passage and the range flags repeat, in order.
 struct CliOptions {
-  std::string command;  // retrieve | score | info | health | help
+  std::string
+      command;  // retrieve | prepare | score | info | health | bench | help
   std::string target = "localhost:50051";
   absl::Duration timeout = absl::Seconds(60);
   bool json = false;
@@ -51,6 +52,12 @@ struct CliOptions {
   std::string context;  // Path of the context document for ranges.
   // health
   std::string service;
+  // bench (with retrieve's documents, queries and options)
+  uint32_t concurrency = 1;
+  uint32_t connections = 1;
+  uint64_t requests = 0;
+  absl::Duration duration = absl::ZeroDuration();
+  bool fresh = false;
 };
 
 // Parses argv (argv[0] is the program). Errors are usage errors, worded for

@@ -11,7 +11,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "client/cli_options.h"
+#include "client/load_bench.h"
 #include "client/output_format.h"
 #include "client/retriever_client.h"
 #include "model/text/utf8.h"
@@ -38,7 +41,18 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 struct QueryLine {
   std::string query;
   nlohmann::ordered_json qid;  // null when absent.
+  // `attnr bench` only: this line's views ("views": "lexical,dense" or
+  // ["lexical"]); empty: the command line's.
+  std::vector<std::string> views;
 };
+
+bool KnownView(const std::string& view) {
+  attnr::v1::ScoringView parsed;
+  return attnr::v1::ScoringView_Parse(
+             absl::StrCat("SCORING_VIEW_", absl::AsciiStrToUpper(view)),
+             &parsed) &&
+         parsed != attnr::v1::SCORING_VIEW_UNSPECIFIED;
+}
 
 absl::StatusOr<std::vector<QueryLine>> ReadQueries(const std::string& path) {
   auto content = ReadFile(path);
@@ -58,8 +72,28 @@ absl::StatusOr<std::vector<QueryLine>> ReadQueries(const std::string& path) {
       return absl::InvalidArgumentError(absl::StrCat(
           path, " line ", number, ": missing string field \"query\""));
     }
-    out.push_back({j["query"].get<std::string>(),
-                   j.contains("qid") ? j["qid"] : nlohmann::ordered_json()});
+    QueryLine q{j["query"].get<std::string>(),
+                j.contains("qid") ? j["qid"] : nlohmann::ordered_json()};
+    if (j.contains("views")) {
+      const auto& v = j["views"];
+      if (v.is_string()) {
+        for (absl::string_view name :
+             absl::StrSplit(v.get<std::string>(), ',', absl::SkipEmpty())) {
+          q.views.emplace_back(name);
+        }
+      } else if (v.is_array()) {
+        for (const auto& name : v) {
+          q.views.push_back(name.is_string() ? name.get<std::string>() : "?");
+        }
+      }
+      for (const std::string& name : q.views) {
+        if (!KnownView(name)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              path, " line ", number, ": unknown view '", name, "'"));
+        }
+      }
+    }
+    out.push_back(std::move(q));
   }
   return out;
 }
@@ -81,14 +115,13 @@ int Fail(const absl::Status& status, const std::string& context = "") {
   return kExitFailed;
 }
 
-int RunRetrieve(const CliOptions& o, RetrieverClient& client) {
+// The documents and options of the command line as a RetrieveRequest
+// without its query.
+absl::StatusOr<attnr::v1::RetrieveRequest> BaseRequest(const CliOptions& o) {
   attnr::v1::RetrieveRequest base;
   for (const std::string& path : o.docs) {
     auto text = ReadFile(path);
-    if (!text.ok()) {
-      std::cerr << "attnr: " << text.status().message() << "\n";
-      return kExitUsage;
-    }
+    if (!text.ok()) return text.status();
     attnr::v1::Document* doc = base.add_documents();
     doc->set_id(path == "-" ? "stdin" : path);
     doc->set_text(*std::move(text));
@@ -102,6 +135,21 @@ int RunRetrieve(const CliOptions& o, RetrieverClient& client) {
   if (o.entity_scope.has_value()) options->set_entity_scope(*o.entity_scope);
   if (o.grow_ranges.has_value()) options->set_grow_ranges(*o.grow_ranges);
   AddViews(o.views, options->mutable_views());
+  return base;
+}
+
+absl::StatusOr<std::vector<QueryLine>> QueriesOf(const CliOptions& o) {
+  if (o.has_query) return std::vector<QueryLine>{{o.query, nullptr, {}}};
+  return ReadQueries(o.queries_file);
+}
+
+int RunRetrieve(const CliOptions& o, RetrieverClient& client) {
+  auto built = BaseRequest(o);
+  if (!built.ok()) {
+    std::cerr << "attnr: " << built.status().message() << "\n";
+    return kExitUsage;
+  }
+  attnr::v1::RetrieveRequest& base = *built;
 
   if (o.prepare || o.command == "prepare") {
     attnr::v1::PrepareRequest prepare;
@@ -126,17 +174,12 @@ int RunRetrieve(const CliOptions& o, RetrieverClient& client) {
     }
   }
 
-  std::vector<QueryLine> queries;
-  if (o.has_query) {
-    queries.push_back({o.query, nullptr});
-  } else {
-    auto read = ReadQueries(o.queries_file);
-    if (!read.ok()) {
-      std::cerr << "attnr: " << read.status().message() << "\n";
-      return kExitUsage;
-    }
-    queries = *std::move(read);
+  auto read = QueriesOf(o);
+  if (!read.ok()) {
+    std::cerr << "attnr: " << read.status().message() << "\n";
+    return kExitUsage;
   }
+  const std::vector<QueryLine>& queries = *read;
   for (const QueryLine& q : queries) {
     // Queries travel as proto `string`, which protobuf refuses to serialize
     // unless it is UTF-8; say where the bad byte is instead.
@@ -214,6 +257,61 @@ int RunScore(const CliOptions& o, RetrieverClient& client) {
   return 0;
 }
 
+// `attnr bench`: the command line's documents and queries sent as bounded
+// concurrent load; prints throughput, latency percentiles and statuses.
+int RunBench(const CliOptions& o) {
+  auto base = BaseRequest(o);
+  auto queries = QueriesOf(o);
+  for (const absl::Status& s : {base.status(), queries.status()}) {
+    if (!s.ok()) {
+      std::cerr << "attnr: " << s.message() << "\n";
+      return kExitUsage;
+    }
+  }
+  attnr::client::LoadOptions load;
+  load.target = o.target;
+  load.timeout = o.timeout;
+  load.concurrency = o.concurrency;
+  load.connections = o.connections;
+  load.max_requests = o.requests;
+  load.duration = o.duration;
+  load.fresh = o.fresh;
+  for (const QueryLine& q : *queries) {
+    if (absl::Status s = attnr::text::ValidateUtf8(q.query); !s.ok()) {
+      std::cerr << "attnr: query: " << s.message() << "\n";
+      return kExitUsage;
+    }
+    attnr::v1::RetrieveRequest request = *base;
+    request.set_query(q.query);
+    if (!q.views.empty()) {
+      request.mutable_options()->clear_views();
+      AddViews(q.views, request.mutable_options()->mutable_views());
+    }
+    load.requests.push_back(std::move(request));
+  }
+  auto report = attnr::client::RunLoad(load);
+  if (!report.ok()) {
+    std::cerr << "attnr: " << report.status().message() << "\n";
+    return kExitUsage;
+  }
+  const nlohmann::ordered_json j = report->ToJson();
+  if (o.json) {
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << absl::StrFormat(
+        "%d requests in %.2f s: %.1f requests/s\n"
+        "latency ms: mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
+        report->requests, report->seconds, j["throughput_rps"].get<double>(),
+        j["latency_ms"]["mean"].get<double>(), report->Percentile(50),
+        report->Percentile(90), report->Percentile(99),
+        j["latency_ms"]["max"].get<double>());
+    for (const auto& [name, n] : report->statuses) {
+      std::cout << "  " << name << ": " << n << "\n";
+    }
+  }
+  return 0;
+}
+
 int RunInfo(const CliOptions& o, RetrieverClient& client) {
   auto info = client.GetModelInfo(o.timeout);
   if (!info.ok()) return Fail(info.status());
@@ -255,6 +353,7 @@ int main(int argc, char** argv) {
     std::cout << attnr::client::CliUsage();
     return 0;
   }
+  if (options->command == "bench") return RunBench(*options);
   RetrieverClient client(options->target);
   if (options->command == "retrieve" || options->command == "prepare") {
     return RunRetrieve(*options, client);

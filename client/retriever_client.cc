@@ -1,5 +1,7 @@
 #include "client/retriever_client.h"
 
+#include <atomic>
+
 #include <chrono>
 #include <string>
 
@@ -28,8 +30,17 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
                       status.error_message());
 }
 
-RetrieverClient::RetrieverClient(const std::string& target) {
+RetrieverClient::RetrieverClient(const std::string& target,
+                                 bool own_connection) {
   grpc::ChannelArguments args;
+  if (own_connection) {
+    // Channels with equal arguments share subchannels (and so connections)
+    // even with a local subchannel pool: a distinct argument keeps this
+    // channel's connection its own.
+    static std::atomic<int> next_id{0};
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt("attnr.connection_id", next_id.fetch_add(1));
+  }
   // Responses carry passage text; the 4 MiB default is too small for a
   // large top_k over long passages. The server enforces its own limit.
   args.SetMaxReceiveMessageSize(256 << 20);

@@ -25,8 +25,11 @@ inline constexpr absl::string_view kDocumentDigestHeader =
 // absl::Status with the server's code and message.
 class RetrieverClient {
  public:
-  // `target` is a gRPC target such as "localhost:50051".
-  explicit RetrieverClient(const std::string& target);
+  // `target` is a gRPC target such as "localhost:50051". Clients in one
+  // process share a connection to a target unless `own_connection` (the
+  // server tells clients apart by connection; `attnr bench --connections`).
+  explicit RetrieverClient(const std::string& target,
+                           bool own_connection = false);
 
   absl::StatusOr<attnr::v1::RetrieveResponse> Retrieve(
       const attnr::v1::RetrieveRequest& request, absl::Duration timeout);

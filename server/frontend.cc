@@ -154,18 +154,20 @@ void Frontend::RunModelCall(
   const double validate_ms =
       absl::ToDoubleMilliseconds(absl::Now() - call->start());
   WorkerPool& pool = *neural ? neural_pool_ : pool_;
-  absl::Status queued = pool.Submit([call, retriever, validate_ms,
-                                     run = std::move(run), usage, finish] {
-    // A call cancelled or expired while it waited is not started.
-    absl::Status status = call->stop().Check("queue");
-    if (status.ok()) status = run(*retriever);
-    if (status.ok()) {
-      attnr::v1::StageTimings* t = usage->mutable_timings();
-      t->set_validate_ms(validate_ms);
-      t->set_total_ms(absl::ToDoubleMilliseconds(absl::Now() - call->start()));
-    }
-    finish(status, usage->document_tokens());
-  });
+  absl::Status queued = pool.Submit(
+      [call, retriever, validate_ms, run = std::move(run), usage, finish] {
+        // A call cancelled or expired while it waited is not started.
+        absl::Status status = call->stop().Check("queue");
+        if (status.ok()) status = run(*retriever);
+        if (status.ok()) {
+          attnr::v1::StageTimings* t = usage->mutable_timings();
+          t->set_validate_ms(validate_ms);
+          t->set_total_ms(
+              absl::ToDoubleMilliseconds(absl::Now() - call->start()));
+        }
+        finish(status, usage->document_tokens());
+      },
+      call->client());
   if (!queued.ok()) finish(queued, 0);
 }
 

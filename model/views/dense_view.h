@@ -22,7 +22,7 @@ struct UnitEmbedding {
 struct DenseViewParams {
   // Units embedded per batch (padded to the batch's longest): large enough
   // for the GEMMs to run near peak, small enough to stop soon when asked.
-  size_t batch_units = 16;
+  size_t batch_units = 4;
   // Text put before the query (some encoders are trained with one, e.g.
   // "Represent this sentence for searching relevant passages: ").
   std::string query_prefix;

@@ -3,6 +3,7 @@
 // encode and free their worker, concurrent first calls sharing one encode,
 // a bounded queue, and a drain that ends on time.
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -347,6 +348,99 @@ TEST(BoundedWorkTest, SecondSignalExitsAtOnce) {
   for (std::thread& t : calls) t.join();
   EXPECT_EQ(exit_code, 128 + SIGINT);
   EXPECT_LT(took, absl::Seconds(1) * kSlowdown);
+}
+
+// Fair admission of neural work: a client (a connection) over its share is
+// refused at once naming the limit; another client is still served.
+TEST(BoundedWorkTest, AClientOverItsNeuralShareIsRefusedOthersAreServed) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(ModelConfig("max_neural_requests_per_client: 1\n")))
+      << server.error();
+  RetrieverClient greedy(server.target(), /*own_connection=*/true);
+  RetrieverClient other(server.target(), /*own_connection=*/true);
+  std::vector<absl::Status> greedy_statuses(3);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 3; ++i) {
+    threads.emplace_back([&, i] {
+      greedy_statuses[i] =
+          greedy
+              .Retrieve(RequestFor(FreshDocument(20000)), kTimeout * kSlowdown)
+              .status();
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(200 * kSlowdown));
+  const absl::Status served =
+      other.Retrieve(RequestFor(FreshDocument(2000)), kTimeout * kSlowdown)
+          .status();
+  for (std::thread& t : threads) t.join();
+  EXPECT_TRUE(served.ok()) << served;
+  int ok = 0, refused = 0;
+  for (const absl::Status& s : greedy_statuses) {
+    if (s.ok()) ++ok;
+    if (s.code() == absl::StatusCode::kResourceExhausted) {
+      ++refused;
+      EXPECT_THAT(s.message(), HasSubstr("(max_neural_requests_per_client)"));
+    }
+  }
+  EXPECT_GE(ok, 1);
+  EXPECT_GE(refused, 1);
+  EXPECT_EQ(ok + refused, 3);
+}
+
+// `attnr bench` drives mixed load (cheap and neural, good and bad
+// requests) over several connections: every call gets the status its
+// request deserves, the server keeps serving, and its memory comes back
+// near where it started.
+TEST(BoundedWorkTest, MixedLoadFromAttnrBenchGetsTheExpectedStatuses) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start(ModelConfig(""))) << server.error();
+  const std::string doc = WriteFile("bench_doc.txt", FreshDocument(3000));
+  const std::string queries = WriteFile(
+      "bench_queries.jsonl",
+      "{\"query\": \"what did the committee review\", \"views\": \"lexical\"}\n"
+      "{\"query\": \"what did the committee review\", \"views\": "
+      "\"lexical,dense\"}\n"
+      "{\"query\": \"   \"}\n"
+      "{\"query\": \"garden\", \"views\": [\"llm\"]}\n");
+  auto bench = [&](int requests) {
+    return RunShell(absl::StrCat(
+        ATTNR_CLI_BIN, " bench --target ", server.target(), " --doc ", doc,
+        " --queries ", queries, " --concurrency 4 --connections 2 --requests ",
+        requests, " --json"));
+  };
+  // Warm up (the document's analysis and embeddings, the allocator's
+  // pools), then measure.
+  ASSERT_EQ(bench(40).exit_code, 0);
+  const int64_t before = server.RssBytes();
+  const CommandResult run = bench(400);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const nlohmann::json report = nlohmann::json::parse(run.out);
+  EXPECT_EQ(report["requests"], 400);
+  // Round robin over the four lines: two good, an empty query, a view this
+  // server does not serve.
+  EXPECT_EQ(report["statuses"]["OK"], 200) << run.out;
+  EXPECT_EQ(report["statuses"]["INVALID_ARGUMENT"], 200) << run.out;
+  EXPECT_EQ(report["statuses"].size(), 2u) << run.out;
+  EXPECT_GT(report["latency_ms"]["p99"].get<double>(), 0.0);
+  EXPECT_GT(report["throughput_rps"].get<double>(), 0.0);
+
+  RetrieverClient client(server.target());
+  auto health = client.Health("", absl::Seconds(5));
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::SERVING);
+  if (kMeasuresMemory) {
+    const int64_t after = server.RssBytes();
+    std::printf("server RSS: %lld MB before, %lld MB after 400 calls\n",
+                static_cast<long long>(before >> 20),
+                static_cast<long long>(after >> 20));
+    EXPECT_LT(after, before + (64 << 20));
+  }
+  // The bench's own bounds are usage errors.
+  const CommandResult too_many = RunShell(absl::StrCat(
+      ATTNR_CLI_BIN, " bench --target ", server.target(), " --doc ", doc,
+      " --query x --concurrency 1000 --requests 1"));
+  EXPECT_EQ(too_many.exit_code, 2);
+  EXPECT_THAT(too_many.err, HasSubstr("--concurrency must be 1..256"));
 }
 
 }  // namespace

@@ -98,6 +98,16 @@ class ServerProcess {
     return 0;
   }
 
+  // Resident memory now (VmRSS), in bytes; 0 if unknown.
+  int64_t RssBytes() const {
+    std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("VmRSS:", 0) == 0)
+        return std::stoll(line.substr(6)) * 1024;
+    }
+    return 0;
+  }
+
   // Peak resident memory so far (VmHWM), in bytes; 0 if unknown.
   int64_t PeakRssBytes() const {
     std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));

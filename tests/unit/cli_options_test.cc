@@ -93,6 +93,35 @@ TEST(CliOptionsTest, UsageErrorsSayWhatIsWrong) {
               HasSubstr("needs a value"));
 }
 
+TEST(CliOptionsTest, BenchTakesBoundedLoadFlags) {
+  auto o = Parse({"bench", "--doc", "a.txt", "--queries", "q.jsonl",
+                  "--concurrency", "8", "--connections", "4", "--duration",
+                  "2.5", "--fresh", "--views", "lexical"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->concurrency, 8u);
+  EXPECT_EQ(o->connections, 4u);
+  EXPECT_EQ(o->duration, absl::Milliseconds(2500));
+  EXPECT_EQ(o->requests, 0u);
+  EXPECT_TRUE(o->fresh);
+  EXPECT_THAT(Parse({"bench", "--doc", "a", "--query", "q"}).status().message(),
+              HasSubstr("needs --requests N or --duration SECONDS"));
+  EXPECT_THAT(
+      Parse({"bench", "--doc", "a", "--query", "q", "--requests", "2000000"})
+          .status()
+          .message(),
+      HasSubstr("--requests must be 1..1000000"));
+  EXPECT_THAT(
+      Parse({"bench", "--doc", "a", "--query", "q", "--duration", "7200"})
+          .status()
+          .message(),
+      HasSubstr("at most 3600 seconds"));
+  EXPECT_THAT(Parse({"bench", "--doc", "a", "--query", "q", "--requests", "1",
+                     "--concurrency", "0"})
+                  .status()
+                  .message(),
+              HasSubstr("--concurrency must be 1..256"));
+}
+
 TEST(OutputFormatTest, SnippetCollapsesWhitespaceAndCutsOnCodePoints) {
   EXPECT_EQ(Snippet("a  b\n\nc", 10), "a b c");
   EXPECT_EQ(Snippet("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", 2),
