@@ -96,6 +96,9 @@ class Retriever {
   // The view of `kind`, or null when the service does not have it.
   const views::ScoringView* view(ViewKind kind) const;
 
+  // Model steps waiting for their turn now (for the metrics).
+  size_t model_turns_waiting() const { return gate_->waiting(); }
+
  private:
   Retriever(const RetrieverConfig& config,
             std::vector<std::unique_ptr<views::ScoringView>> views,

@@ -40,6 +40,9 @@ FrontendCall::~FrontendCall() {
       absl::ToDoubleMilliseconds(absl::Now() - start_), transport_, peer_,
       got.ok() ? "" : " error=",
       got.ok() ? std::string() : std::string(got.message()));
+  frontend_->metrics().RecordCall(method_, transport_, got.code(),
+                                  absl::ToDoubleSeconds(absl::Now() - start_),
+                                  has_usage_ ? &usage_ : nullptr);
   frontend_->Unregister(this);
 }
 
@@ -88,7 +91,34 @@ bool UsesNeuralView(const std::vector<ViewKind>& views,
 Frontend::Frontend(const attnr::v1::ServerConfig& config)
     : config_(config),
       pool_(CheapPool(config)),
-      neural_pool_(NeuralPool(config)) {}
+      neural_pool_(NeuralPool(config)) {
+  metrics_.SetGaugeSource([this] {
+    size_t in_flight;
+    {
+      absl::MutexLock lock(&mu_);
+      in_flight = calls_.size();
+    }
+    const attnr::Retriever* r = retriever();
+    using Gauge = Metrics::Gauge;
+    return std::vector<Gauge>{
+        {"attnr_calls_in_flight", "Calls queued, running or being answered.",
+         "", static_cast<double>(in_flight)},
+        {"attnr_queue_depth", "Calls waiting for a worker, by pool.",
+         "pool=\"cheap\"", static_cast<double>(pool_.queued())},
+        {"attnr_queue_depth", "", "pool=\"neural\"",
+         static_cast<double>(neural_pool_.queued())},
+        {"attnr_workers_busy", "Workers running a call, by pool.",
+         "pool=\"cheap\"", static_cast<double>(pool_.running())},
+        {"attnr_workers_busy", "", "pool=\"neural\"",
+         static_cast<double>(neural_pool_.running())},
+        {"attnr_model_turns_waiting",
+         "Steps waiting for the model (ModelGate).", "",
+         r == nullptr ? 0.0 : static_cast<double>(r->model_turns_waiting())},
+        {"attnr_serving", "1 when the model is loaded and not draining.", "",
+         serving() ? 1.0 : 0.0},
+    };
+  });
+}
 
 Frontend::~Frontend() = default;
 
@@ -154,20 +184,24 @@ void Frontend::RunModelCall(
   const double validate_ms =
       absl::ToDoubleMilliseconds(absl::Now() - call->start());
   WorkerPool& pool = *neural ? neural_pool_ : pool_;
+  // The work's status is reported after the pool has released the call
+  // (WorkerPool::Submit's `then`).
+  auto status = std::make_shared<absl::Status>();
   absl::Status queued = pool.Submit(
-      [call, retriever, validate_ms, run = std::move(run), usage, finish] {
+      [call, retriever, validate_ms, run = std::move(run), usage, status] {
         // A call cancelled or expired while it waited is not started.
-        absl::Status status = call->stop().Check("queue");
-        if (status.ok()) status = run(*retriever);
-        if (status.ok()) {
+        *status = call->stop().Check("queue");
+        if (status->ok()) *status = run(*retriever);
+        if (status->ok()) {
           attnr::v1::StageTimings* t = usage->mutable_timings();
           t->set_validate_ms(validate_ms);
           t->set_total_ms(
               absl::ToDoubleMilliseconds(absl::Now() - call->start()));
+          call->SetUsage(*usage);
         }
-        finish(status, usage->document_tokens());
       },
-      call->client());
+      call->client(),
+      [usage, status, finish] { finish(*status, usage->document_tokens()); });
   if (!queued.ok()) finish(queued, 0);
 }
 

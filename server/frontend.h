@@ -15,6 +15,7 @@
 #include "model/stop_signal.h"
 #include "proto/attnr/v1/config.pb.h"
 #include "proto/attnr/v1/retriever.pb.h"
+#include "server/metrics.h"
 #include "server/worker_pool.h"
 
 namespace attnr::server {
@@ -50,6 +51,11 @@ class FrontendCall {
 
   // What the call answered; set by the frontend just before `done` runs.
   void SetOutcome(const absl::Status& status, int documents, uint64_t tokens);
+  // Its usage (tokens, stage timings, cache), for the metrics.
+  void SetUsage(const attnr::v1::Usage& usage) {
+    usage_ = usage;
+    has_usage_ = true;
+  }
   // Overrides the logged status: the transport failed to send the answer.
   void SetStatus(const absl::Status& status) { status_ = status; }
 
@@ -66,6 +72,8 @@ class FrontendCall {
   absl::Status status_;
   int documents_ = 0;
   uint64_t tokens_ = 0;
+  attnr::v1::Usage usage_;
+  bool has_usage_ = false;
 };
 
 // Called once with a call's status; the response is filled when it is OK.
@@ -88,6 +96,7 @@ class Frontend {
   void SetRetriever(const attnr::Retriever* retriever);
 
   const attnr::v1::ServerConfig& config() const { return config_; }
+  Metrics& metrics() { return metrics_; }
 
   // `request` and `response` must stay alive until `done` has run.
   void Retrieve(FrontendCall* call, const attnr::v1::RetrieveRequest* request,
@@ -132,6 +141,7 @@ class Frontend {
   std::atomic<bool> draining_{false};
   absl::Mutex mu_;
   absl::flat_hash_set<FrontendCall*> calls_ ABSL_GUARDED_BY(mu_);
+  Metrics metrics_;
   // Last: destroyed first, so queued work still finds the frontend.
   // Calls that use no neural view, and calls that do.
   WorkerPool pool_;

@@ -122,11 +122,23 @@ HttpGateway::HttpGateway(Frontend* frontend)
 
 HttpGateway::~HttpGateway() { Stop(); }
 
-absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
-    const std::string& address, Frontend* frontend) {
+absl::Status HttpGateway::Bind(const std::string& address, const char* what) {
   std::string host;
   int port = 0;
   if (absl::Status s = SplitAddress(address, &host, &port); !s.ok()) return s;
+  port_ = port == 0 ? server_->bind_to_any_port(host)
+                    : (server_->bind_to_port(host, port) ? port : -1);
+  if (port_ <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen for ", what, " on ", address,
+                     " (address in use, or not a valid host:port?)"));
+  }
+  spdlog::info("{} listening on {} (port {})", what, address, port_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
+    const std::string& address, Frontend* frontend) {
   std::unique_ptr<HttpGateway> gateway(new HttpGateway(frontend));
   const attnr::v1::ServerConfig& config = frontend->config();
   // Each request holds an HTTP thread while the frontend runs it; the
@@ -137,17 +149,35 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
   };
   gateway->server_->set_payload_max_length(config.max_message_bytes());
   gateway->AddRoutes();
-  gateway->port_ =
-      port == 0 ? gateway->server_->bind_to_any_port(host)
-                : (gateway->server_->bind_to_port(host, port) ? port : -1);
-  if (gateway->port_ <= 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen for HTTP on ", address,
-                     " (address in use, or not a valid host:port?)"));
+  if (absl::Status s = gateway->Bind(address, "HTTP gateway"); !s.ok()) {
+    return s;
   }
-  spdlog::info("HTTP gateway listening on {} (port {})", address,
-               gateway->port_);
   return gateway;
+}
+
+absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::CreateMetrics(
+    const std::string& address, Frontend* frontend) {
+  std::unique_ptr<HttpGateway> gateway(new HttpGateway(frontend));
+  gateway->server_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  gateway->server_->set_payload_max_length(4096);
+  gateway->AddMetricsRoutes();
+  if (absl::Status s = gateway->Bind(address, "metrics"); !s.ok()) return s;
+  return gateway;
+}
+
+void HttpGateway::AddMetricsRoutes() {
+  Frontend* const frontend = frontend_;
+  server_->Get("/metrics",
+               [frontend](const httplib::Request&, httplib::Response& res) {
+                 res.set_content(frontend->metrics().Render(),
+                                 "text/plain; version=0.0.4; charset=utf-8");
+               });
+  server_->Get(
+      "/health", [frontend](const httplib::Request&, httplib::Response& res) {
+        res.status = frontend->serving() ? 200 : 503;
+        res.set_content(frontend->serving() ? "SERVING\n" : "NOT_SERVING\n",
+                        "text/plain");
+      });
 }
 
 void HttpGateway::Start() {

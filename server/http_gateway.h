@@ -32,6 +32,10 @@ class HttpGateway {
   // served once Start() runs.
   static absl::StatusOr<std::unique_ptr<HttpGateway>> Create(
       const std::string& address, Frontend* frontend);
+  // The metrics endpoint on its own port: GET /metrics (Prometheus text
+  // format, Frontend::metrics()) and GET /health, nothing else.
+  static absl::StatusOr<std::unique_ptr<HttpGateway>> CreateMetrics(
+      const std::string& address, Frontend* frontend);
   ~HttpGateway();
 
   void Start();
@@ -42,7 +46,9 @@ class HttpGateway {
 
  private:
   explicit HttpGateway(Frontend* frontend);
+  absl::Status Bind(const std::string& address, const char* what);
   void AddRoutes();
+  void AddMetricsRoutes();
 
   Frontend* const frontend_;
   std::unique_ptr<httplib::Server> server_;

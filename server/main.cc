@@ -35,6 +35,9 @@ ABSL_FLAG(std::string, listen, "",
 ABSL_FLAG(std::string, http_listen, "",
           "host:port of the HTTP/JSON gateway (overrides http_listen_address; "
           "port 0 picks a free port).");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of the Prometheus metrics endpoint, GET /metrics "
+          "(overrides metrics_listen_address).");
 ABSL_FLAG(std::string, dense_model, "",
           "Dense view's encoder folder or pinned model name (overrides "
           "dense_model; \"none\" serves no dense view).");
@@ -46,6 +49,8 @@ ABSL_FLAG(int32_t, threads, 0,
 ABSL_FLAG(std::string, port_file, "",
           "If set, write the bound port to this file once listening (for "
           "tests and supervisors using port 0).");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "If set, write the metrics endpoint's bound port to this file.");
 ABSL_FLAG(std::string, http_port_file, "",
           "If set, write the HTTP gateway's bound port to this file once "
           "listening.");
@@ -124,6 +129,9 @@ int main(int argc, char** argv) {
   if (!absl::GetFlag(FLAGS_listen).empty()) {
     config->set_listen_address(absl::GetFlag(FLAGS_listen));
   }
+  if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
+    config->set_metrics_listen_address(absl::GetFlag(FLAGS_metrics_listen));
+  }
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {
     config->set_http_listen_address(absl::GetFlag(FLAGS_http_listen));
   }
@@ -146,6 +154,8 @@ int main(int argc, char** argv) {
   }
   // The HTTP port first: a reader waiting for the gRPC port finds both.
   WritePortFile(absl::GetFlag(FLAGS_http_port_file), (*server)->http_port());
+  WritePortFile(absl::GetFlag(FLAGS_metrics_port_file),
+                (*server)->metrics_port());
   WritePortFile(absl::GetFlag(FLAGS_port_file), (*server)->port());
   if (absl::Status s = (*server)->LoadModel(); !s.ok()) {
     spdlog::critical("cannot load the model: {}", s.ToString());

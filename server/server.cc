@@ -55,6 +55,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     server->http_ = *std::move(http);
     server->http_->Start();
   }
+  if (!config.metrics_listen_address().empty()) {
+    auto metrics = HttpGateway::CreateMetrics(config.metrics_listen_address(),
+                                              &server->frontend_);
+    if (!metrics.ok()) {
+      server->Shutdown(absl::ZeroDuration());
+      return metrics.status();
+    }
+    server->metrics_ = *std::move(metrics);
+    server->metrics_->Start();
+  }
   return server;
 }
 
@@ -128,6 +138,7 @@ bool Server::Shutdown(absl::Duration drain) {
   // HTTP calls still running finish (with CANCELLED) before their threads
   // are joined.
   if (http_ != nullptr) http_->Stop();
+  if (metrics_ != nullptr) metrics_->Stop();
   spdlog::info("server stopped ({})",
                clean ? "drained cleanly" : "calls cut off at drain_seconds");
   return clean;

@@ -43,6 +43,9 @@ class Server {
   // without an HTTP gateway.
   int port() const { return port_; }
   int http_port() const { return http_ == nullptr ? 0 : http_->port(); }
+  int metrics_port() const {
+    return metrics_ == nullptr ? 0 : metrics_->port();
+  }
   State state() const { return state_.load(); }
 
  private:
@@ -53,6 +56,7 @@ class Server {
   RetrieverService service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HttpGateway> http_;
+  std::unique_ptr<HttpGateway> metrics_;
   std::unique_ptr<attnr::Retriever> retriever_;
   int port_ = 0;
   std::atomic<State> state_{State::kInitializing};

@@ -21,8 +21,8 @@ WorkerPool::~WorkerPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-absl::Status WorkerPool::Submit(std::function<void()> work,
-                                std::string client) {
+absl::Status WorkerPool::Submit(std::function<void()> work, std::string client,
+                                std::function<void()> then) {
   absl::MutexLock lock(&mu_);
   if (queue_.size() >= options_.max_queued) {
     return OverloadedError(
@@ -40,7 +40,7 @@ absl::Status WorkerPool::Submit(std::function<void()> work,
         absl::Seconds(1));
   }
   ++c.held;
-  queue_.push_back({std::move(work), std::move(client)});
+  queue_.push_back({std::move(work), std::move(client), std::move(then)});
   return absl::OkStatus();
 }
 
@@ -85,11 +85,14 @@ void WorkerPool::Loop() {
     }
     entry.work();
     entry.work = nullptr;  // Release what it holds before the books say so.
-    absl::MutexLock lock(&mu_);
-    --running_;
-    auto it = clients_.find(entry.client);
-    --it->second.running;
-    if (--it->second.held == 0) clients_.erase(it);
+    {
+      absl::MutexLock lock(&mu_);
+      --running_;
+      auto it = clients_.find(entry.client);
+      --it->second.running;
+      if (--it->second.held == 0) clients_.erase(it);
+    }
+    if (entry.then) entry.then();
   }
 }
 

@@ -47,10 +47,14 @@ class WorkerPool {
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
 
-  // Queues `work` for `client`. RESOURCE_EXHAUSTED with a retry hint
+  // Queues `work` for `client`; `then` (if any) runs on the same thread
+  // once the call no longer counts against the client's share, so the
+  // client's next call, sent as soon as it has its answer, is not refused
+  // for the call it has finished. RESOURCE_EXHAUSTED with a retry hint
   // (status_mapping.h), naming the limit, when the queue or the client's
-  // share is full; the work is then not run.
-  absl::Status Submit(std::function<void()> work, std::string client = "");
+  // share is full; nothing is then run.
+  absl::Status Submit(std::function<void()> work, std::string client = "",
+                      std::function<void()> then = nullptr);
 
   size_t queued() const;
   size_t running() const;
@@ -59,6 +63,7 @@ class WorkerPool {
   struct Entry {
     std::function<void()> work;
     std::string client;
+    std::function<void()> then;
   };
   void Loop();
 

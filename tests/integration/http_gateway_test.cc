@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -365,6 +366,62 @@ TEST_F(HttpGatewayTest, ModelInfoMatchesGrpc) {
   EXPECT_EQ(info["limits"]["max_top_k"], via_grpc->limits().max_top_k());
   EXPECT_EQ(info["default_views"].size(),
             static_cast<size_t>(via_grpc->default_views_size()));
+}
+
+// The metrics endpoint (its own port) counts calls by method, transport
+// and status, and exposes latency histograms, tokens and gauges.
+TEST_F(HttpGatewayTest, MetricsCountCallsByTransportAndStatus) {
+  attnr::v1::RetrieveRequest request;
+  request.set_query("espresso grinder");
+  request.add_documents()->set_text(Handbook("Metrics", 10));
+  ASSERT_TRUE(grpc_->Retrieve(request, kTimeout).ok());
+  const auto [status, body] =
+      Post("/v1/retrieve", R"({"query": "", "documents": ["x"]})");
+  ASSERT_EQ(status, 400);
+
+  httplib::Client metrics("127.0.0.1", server_->metrics_port());
+  std::string text;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  // A call is counted when its transport is done with it, just after the
+  // client has its answer.
+  while (absl::Now() < give_up) {
+    auto res = metrics.Get("/metrics");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200);
+    EXPECT_THAT(res->get_header_value("Content-Type"),
+                HasSubstr("text/plain; version=0.0.4"));
+    text = res->body;
+    if (text.find("transport=\"http\",code=\"INVALID_ARGUMENT\"") !=
+        std::string::npos) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_THAT(text, HasSubstr("attnr_requests_total{method=\"Retrieve\","
+                              "transport=\"grpc\",code=\"OK\"}"));
+  EXPECT_THAT(text,
+              HasSubstr("attnr_requests_total{method=\"Retrieve\","
+                        "transport=\"http\",code=\"INVALID_ARGUMENT\"} "));
+  EXPECT_THAT(text, HasSubstr("# TYPE attnr_request_duration_seconds "
+                              "histogram"));
+  EXPECT_THAT(text, HasSubstr("attnr_request_duration_seconds_bucket{method="
+                              "\"Retrieve\",le=\"+Inf\"}"));
+  EXPECT_THAT(text, HasSubstr("attnr_stage_duration_seconds_count{stage="
+                              "\"text\"}"));
+  EXPECT_THAT(text, HasSubstr("attnr_queue_depth{pool=\"neural\"} 0"));
+  EXPECT_THAT(text, HasSubstr("attnr_serving 1"));
+  // Every sample line is `name[{labels}] value`.
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    EXPECT_NE(line.rfind(' '), std::string::npos) << line;
+    EXPECT_EQ(line.rfind("attnr_", 0), 0u) << line;
+  }
+  const size_t tokens = text.find("\nattnr_document_tokens_total ");
+  ASSERT_NE(tokens, std::string::npos);
+  EXPECT_GT(std::stoll(text.substr(tokens + 29)), 100);
+  // Nothing else is served there.
+  EXPECT_EQ(metrics.Get("/v1/model_info")->status, 404);
 }
 
 }  // namespace

@@ -58,10 +58,11 @@ class ServerProcess {
   }
   const std::string& error() const { return error_; }
 
-  // Also serve the HTTP gateway on an ephemeral loopback port (before
-  // Start).
+  // Also serve the HTTP gateway and the metrics endpoint on ephemeral
+  // loopback ports (before Start).
   void EnableHttp() { http_ = true; }
   int http_port() const { return http_port_; }
+  int metrics_port() const { return metrics_port_; }
 
   // Sends SIGTERM (or `signal_number`) and returns the exit status.
   int Stop(int signal_number = SIGTERM) {
@@ -133,8 +134,10 @@ class ServerProcess {
     const std::string http_port_file = port_file_ + ".http";
     if (http_) {
       std::remove(http_port_file.c_str());
-      args.insert(args.end(), {"--http_listen", "127.0.0.1:0",
-                               "--http_port_file", http_port_file});
+      args.insert(args.end(),
+                  {"--http_listen", "127.0.0.1:0", "--http_port_file",
+                   http_port_file, "--metrics_listen", "127.0.0.1:0",
+                   "--metrics_port_file", http_port_file + ".metrics"});
     }
     args.insert(args.end(), extra_flags.begin(), extra_flags.end());
     pid_ = fork();
@@ -160,8 +163,10 @@ class ServerProcess {
     }
     if (port_ <= 0) return "server did not start; log:\n" + ReadFile(log_);
     // The server writes the HTTP port before the gRPC one.
-    if (http_ && !(std::ifstream(http_port_file) >> http_port_)) {
-      return "server wrote no HTTP port; log:\n" + ReadFile(log_);
+    if (http_ &&
+        (!(std::ifstream(http_port_file) >> http_port_) ||
+         !(std::ifstream(http_port_file + ".metrics") >> metrics_port_))) {
+      return "server wrote no HTTP or metrics port; log:\n" + ReadFile(log_);
     }
     RetrieverClient client(target());
     while (absl::Now() < give_up) {
@@ -209,6 +214,7 @@ class ServerProcess {
   int port_ = 0;
   bool http_ = false;
   int http_port_ = 0;
+  int metrics_port_ = 0;
   static inline int started_ = 0;  // Log and port files per start.
   std::string port_file_;
   std::string log_;

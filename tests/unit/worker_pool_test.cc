@@ -104,5 +104,23 @@ TEST(WorkerPoolTest, RefusesAClientOverItsShare) {
   release.Notify();
 }
 
+TEST(WorkerPoolTest, ThenRunsOnceTheCallNoLongerCountsForItsClient) {
+  absl::Notification second_done;
+  absl::Status second = absl::UnknownError("not submitted");
+  WorkerPool pool(WorkerPool::Options{/*threads=*/1, /*max_queued=*/4,
+                                      /*max_per_client=*/1, "max_queued",
+                                      "max_per_client"});
+  // A client at its share sends its next call the moment it has an answer
+  // (`then` is where the answer is sent): it is admitted.
+  ASSERT_TRUE(pool.Submit([] {}, "a",
+                          [&] {
+                            second =
+                                pool.Submit([&] { second_done.Notify(); }, "a");
+                          })
+                  .ok());
+  second_done.WaitForNotificationWithTimeout(absl::Seconds(10));
+  EXPECT_TRUE(second.ok()) << second;
+}
+
 }  // namespace
 }  // namespace attnr::server
