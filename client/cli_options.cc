@@ -86,6 +86,11 @@ usage:
 common flags:
   --target HOST:PORT   server address (default localhost:50051)
   --timeout SECONDS    RPC deadline, decimal (default 60)
+  --token TOKEN        bearer token for servers with auth (default:
+                       $ATTNR_TOKEN)
+  --tls-ca FILE        TLS: the server certificate's root (PEM); with
+                       --tls-cert FILE --tls-key FILE for servers that
+                       verify clients
   --json               one JSON line per response (protobuf JSON mapping,
                        proto field names, defaults printed; "qid" first in
                        batch mode when the input line has one)
@@ -145,6 +150,14 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
     if (!v.ok()) return v.status();
     if (is("--target")) {
       o.target = *v;
+    } else if (is("--token")) {
+      o.token = *v;
+    } else if (is("--tls-ca")) {
+      o.tls_ca = *v;
+    } else if (is("--tls-cert")) {
+      o.tls_cert = *v;
+    } else if (is("--tls-key")) {
+      o.tls_key = *v;
     } else if (is("--timeout")) {
       double seconds;
       if (!absl::SimpleAtod(*v, &seconds) || !(seconds > 0)) {
@@ -225,6 +238,12 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
     }
   }
 
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return Usage("--tls-cert and --tls-key go together");
+  }
+  if (!o.tls_cert.empty() && o.tls_ca.empty()) {
+    return Usage("--tls-cert needs --tls-ca");
+  }
   if (o.command == "bench") {
     if (o.docs.empty()) return Usage("bench needs at least one --doc FILE");
     if (o.has_query == !o.queries_file.empty()) {

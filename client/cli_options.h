@@ -28,6 +28,11 @@ struct CliOptions {
   std::string target = "localhost:50051";
   absl::Duration timeout = absl::Seconds(60);
   bool json = false;
+  // Bearer token (--token, else $ATTNR_TOKEN) and TLS files (PEM).
+  std::string token;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
   // retrieve
   std::vector<std::string> docs;  // Paths; "-" is standard input.
   std::string query;

@@ -65,8 +65,9 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& o) {
       std::clamp<uint32_t>(o.connections, 1, o.concurrency);
   std::vector<std::unique_ptr<RetrieverClient>> clients;
   for (uint32_t c = 0; c < connections; ++c) {
-    clients.push_back(std::make_unique<RetrieverClient>(
-        o.target, /*own_connection=*/connections > 1));
+    ClientOptions options = o.client;
+    options.own_connection = connections > 1;
+    clients.push_back(std::make_unique<RetrieverClient>(o.target, options));
   }
 
   std::atomic<uint64_t> next{0};

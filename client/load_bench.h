@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/retriever_client.h"
 #include "proto/attnr/v1/retriever.pb.h"
 
 namespace attnr::client {
@@ -16,6 +17,7 @@ namespace attnr::client {
 // `attnr bench`: bounded concurrent load on a server, and what it got.
 struct LoadOptions {
   std::string target;
+  ClientOptions client;  // Token and TLS.
   // Requests sent round robin (each a complete RetrieveRequest).
   std::vector<attnr::v1::RetrieveRequest> requests;
   // Make every request's documents unseen by the server (a counter

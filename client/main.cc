@@ -1,5 +1,6 @@
 // attnr: command-line client for the attnr retrieval service.
 // See CliUsage() (`attnr help`) for the commands and flags.
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -257,9 +258,31 @@ int RunScore(const CliOptions& o, RetrieverClient& client) {
   return 0;
 }
 
+// Token and TLS files of the command line.
+absl::StatusOr<attnr::client::ClientOptions> ClientOptionsOf(
+    const CliOptions& o) {
+  attnr::client::ClientOptions out;
+  out.token = o.token;
+  if (out.token.empty()) {
+    if (const char* env = std::getenv("ATTNR_TOKEN"); env != nullptr) {
+      out.token = env;
+    }
+  }
+  for (auto [path, pem] : {std::pair{&o.tls_ca, &out.tls_root_pem},
+                           std::pair{&o.tls_cert, &out.tls_cert_pem},
+                           std::pair{&o.tls_key, &out.tls_key_pem}}) {
+    if (path->empty()) continue;
+    auto text = ReadFile(*path);
+    if (!text.ok()) return text.status();
+    *pem = *std::move(text);
+  }
+  return out;
+}
+
 // `attnr bench`: the command line's documents and queries sent as bounded
 // concurrent load; prints throughput, latency percentiles and statuses.
-int RunBench(const CliOptions& o) {
+int RunBench(const CliOptions& o,
+             const attnr::client::ClientOptions& client_options) {
   auto base = BaseRequest(o);
   auto queries = QueriesOf(o);
   for (const absl::Status& s : {base.status(), queries.status()}) {
@@ -270,6 +293,7 @@ int RunBench(const CliOptions& o) {
   }
   attnr::client::LoadOptions load;
   load.target = o.target;
+  load.client = client_options;
   load.timeout = o.timeout;
   load.concurrency = o.concurrency;
   load.connections = o.connections;
@@ -353,8 +377,13 @@ int main(int argc, char** argv) {
     std::cout << attnr::client::CliUsage();
     return 0;
   }
-  if (options->command == "bench") return RunBench(*options);
-  RetrieverClient client(options->target);
+  auto client_options = ClientOptionsOf(*options);
+  if (!client_options.ok()) {
+    std::cerr << "attnr: " << client_options.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (options->command == "bench") return RunBench(*options, *client_options);
+  RetrieverClient client(options->target, *client_options);
   if (options->command == "retrieve" || options->command == "prepare") {
     return RunRetrieve(*options, client);
   }

@@ -1,7 +1,6 @@
 #include "client/retriever_client.h"
 
 #include <atomic>
-
 #include <chrono>
 #include <string>
 
@@ -24,6 +23,14 @@ void SetAffinity(grpc::ClientContext* context, absl::string_view text) {
 
 }  // namespace
 
+void RetrieverClient::Setup(grpc::ClientContext* context,
+                            absl::Duration timeout) const {
+  SetDeadline(context, timeout);
+  if (!token_.empty()) {
+    context->AddMetadata("authorization", "Bearer " + token_);
+  }
+}
+
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
@@ -31,9 +38,10 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 }
 
 RetrieverClient::RetrieverClient(const std::string& target,
-                                 bool own_connection) {
+                                 const ClientOptions& options)
+    : token_(options.token) {
   grpc::ChannelArguments args;
-  if (own_connection) {
+  if (options.own_connection) {
     // Channels with equal arguments share subchannels (and so connections)
     // even with a local subchannel pool: a distinct argument keeps this
     // channel's connection its own.
@@ -45,8 +53,16 @@ RetrieverClient::RetrieverClient(const std::string& target,
   // large top_k over long passages. The server enforces its own limit.
   args.SetMaxReceiveMessageSize(256 << 20);
   args.SetMaxSendMessageSize(256 << 20);
-  channel_ = grpc::CreateCustomChannel(
-      target, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  if (!options.tls_root_pem.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls_root_pem;
+    ssl.pem_cert_chain = options.tls_cert_pem;
+    ssl.pem_private_key = options.tls_key_pem;
+    credentials = grpc::SslCredentials(ssl);
+  }
+  channel_ = grpc::CreateCustomChannel(target, credentials, args);
   stub_ = attnr::v1::Retriever::NewStub(channel_);
   health_ = grpc::health::v1::Health::NewStub(channel_);
 }
@@ -54,7 +70,7 @@ RetrieverClient::RetrieverClient(const std::string& target,
 absl::StatusOr<attnr::v1::RetrieveResponse> RetrieverClient::Retrieve(
     const attnr::v1::RetrieveRequest& request, absl::Duration timeout) {
   grpc::ClientContext context;
-  SetDeadline(&context, timeout);
+  Setup(&context, timeout);
   if (request.documents_size() > 0) {
     SetAffinity(&context, request.documents(0).text());
   }
@@ -67,7 +83,7 @@ absl::StatusOr<attnr::v1::RetrieveResponse> RetrieverClient::Retrieve(
 absl::StatusOr<attnr::v1::ScoreResponse> RetrieverClient::Score(
     const attnr::v1::ScoreRequest& request, absl::Duration timeout) {
   grpc::ClientContext context;
-  SetDeadline(&context, timeout);
+  Setup(&context, timeout);
   if (request.has_context()) SetAffinity(&context, request.context().text());
   attnr::v1::ScoreResponse response;
   grpc::Status status = stub_->Score(&context, request, &response);
@@ -78,7 +94,7 @@ absl::StatusOr<attnr::v1::ScoreResponse> RetrieverClient::Score(
 absl::StatusOr<attnr::v1::PrepareResponse> RetrieverClient::Prepare(
     const attnr::v1::PrepareRequest& request, absl::Duration timeout) {
   grpc::ClientContext context;
-  SetDeadline(&context, timeout);
+  Setup(&context, timeout);
   if (request.documents_size() > 0) {
     SetAffinity(&context, request.documents(0).text());
   }
@@ -91,7 +107,7 @@ absl::StatusOr<attnr::v1::PrepareResponse> RetrieverClient::Prepare(
 absl::StatusOr<attnr::v1::ModelInfo> RetrieverClient::GetModelInfo(
     absl::Duration timeout) {
   grpc::ClientContext context;
-  SetDeadline(&context, timeout);
+  Setup(&context, timeout);
   attnr::v1::ModelInfo response;
   grpc::Status status = stub_->GetModelInfo(
       &context, attnr::v1::GetModelInfoRequest(), &response);
@@ -102,7 +118,7 @@ absl::StatusOr<attnr::v1::ModelInfo> RetrieverClient::GetModelInfo(
 absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus>
 RetrieverClient::Health(const std::string& service, absl::Duration timeout) {
   grpc::ClientContext context;
-  SetDeadline(&context, timeout);
+  Setup(&context, timeout);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;

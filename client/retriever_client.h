@@ -19,17 +19,32 @@ namespace attnr::client {
 inline constexpr absl::string_view kDocumentDigestHeader =
     "x-attnr-document-digest";
 
+// How a client reaches the server.
+struct ClientOptions {
+  // Clients in one process share a connection to a target unless this is
+  // set (the server tells clients apart by connection; `attnr bench
+  // --connections`).
+  bool own_connection = false;
+  // Sent as `authorization: Bearer <token>` on every call (servers with
+  // auth_tokens_file); empty: none.
+  std::string token;
+  // TLS: the PEM root certificates the server's certificate must chain to;
+  // empty: plaintext. With a client certificate (PEM chain and key) for
+  // servers that verify clients.
+  std::string tls_root_pem;
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+};
+
 // A small synchronous client for attnr.v1.Retriever and grpc.health.v1,
 // used by the `attnr` CLI, the tests and the bench harness. Every call takes
 // its timeout, which becomes the RPC deadline. gRPC errors come back as
 // absl::Status with the server's code and message.
 class RetrieverClient {
  public:
-  // `target` is a gRPC target such as "localhost:50051". Clients in one
-  // process share a connection to a target unless `own_connection` (the
-  // server tells clients apart by connection; `attnr bench --connections`).
+  // `target` is a gRPC target such as "localhost:50051".
   explicit RetrieverClient(const std::string& target,
-                           bool own_connection = false);
+                           const ClientOptions& options = {});
 
   absl::StatusOr<attnr::v1::RetrieveResponse> Retrieve(
       const attnr::v1::RetrieveRequest& request, absl::Duration timeout);
@@ -43,6 +58,10 @@ class RetrieverClient {
       const std::string& service, absl::Duration timeout);
 
  private:
+  // Deadline, and the bearer token when there is one.
+  void Setup(grpc::ClientContext* context, absl::Duration timeout) const;
+
+  std::string token_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<attnr::v1::Retriever::Stub> stub_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;

@@ -14,13 +14,22 @@ namespace attnr::server {
 
 FrontendCall::FrontendCall(Frontend* frontend, const char* transport,
                            const char* method, std::string peer,
-                           absl::Time deadline)
+                           absl::Time deadline, absl::string_view authorization)
     : frontend_(frontend),
       transport_(transport),
       method_(method),
       peer_(std::move(peer)),
+      client_(peer_),
       start_(absl::Now()),
       deadline_(deadline) {
+  if (frontend_->auth_.has_value()) {
+    absl::StatusOr<std::string> name = frontend_->auth_->Check(authorization);
+    if (name.ok()) {
+      client_ = *std::move(name);
+    } else {
+      auth_ = name.status();
+    }
+  }
   frontend_->Register(this);
 }
 
@@ -122,6 +131,8 @@ Frontend::Frontend(const attnr::v1::ServerConfig& config)
 
 Frontend::~Frontend() = default;
 
+void Frontend::SetAuthTokens(AuthTokens tokens) { auth_ = std::move(tokens); }
+
 void Frontend::SetRetriever(const attnr::Retriever* retriever) {
   retriever_.store(retriever, std::memory_order_release);
 }
@@ -164,6 +175,10 @@ void Frontend::RunModelCall(
     call->SetOutcome(status, documents, tokens);
     done(status);  // Last: the transport may destroy the call in it.
   };
+  if (!call->auth_status().ok()) {
+    finish(call->auth_status(), 0);
+    return;
+  }
   if (draining_.load()) {
     finish(absl::UnavailableError(
                "the server is shutting down; retry on another replica"),
@@ -275,12 +290,11 @@ absl::Status Frontend::GetModelInfo(FrontendCall* call,
                                     attnr::v1::ModelInfo* info) {
   const attnr::Retriever* retriever =
       retriever_.load(std::memory_order_acquire);
-  absl::Status status = absl::OkStatus();
-  if (retriever == nullptr) {
+  absl::Status status = call->auth_status();
+  if (status.ok() && retriever == nullptr) {
     status = absl::UnavailableError("the model is still loading");
-  } else {
-    FillModelInfo(retriever->description(), config_, info);
   }
+  if (status.ok()) FillModelInfo(retriever->description(), config_, info);
   call->SetOutcome(status, 0, 0);
   return status;
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -15,6 +16,7 @@
 #include "model/stop_signal.h"
 #include "proto/attnr/v1/config.pb.h"
 #include "proto/attnr/v1/retriever.pb.h"
+#include "server/auth_tokens.h"
 #include "server/metrics.h"
 #include "server/worker_pool.h"
 
@@ -29,17 +31,23 @@ class Frontend;
 // transport owns it and destroys it after its answer was sent.
 class FrontendCall {
  public:
-  // `transport` ("grpc", "http") and `method` are static strings.
+  // `transport` ("grpc", "http") and `method` are static strings;
+  // `authorization` is the caller's credential (checked when the server
+  // has auth tokens).
   FrontendCall(Frontend* frontend, const char* transport, const char* method,
-               std::string peer, absl::Time deadline);
+               std::string peer, absl::Time deadline,
+               absl::string_view authorization = "");
   ~FrontendCall();
 
   FrontendCall(const FrontendCall&) = delete;
   FrontendCall& operator=(const FrontendCall&) = delete;
 
   StopSignal stop() const { return StopSignal(deadline_, &stopped_); }
-  // Who admission is fair between (the peer).
-  const std::string& client() const { return peer_; }
+  // Who admission is fair between: the token's name with auth, else the
+  // peer (its connection).
+  const std::string& client() const { return client_; }
+  // OK, or UNAUTHENTICATED: the call is answered with it.
+  const absl::Status& auth_status() const { return auth_; }
   absl::Time start() const { return start_; }
   absl::Time deadline() const { return deadline_; }
 
@@ -64,6 +72,8 @@ class FrontendCall {
   const char* const transport_;
   const char* const method_;
   const std::string peer_;
+  std::string client_;
+  absl::Status auth_;
   const absl::Time start_;
   const absl::Time deadline_;
   std::atomic<bool> stopped_{false};
@@ -96,6 +106,8 @@ class Frontend {
   void SetRetriever(const attnr::Retriever* retriever);
 
   const attnr::v1::ServerConfig& config() const { return config_; }
+  // Requires a bearer token on every call from now on.
+  void SetAuthTokens(AuthTokens tokens);
   Metrics& metrics() { return metrics_; }
 
   // `request` and `response` must stay alive until `done` has run.
@@ -142,6 +154,7 @@ class Frontend {
   absl::Mutex mu_;
   absl::flat_hash_set<FrontendCall*> calls_ ABSL_GUARDED_BY(mu_);
   Metrics metrics_;
+  std::optional<AuthTokens> auth_;
   // Last: destroyed first, so queued work still finds the frontend.
   // Calls that use no neural view, and calls that do.
   WorkerPool pool_;

@@ -44,6 +44,9 @@ void SendError(const absl::Status& status, httplib::Response& res) {
       wait > absl::ZeroDuration()) {
     res.set_header("Retry-After", absl::StrCat(absl::ToInt64Seconds(wait)));
   }
+  if (absl::IsUnauthenticated(status)) {
+    res.set_header("WWW-Authenticate", "Bearer");
+  }
   res.set_content(ErrorJson(status, res.status), kJson);
 }
 
@@ -95,10 +98,13 @@ void ServeMethod(httplib::Server& server, const char* path, const char* method,
                                        CallDone),
                  int (*documents)(const Request&)) {
   server.Post(path, [=](const httplib::Request& req, httplib::Response& res) {
-    FrontendCall call(frontend, "http", method, PeerOf(req), DeadlineOf(req));
+    FrontendCall call(frontend, "http", method, PeerOf(req), DeadlineOf(req),
+                      req.get_header_value("Authorization"));
     Request request;
     Response response;
     absl::Status status = [&] {
+      // Unauthenticated callers are refused before the body is read.
+      if (!call.auth_status().ok()) return call.auth_status();
       auto body = ParseJsonBody(req.body);
       if (!body.ok()) return body.status();
       auto parsed = parse(*body);
@@ -141,6 +147,19 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
     const std::string& address, Frontend* frontend) {
   std::unique_ptr<HttpGateway> gateway(new HttpGateway(frontend));
   const attnr::v1::ServerConfig& config = frontend->config();
+  if (!config.tls_cert_file().empty()) {
+    const std::string& ca = config.tls_client_ca_file();
+    auto tls = std::make_unique<httplib::SSLServer>(
+        config.tls_cert_file().c_str(), config.tls_key_file().c_str(),
+        ca.empty() ? nullptr : ca.c_str());
+    if (!tls->is_valid()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "HTTP gateway: cannot use tls_cert_file ", config.tls_cert_file(),
+          " / tls_key_file ", config.tls_key_file(),
+          ca.empty() ? "" : absl::StrCat(" / tls_client_ca_file ", ca)));
+    }
+    gateway->server_ = std::move(tls);
+  }
   // Each request holds an HTTP thread while the frontend runs it; the
   // frontend's admission (and its RESOURCE_EXHAUSTED) bounds the work.
   const size_t threads = config.max_concurrent_requests() + 8;
@@ -230,7 +249,7 @@ void HttpGateway::AddRoutes() {
   s.Get("/v1/model_info", [frontend](const httplib::Request& req,
                                      httplib::Response& res) {
     FrontendCall call(frontend, "http", "GetModelInfo", PeerOf(req),
-                      DeadlineOf(req));
+                      DeadlineOf(req), req.get_header_value("Authorization"));
     attnr::v1::ModelInfo info;
     if (absl::Status st = frontend->GetModelInfo(&call, &info); !st.ok()) {
       SendError(st, res);
@@ -254,10 +273,12 @@ void HttpGateway::AddRoutes() {
       [](const attnr::v1::PrepareRequest& r) { return r.documents_size(); });
   s.Post("/v1/rerank", [frontend](const httplib::Request& req,
                                   httplib::Response& res) {
-    FrontendCall call(frontend, "http", "Rerank", PeerOf(req), DeadlineOf(req));
+    FrontendCall call(frontend, "http", "Rerank", PeerOf(req), DeadlineOf(req),
+                      req.get_header_value("Authorization"));
     RerankCall rerank;
     attnr::v1::ScoreResponse response;
     absl::Status status = [&] {
+      if (!call.auth_status().ok()) return call.auth_status();
       auto body = ParseJsonBody(req.body);
       if (!body.ok()) return body.status();
       auto parsed = RerankCallFromJson(*body);

@@ -17,14 +17,21 @@ absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
   return absl::FromChrono(deadline);
 }
 
+absl::string_view AuthorizationOf(const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  const auto it = metadata.find("authorization");
+  if (it == metadata.end()) return "";
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
 // One gRPC call: the reactor gRPC drives, holding the frontend's call
 // (whose destruction in OnDone writes the access log line).
 class GrpcCall final : public grpc::ServerUnaryReactor {
  public:
   GrpcCall(Frontend* frontend, grpc::CallbackServerContext* context,
            const char* method)
-      : call_(frontend, "grpc", method, context->peer(), DeadlineOf(*context)) {
-  }
+      : call_(frontend, "grpc", method, context->peer(), DeadlineOf(*context),
+              AuthorizationOf(*context)) {}
 
   FrontendCall* call() { return &call_; }
   CallDone Done() {

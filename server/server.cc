@@ -2,9 +2,14 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -12,6 +17,57 @@
 #include "server/api_mapping.h"
 
 namespace attnr::server {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path,
+                                    const char* field) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return absl::NotFoundError(absl::StrCat(field, ": cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Plaintext, or TLS (with client certificates required when
+// tls_client_ca_file is set).
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const attnr::v1::ServerConfig& config) {
+  if (config.tls_cert_file().empty()) return grpc::InsecureServerCredentials();
+  auto cert = ReadPem(config.tls_cert_file(), "tls_cert_file");
+  if (!cert.ok()) return cert.status();
+  auto key = ReadPem(config.tls_key_file(), "tls_key_file");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options(
+      config.tls_client_ca_file().empty()
+          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!config.tls_client_ca_file().empty()) {
+    auto ca = ReadPem(config.tls_client_ca_file(), "tls_client_ca_file");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+// Removes gRPC server reflection, which linking its library registers for
+// every server (disable_reflection).
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const auto& plugin) {
+                                    return plugin->name().find("reflection") !=
+                                           std::string::npos;
+                                  }),
+                   plugins->end());
+  }
+};
+
+}  // namespace
 
 Server::Server(const attnr::v1::ServerConfig& config)
     : config_(config), frontend_(config), service_(&frontend_) {}
@@ -25,11 +81,22 @@ Server::~Server() {
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     const attnr::v1::ServerConfig& config) {
   std::unique_ptr<Server> server(new Server(config));
+  if (!config.auth_tokens_file().empty()) {
+    auto tokens = AuthTokens::Load(config.auth_tokens_file());
+    if (!tokens.ok()) return tokens.status();
+    spdlog::info("authentication on: {} token(s)", tokens->size());
+    server->frontend_.SetAuthTokens(*std::move(tokens));
+  }
+  auto credentials = ServerCredentials(config);
+  if (!credentials.ok()) return credentials.status();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen_address(),
-                           grpc::InsecureServerCredentials(), &server->port_);
+  if (config.disable_reflection()) {
+    builder.SetOption(std::make_unique<WithoutReflection>());
+  }
+  builder.AddListeningPort(config.listen_address(), *credentials,
+                           &server->port_);
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(config.max_message_bytes()));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes()));

@@ -166,6 +166,12 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
     return fail("max_neural_requests must be <= 1024 (one thread each)");
   }
   if (c.drain_seconds() < 0) return fail("drain_seconds must be >= 0");
+  if (c.tls_cert_file().empty() != c.tls_key_file().empty()) {
+    return fail("tls_cert_file and tls_key_file go together");
+  }
+  if (!c.tls_client_ca_file().empty() && c.tls_cert_file().empty()) {
+    return fail("tls_client_ca_file needs tls_cert_file and tls_key_file");
+  }
   if (!(c.entity_max_sentence_share() >= 0 &&
         c.entity_max_sentence_share() <= 1)) {
     return fail("entity_max_sentence_share must be within [0, 1]");

@@ -356,8 +356,10 @@ TEST(BoundedWorkTest, AClientOverItsNeuralShareIsRefusedOthersAreServed) {
   ServerProcess server;
   ASSERT_TRUE(server.Start(ModelConfig("max_neural_requests_per_client: 1\n")))
       << server.error();
-  RetrieverClient greedy(server.target(), /*own_connection=*/true);
-  RetrieverClient other(server.target(), /*own_connection=*/true);
+  client::ClientOptions own;
+  own.own_connection = true;
+  RetrieverClient greedy(server.target(), own);
+  RetrieverClient other(server.target(), own);
   std::vector<absl::Status> greedy_statuses(3);
   std::vector<std::thread> threads;
   for (int i = 0; i < 3; ++i) {

@@ -51,8 +51,11 @@ class ServerProcess {
  public:
   // Starts attnr-server with `config_text` and waits until it is SERVING;
   // on failure error() says why (with the server's log).
+  // `client` reaches it (TLS roots and token for secure servers).
   bool Start(const std::string& config_text,
-             const std::vector<std::string>& extra_flags = {}) {
+             const std::vector<std::string>& extra_flags = {},
+             const client::ClientOptions& client = {}) {
+    client_ = client;
     error_ = StartOrExplain(config_text, extra_flags);
     return error_.empty();
   }
@@ -61,6 +64,7 @@ class ServerProcess {
   // Also serve the HTTP gateway and the metrics endpoint on ephemeral
   // loopback ports (before Start).
   void EnableHttp() { http_ = true; }
+  int port() const { return port_; }
   int http_port() const { return http_port_; }
   int metrics_port() const { return metrics_port_; }
 
@@ -168,7 +172,11 @@ class ServerProcess {
          !(std::ifstream(http_port_file + ".metrics") >> metrics_port_))) {
       return "server wrote no HTTP or metrics port; log:\n" + ReadFile(log_);
     }
-    RetrieverClient client(target());
+    // Through "localhost" (the test certificate's name), on loopback.
+    RetrieverClient client(client_.tls_root_pem.empty()
+                               ? target()
+                               : absl::StrCat("localhost:", port_),
+                           client_);
     while (absl::Now() < give_up) {
       auto status = client.Health("", absl::Seconds(2));
       if (status.ok() &&
@@ -213,6 +221,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   bool http_ = false;
+  client::ClientOptions client_;
   int http_port_ = 0;
   int metrics_port_ = 0;
   static inline int started_ = 0;  // Log and port files per start.

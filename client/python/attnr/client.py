@@ -151,18 +151,45 @@ def _channel_options(max_message_bytes: int) -> List[Tuple[str, int]]:
             ("grpc.max_receive_message_length", max_message_bytes)]
 
 
+def _credentials(root_certificates, private_key, certificate_chain):
+    """TLS credentials, or None for plaintext."""
+    if root_certificates is None:
+        if private_key is not None or certificate_chain is not None:
+            raise ValueError("a client certificate needs root_certificates")
+        return None
+    return grpc.ssl_channel_credentials(
+        root_certificates=root_certificates, private_key=private_key,
+        certificate_chain=certificate_chain)
+
+
+def _auth(token: Optional[str]):
+    return (("authorization", f"Bearer {token}"),) if token else ()
+
+
 class Retriever:
     """A synchronous client: `Retriever("localhost:50051").retrieve(query,
     documents, top_k=5)`. Every call takes a timeout in seconds (the call's
-    deadline: the server stops work past it). Errors raise AttnrError."""
+    deadline: the server stops work past it). Errors raise AttnrError.
+
+    For servers with auth, `token` is sent as `authorization: Bearer`; for
+    TLS, `root_certificates` (PEM bytes) and, when the server verifies
+    clients, `private_key` and `certificate_chain`."""
 
     def __init__(self, target: str = "localhost:50051", *,
-                 timeout: float = 60.0,
+                 timeout: float = 60.0, token: Optional[str] = None,
+                 root_certificates: Optional[bytes] = None,
+                 private_key: Optional[bytes] = None,
+                 certificate_chain: Optional[bytes] = None,
                  max_message_bytes: int = 64 << 20):
         self.target = target
         self.timeout = timeout
-        self._channel = grpc.insecure_channel(
-            target, options=_channel_options(max_message_bytes))
+        self._auth = _auth(token)
+        credentials = _credentials(root_certificates, private_key,
+                                   certificate_chain)
+        options = _channel_options(max_message_bytes)
+        self._channel = (
+            grpc.secure_channel(target, credentials, options=options)
+            if credentials else grpc.insecure_channel(target, options=options))
         self._stub = retriever_pb2_grpc.RetrieverStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
@@ -178,7 +205,7 @@ class Retriever:
     def _call(self, method, request, timeout, metadata=()):
         try:
             return method(request, timeout=timeout or self.timeout,
-                          metadata=metadata)
+                          metadata=tuple(metadata) + self._auth)
         except grpc.RpcError as e:
             raise AttnrError(e.code(), e.details() or "") from None
 
@@ -237,12 +264,21 @@ class AsyncRetriever:
     coroutines: `await AsyncRetriever(target).retrieve(query, documents)`."""
 
     def __init__(self, target: str = "localhost:50051", *,
-                 timeout: float = 60.0,
+                 timeout: float = 60.0, token: Optional[str] = None,
+                 root_certificates: Optional[bytes] = None,
+                 private_key: Optional[bytes] = None,
+                 certificate_chain: Optional[bytes] = None,
                  max_message_bytes: int = 64 << 20):
         self.target = target
         self.timeout = timeout
-        self._channel = grpc.aio.insecure_channel(
-            target, options=_channel_options(max_message_bytes))
+        self._auth = _auth(token)
+        credentials = _credentials(root_certificates, private_key,
+                                   certificate_chain)
+        options = _channel_options(max_message_bytes)
+        self._channel = (
+            grpc.aio.secure_channel(target, credentials, options=options)
+            if credentials else
+            grpc.aio.insecure_channel(target, options=options))
         self._stub = retriever_pb2_grpc.RetrieverStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
@@ -258,7 +294,7 @@ class AsyncRetriever:
     async def _call(self, method, request, timeout, metadata=()):
         try:
             return await method(request, timeout=timeout or self.timeout,
-                                metadata=metadata)
+                                metadata=tuple(metadata) + self._auth)
         except grpc.RpcError as e:
             raise AttnrError(e.code(), e.details() or "") from None
 

@@ -38,6 +38,10 @@ class AttnrRetriever(BaseRetriever):
     entity_scope: Optional[bool] = None
     grow_ranges: Optional[bool] = None
     timeout: float = 60.0
+    token: Optional[str] = None
+    """Bearer token for servers with auth."""
+    root_certificates: Optional[bytes] = None
+    """PEM roots for a TLS server."""
 
     _client: Optional[Retriever] = PrivateAttr(default=None)
     _aclient: Optional[AsyncRetriever] = PrivateAttr(default=None)
@@ -56,7 +60,9 @@ class AttnrRetriever(BaseRetriever):
             self, query: str, *,
             run_manager: CallbackManagerForRetrieverRun) -> List[LCDocument]:
         if self._client is None:
-            self._client = Retriever(self.target, timeout=self.timeout)
+            self._client = Retriever(self.target, timeout=self.timeout,
+                                     token=self.token,
+                                     root_certificates=self.root_certificates)
         return self._documents(
             self._client.retrieve(query, self.documents, **self._options()))
 
@@ -65,6 +71,8 @@ class AttnrRetriever(BaseRetriever):
             run_manager: AsyncCallbackManagerForRetrieverRun
     ) -> List[LCDocument]:
         if self._aclient is None:
-            self._aclient = AsyncRetriever(self.target, timeout=self.timeout)
+            self._aclient = AsyncRetriever(
+                self.target, timeout=self.timeout, token=self.token,
+                root_certificates=self.root_certificates)
         return self._documents(await self._aclient.retrieve(
             query, self.documents, **self._options()))

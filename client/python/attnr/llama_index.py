@@ -45,11 +45,15 @@ class AttnrRetriever(BaseRetriever):
                  max_passage_tokens: Optional[int] = None,
                  entity_scope: Optional[bool] = None,
                  grow_ranges: Optional[bool] = None, timeout: float = 60.0,
+                 token: Optional[str] = None,
+                 root_certificates: Optional[bytes] = None,
                  callback_manager: Optional[CallbackManager] = None,
                  **kwargs: Any) -> None:
         self._documents = [_as_document(d) for d in documents]
         self._target = target
         self._timeout = timeout
+        self._connection = dict(timeout=timeout, token=token,
+                                root_certificates=root_certificates)
         self._options = dict(top_k=top_k, views=views,
                              max_passage_tokens=max_passage_tokens,
                              entity_scope=entity_scope,
@@ -73,15 +77,14 @@ class AttnrRetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> List[NodeWithScore]:
         if self._client is None:
-            self._client = Retriever(self._target, timeout=self._timeout)
+            self._client = Retriever(self._target, **self._connection)
         return self._nodes(self._client.retrieve(
             query_bundle.query_str, self._documents, **self._options))
 
     async def _aretrieve(self,
                          query_bundle: QueryBundle) -> List[NodeWithScore]:
         if self._aclient is None:
-            self._aclient = AsyncRetriever(self._target,
-                                           timeout=self._timeout)
+            self._aclient = AsyncRetriever(self._target, **self._connection)
         return self._nodes(await self._aclient.retrieve(
             query_bundle.query_str, self._documents, **self._options))
 
@@ -95,6 +98,8 @@ class AttnrReranker(BaseNodePostprocessor):
                                  description="Keep the best top_n nodes.")
     views: Optional[List[str]] = Field(default=None)
     timeout: float = Field(default=60.0)
+    token: Optional[str] = Field(default=None)
+    root_certificates: Optional[bytes] = Field(default=None)
 
     _client: Optional[Retriever] = PrivateAttr(default=None)
 
@@ -110,7 +115,9 @@ class AttnrReranker(BaseNodePostprocessor):
         if not nodes:
             return []
         if self._client is None:
-            self._client = Retriever(self.target, timeout=self.timeout)
+            self._client = Retriever(self.target, timeout=self.timeout,
+                                     token=self.token,
+                                     root_certificates=self.root_certificates)
         result = self._client.score(
             query_bundle.query_str,
             [n.node.get_content() for n in nodes], views=self.views,

@@ -1,0 +1,182 @@
+// TLS and bearer-token auth end to end: the real server with a self-signed
+// certificate (made by openssl for the test) and a tokens file, reached
+// through gRPC (the client library and the CLI) and HTTPS; health stays
+// open, everything else needs a valid token.
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "client/retriever_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "reflection_probe.grpc.pb.h"
+#include "tests/integration/test_server.h"
+
+namespace attnr {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kTimeout = absl::Seconds(30);
+constexpr char kToken[] = "s3cr3t-token-for-tests-0123456789";
+
+class SecurityTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(TempDir());
+    const CommandResult made = RunShell(absl::StrCat(
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "
+        "/CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
+        "-keyout ",
+        *dir_, "/key.pem -out ", *dir_, "/cert.pem"));
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    WriteFile("tokens.txt", absl::StrCat("# test callers\nalice:", kToken,
+                                         "\nbob:another-token-9876543210\n"));
+    server_ = new ServerProcess();
+    server_->EnableHttp();
+    server_->Start(absl::StrCat(kSmallLimitsConfig, "auth_tokens_file: \"",
+                                *dir_, "/tokens.txt\"\ntls_cert_file: \"",
+                                *dir_, "/cert.pem\"\ntls_key_file: \"", *dir_,
+                                "/key.pem\"\ndisable_reflection: true\n"),
+                   {}, Tls());
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    ASSERT_TRUE(server_->error().empty()) << server_->error();
+  }
+
+  static client::ClientOptions Tls(const std::string& token = kToken) {
+    client::ClientOptions o;
+    o.tls_root_pem = ReadFile(*dir_ + "/cert.pem");
+    o.token = token;
+    return o;
+  }
+  static std::string Target() {
+    return absl::StrCat("localhost:", server_->port());
+  }
+  static attnr::v1::RetrieveRequest Request() {
+    attnr::v1::RetrieveRequest r;
+    r.set_query("espresso grinder");
+    r.add_documents()->set_text(
+        "The espresso grinder must be descaled every fourteen days.\n\n"
+        "The museum opens at nine.");
+    return r;
+  }
+  std::unique_ptr<httplib::SSLClient> Https() {
+    auto c =
+        std::make_unique<httplib::SSLClient>("localhost", server_->http_port());
+    c->set_ca_cert_path((*dir_ + "/cert.pem").c_str());
+    c->enable_server_certificate_verification(true);
+    return c;
+  }
+
+  static std::string* dir_;
+  static ServerProcess* server_;
+};
+
+std::string* SecurityTest::dir_ = nullptr;
+ServerProcess* SecurityTest::server_ = nullptr;
+
+TEST_F(SecurityTest, GrpcNeedsAValidTokenButHealthIsOpen) {
+  RetrieverClient good(Target(), Tls());
+  auto ok = good.Retrieve(Request(), kTimeout);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_THAT(ok->passages(0).text(), HasSubstr("espresso"));
+
+  for (const std::string& token : {std::string(), std::string("wrong")}) {
+    RetrieverClient bad(Target(), Tls(token));
+    auto refused = bad.Retrieve(Request(), kTimeout);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnauthenticated)
+        << token;
+    EXPECT_THAT(refused.status().message(), HasSubstr("authorization: "));
+    EXPECT_EQ(bad.GetModelInfo(kTimeout).status().code(),
+              absl::StatusCode::kUnauthenticated);
+    auto health = bad.Health("", kTimeout);
+    ASSERT_TRUE(health.ok()) << health.status();
+    EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+  // The token's name, never the token, reaches the log.
+  const std::string log = server_->LogWith("status=UNAUTHENTICATED");
+  EXPECT_THAT(log, HasSubstr("status=UNAUTHENTICATED"));
+  EXPECT_THAT(log, ::testing::Not(HasSubstr(kToken)));
+}
+
+TEST_F(SecurityTest, PlaintextClientsCannotTalkToATlsServer) {
+  client::ClientOptions plain;
+  plain.token = kToken;
+  RetrieverClient client(Target(), plain);
+  const absl::Status s = client.Retrieve(Request(), absl::Seconds(3)).status();
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.code(), ::testing::AnyOf(absl::StatusCode::kUnavailable,
+                                         absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST_F(SecurityTest, HttpsNeedsAValidTokenButHealthIsOpen) {
+  auto https = Https();
+  const std::string body =
+      R"({"query": "espresso grinder", "documents": ["The espresso grinder must be descaled."]})";
+  auto refused = https->Post("/v1/retrieve", body, "application/json");
+  ASSERT_TRUE(refused) << httplib::to_string(refused.error());
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(refused->get_header_value("WWW-Authenticate"), "Bearer");
+  EXPECT_EQ(nlohmann::json::parse(refused->body)["error"]["code"],
+            "UNAUTHENTICATED");
+  // Refused before the body is read: even a broken body gets 401.
+  auto broken = https->Post("/v1/rerank", "{", "application/json");
+  ASSERT_TRUE(broken);
+  EXPECT_EQ(broken->status, 401);
+
+  auto ok = https->Post("/v1/retrieve",
+                        {{"Authorization", absl::StrCat("Bearer ", kToken)}},
+                        body, "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  auto health = https->Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST_F(SecurityTest, CliTakesTheTokenAndTheRootCertificate) {
+  const std::string doc = WriteFile(
+      "secure_doc.txt", "The espresso grinder must be descaled every day.\n");
+  const std::string base =
+      absl::StrCat(ATTNR_CLI_BIN, " retrieve --target ", Target(), " --tls-ca ",
+                   *dir_, "/cert.pem --doc ", doc, " --query espresso");
+  const CommandResult ok = RunShell(absl::StrCat(base, " --token ", kToken));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("espresso"));
+  const CommandResult env =
+      RunShell(absl::StrCat("ATTNR_TOKEN=", kToken, " ", base));
+  EXPECT_EQ(env.exit_code, 0) << env.err;
+  const CommandResult none = RunShell(base);
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_THAT(none.err, HasSubstr("UNAUTHENTICATED"));
+}
+
+TEST_F(SecurityTest, ReflectionIsOffWhenDisabled) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadFile(*dir_ + "/cert.pem");
+  auto channel = grpc::CreateChannel(Target(), grpc::SslCredentials(ssl));
+  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  auto stream = stub->ServerReflectionInfo(&context);
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("");
+  stream->Write(request);
+  stream->WritesDone();
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  while (stream->Read(&response)) {
+  }
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+}  // namespace
+}  // namespace attnr
