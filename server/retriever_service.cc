@@ -1,7 +1,11 @@
 #include "server/retriever_service.h"
 
-#include <chrono>
+#include <grpcpp/support/proto_buffer_reader.h>
 
+#include <chrono>
+#include <string>
+
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/status_mapping.h"
 
@@ -25,17 +29,42 @@ absl::string_view AuthorizationOf(const grpc::CallbackServerContext& context) {
 }
 
 // One gRPC call: the reactor gRPC drives, holding the frontend's call
-// (whose destruction in OnDone writes the access log line).
+// (whose destruction in OnDone writes the access log line) and the parsed
+// request and response messages.
+template <typename Request, typename Response>
 class GrpcCall final : public grpc::ServerUnaryReactor {
  public:
   GrpcCall(Frontend* frontend, grpc::CallbackServerContext* context,
-           const char* method)
+           const char* method, const grpc::ByteBuffer* raw_request,
+           grpc::ByteBuffer* raw_response)
       : call_(frontend, "grpc", method, context->peer(), DeadlineOf(*context),
-              AuthorizationOf(*context)) {}
+              AuthorizationOf(*context)),
+        raw_response_(raw_response) {
+    grpc::ByteBuffer copy(*raw_request);  // The reader consumes it.
+    grpc::ProtoBufferReader reader(&copy);
+    if (!request_.ParseFromZeroCopyStream(&reader)) {
+      parsed_ = absl::InvalidArgumentError(absl::StrCat(
+          "request: not a valid ", Request::descriptor()->full_name(),
+          " (malformed or truncated protobuf message of ",
+          raw_request->Length(), " bytes)"));
+    }
+  }
 
   FrontendCall* call() { return &call_; }
+  // OK, or INVALID_ARGUMENT when the request did not parse.
+  const absl::Status& parsed() const { return parsed_; }
+  const Request* request() const { return &request_; }
+  Response* response() { return &response_; }
+
   CallDone Done() {
-    return [this](const absl::Status& status) { Finish(ToGrpcStatus(status)); };
+    return [this](const absl::Status& status) {
+      if (status.ok()) {
+        const std::string bytes = response_.SerializeAsString();
+        grpc::Slice slice(bytes);
+        *raw_response_ = grpc::ByteBuffer(&slice, 1);
+      }
+      Finish(ToGrpcStatus(status));
+    };
   }
 
   void OnCancel() override { call_.CallerGone(); }
@@ -43,45 +72,78 @@ class GrpcCall final : public grpc::ServerUnaryReactor {
 
  private:
   FrontendCall call_;
+  grpc::ByteBuffer* const raw_response_;
+  Request request_;
+  Response response_;
+  absl::Status parsed_;
 };
+
+// Starts `method` of the frontend for one call, or answers a request that
+// did not parse.
+template <typename Request, typename Response, typename Run>
+grpc::ServerUnaryReactor* Start(Frontend* frontend,
+                                grpc::CallbackServerContext* context,
+                                const char* method,
+                                const grpc::ByteBuffer* request,
+                                grpc::ByteBuffer* response, Run run) {
+  auto* call = new GrpcCall<Request, Response>(frontend, context, method,
+                                               request, response);
+  if (!call->parsed().ok()) {
+    call->call()->SetOutcome(call->parsed(), 0, 0);
+    call->Done()(call->parsed());
+  } else {
+    run(call);
+  }
+  return call;
+}
 
 }  // namespace
 
 RetrieverService::RetrieverService(Frontend* frontend) : frontend_(frontend) {}
 
 grpc::ServerUnaryReactor* RetrieverService::Retrieve(
-    grpc::CallbackServerContext* context,
-    const attnr::v1::RetrieveRequest* request,
-    attnr::v1::RetrieveResponse* response) {
-  auto* call = new GrpcCall(frontend_, context, "Retrieve");
-  frontend_->Retrieve(call->call(), request, response, call->Done());
-  return call;
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  using Call =
+      GrpcCall<attnr::v1::RetrieveRequest, attnr::v1::RetrieveResponse>;
+  return Start<attnr::v1::RetrieveRequest, attnr::v1::RetrieveResponse>(
+      frontend_, context, "Retrieve", request, response, [this](Call* call) {
+        frontend_->Retrieve(call->call(), call->request(), call->response(),
+                            call->Done());
+      });
 }
 
 grpc::ServerUnaryReactor* RetrieverService::Score(
-    grpc::CallbackServerContext* context,
-    const attnr::v1::ScoreRequest* request,
-    attnr::v1::ScoreResponse* response) {
-  auto* call = new GrpcCall(frontend_, context, "Score");
-  frontend_->Score(call->call(), request, response, call->Done());
-  return call;
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  using Call = GrpcCall<attnr::v1::ScoreRequest, attnr::v1::ScoreResponse>;
+  return Start<attnr::v1::ScoreRequest, attnr::v1::ScoreResponse>(
+      frontend_, context, "Score", request, response, [this](Call* call) {
+        frontend_->Score(call->call(), call->request(), call->response(),
+                         call->Done());
+      });
 }
 
 grpc::ServerUnaryReactor* RetrieverService::Prepare(
-    grpc::CallbackServerContext* context,
-    const attnr::v1::PrepareRequest* request,
-    attnr::v1::PrepareResponse* response) {
-  auto* call = new GrpcCall(frontend_, context, "Prepare");
-  frontend_->Prepare(call->call(), request, response, call->Done());
-  return call;
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  using Call = GrpcCall<attnr::v1::PrepareRequest, attnr::v1::PrepareResponse>;
+  return Start<attnr::v1::PrepareRequest, attnr::v1::PrepareResponse>(
+      frontend_, context, "Prepare", request, response, [this](Call* call) {
+        frontend_->Prepare(call->call(), call->request(), call->response(),
+                           call->Done());
+      });
 }
 
 grpc::ServerUnaryReactor* RetrieverService::GetModelInfo(
-    grpc::CallbackServerContext* context, const attnr::v1::GetModelInfoRequest*,
-    attnr::v1::ModelInfo* response) {
-  auto* call = new GrpcCall(frontend_, context, "GetModelInfo");
-  call->Done()(frontend_->GetModelInfo(call->call(), response));
-  return call;
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  using Call = GrpcCall<attnr::v1::GetModelInfoRequest, attnr::v1::ModelInfo>;
+  return Start<attnr::v1::GetModelInfoRequest, attnr::v1::ModelInfo>(
+      frontend_, context, "GetModelInfo", request, response,
+      [this](Call* call) {
+        call->Done()(frontend_->GetModelInfo(call->call(), call->response()));
+      });
 }
 
 }  // namespace attnr::server

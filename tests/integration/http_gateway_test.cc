@@ -2,6 +2,7 @@
 // ports and talks HTTP/JSON to it (cpp-httplib's client) beside gRPC: the
 // two transports share one frontend, so the same request gets the same
 // answer, and the same bad request the same status and message.
+#include <grpcpp/generic/generic_stub.h>
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "client/retriever_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -422,6 +424,182 @@ TEST_F(HttpGatewayTest, MetricsCountCallsByTransportAndStatus) {
   EXPECT_GT(std::stoll(text.substr(tokens + 29)), 100);
   // Nothing else is served there.
   EXPECT_EQ(metrics.Get("/v1/model_info")->status, 404);
+}
+
+// A battery of bad inputs, each through gRPC and through HTTP: the right
+// status every time, and the server keeps serving.
+TEST_F(HttpGatewayTest, BadInputBatteryGetsTheRightStatusThroughBoth) {
+  const std::string good_doc = Handbook("Battery", 5);
+  struct BadUtf8 {
+    const char* kind;
+    std::string bytes;
+  };
+  const std::vector<BadUtf8> bad_utf8 = {
+      {"lone continuation byte", "caf\x80"},
+      {"overlong encoding", "a\xC0\xAF"},
+      {"UTF-16 surrogate", "a\xED\xA0\x80"},
+      {"truncated sequence", "a\xE2\x82"},
+      {"beyond U+10FFFF", "a\xF4\x90\x80\x80"},
+  };
+  int checked = 0;
+  for (const BadUtf8& b : bad_utf8) {
+    SCOPED_TRACE(b.kind);
+    // Every text field of Retrieve and Score, through gRPC.
+    attnr::v1::RetrieveRequest in_query;
+    in_query.set_query("espresso " + b.bytes);
+    in_query.add_documents()->set_text(good_doc);
+    attnr::v1::RetrieveRequest in_text;
+    in_text.set_query("espresso");
+    in_text.add_documents()->set_text(good_doc + b.bytes);
+    attnr::v1::RetrieveRequest in_id = in_text;
+    in_id.mutable_documents(0)->set_text(good_doc);
+    in_id.mutable_documents(0)->set_id(b.bytes);
+    for (const auto& [request, field] :
+         {std::pair{&in_query, "query: invalid UTF-8 at byte offset"},
+          std::pair{&in_text, "documents[0]: invalid UTF-8 at byte offset"},
+          std::pair{&in_id, "documents[0].id: invalid UTF-8"}}) {
+      auto r = grpc_->Retrieve(*request, kTimeout);
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(r.status().message(), HasSubstr(field));
+      ++checked;
+    }
+    attnr::v1::ScoreRequest score;
+    score.set_query("espresso");
+    score.add_passages()->set_text(b.bytes);
+    auto scored = grpc_->Score(score, kTimeout);
+    EXPECT_EQ(scored.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(scored.status().message(), HasSubstr("passages[0]"));
+    score.clear_passages();
+    score.add_passages()->mutable_char_range()->set_end(3);
+    score.mutable_context()->set_text(b.bytes + good_doc);
+    scored = grpc_->Score(score, kTimeout);
+    EXPECT_EQ(scored.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(scored.status().message(), HasSubstr("context"));
+    // Through HTTP the JSON body itself is not UTF-8.
+    const auto [status, body] =
+        Post("/v1/retrieve", absl::StrCat(R"({"query": "espresso )", b.bytes,
+                                          R"(", "documents": ["x"]})"));
+    EXPECT_EQ(status, 400);
+    EXPECT_THAT(body["error"]["message"].get<std::string>(),
+                HasSubstr("body: invalid UTF-8 at byte offset"));
+    checked += 3;
+  }
+
+  // Sizes and counts, the same request through both transports.
+  struct Case {
+    const char* name;
+    json body;
+    absl::StatusCode code;
+    int http;
+    const char* message;
+  };
+  json many = json::array();
+  for (int i = 0; i < 10000; ++i) many.push_back("x");
+  const std::vector<Case> cases = {
+      {"empty query",
+       {{"query", ""}, {"documents", {good_doc}}},
+       absl::StatusCode::kInvalidArgument,
+       400,
+       "query: is empty"},
+      {"1 MB query",
+       {{"query", std::string(1 << 20, 'q')}, {"documents", {good_doc}}},
+       absl::StatusCode::kResourceExhausted,
+       413,
+       "(max_query_bytes)"},
+      {"zero documents",
+       {{"query", "q"}, {"documents", json::array()}},
+       absl::StatusCode::kInvalidArgument,
+       400,
+       "documents: at least one"},
+      {"10,000 documents",
+       {{"query", "q"}, {"documents", many}},
+       absl::StatusCode::kResourceExhausted,
+       413,
+       "(max_documents)"},
+      {"document over max_document_bytes",
+       {{"query", "q"}, {"documents", {std::string(2097153, 'a')}}},
+       absl::StatusCode::kResourceExhausted,
+       413,
+       "(max_document_bytes)"},
+      {"document over max_document_tokens",
+       {{"query", "q"}, {"documents", {[] {
+                           std::string d;
+                           for (int i = 0; i < 70000; ++i) d += "w ";
+                           return d;
+                         }()}}},
+       absl::StatusCode::kResourceExhausted,
+       413,
+       "max_document_tokens"},
+      {"top_k 1e9",
+       {{"query", "q"},
+        {"documents", {good_doc}},
+        {"options", {{"top_k", 1e9}}}},
+       absl::StatusCode::kInvalidArgument,
+       400,
+       "options.top_k"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    attnr::v1::RetrieveRequest request;
+    request.set_query(c.body["query"].get<std::string>());
+    for (const json& d : c.body["documents"]) {
+      request.add_documents()->set_text(d.get<std::string>());
+    }
+    if (c.body.contains("options")) {
+      request.mutable_options()->set_top_k(
+          static_cast<uint32_t>(c.body["options"]["top_k"].get<double>()));
+    }
+    auto via_grpc = grpc_->Retrieve(request, kTimeout);
+    EXPECT_EQ(via_grpc.status().code(), c.code);
+    EXPECT_THAT(via_grpc.status().message(), HasSubstr(c.message));
+    const auto [status, body] = Post("/v1/retrieve", c.body.dump());
+    EXPECT_EQ(status, c.http);
+    EXPECT_THAT(body["error"]["message"].get<std::string>(),
+                HasSubstr(c.message));
+    checked += 2;
+  }
+  // top_k 0 is the server's default, not an error.
+  attnr::v1::RetrieveRequest zero;
+  zero.set_query("espresso");
+  zero.add_documents()->set_text(good_doc);
+  zero.mutable_options()->set_top_k(0);
+  EXPECT_TRUE(grpc_->Retrieve(zero, kTimeout).ok());
+
+  // A truncated protobuf message: refused by gRPC, not read by the server.
+  attnr::v1::RetrieveRequest full;
+  full.set_query("espresso");
+  full.add_documents()->set_text(good_doc);
+  grpc::GenericStub generic(grpc::CreateChannel(
+      server_->target(), grpc::InsecureChannelCredentials()));
+  auto raw_call = [&](const std::string& wire) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    grpc::Slice slice(wire);
+    grpc::ByteBuffer sent(&slice, 1), received;
+    absl::Notification done;
+    grpc::Status status;
+    generic.UnaryCall(&context, "/attnr.v1.Retriever/Retrieve", {}, &sent,
+                      &received, [&](grpc::Status s) {
+                        status = std::move(s);
+                        done.Notify();
+                      });
+    done.WaitForNotification();
+    return status;
+  };
+  const std::string wire = full.SerializeAsString();
+  ASSERT_TRUE(raw_call(wire).ok());  // The same path, whole.
+  const grpc::Status truncated = raw_call(wire.substr(0, wire.size() / 2));
+  EXPECT_EQ(truncated.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(truncated.error_message(),
+              HasSubstr("request: not a valid attnr.v1.RetrieveRequest"));
+
+  // The server kept serving through all of it.
+  auto health = grpc_->Health("", kTimeout);
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::SERVING);
+  EXPECT_TRUE(grpc_->Retrieve(zero, kTimeout).ok());
+  EXPECT_GE(checked, 40);
 }
 
 }  // namespace
