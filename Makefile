@@ -6,12 +6,13 @@
 #   make train   rebuild the corpus and retrain the LLM view's read-out (~40 min)
 #   make docker  build the image attnr:latest (models inside)
 #   make docker-test  build it, run it, call it from the host, check answers
+#   make fuzz    libFuzzer targets (clang, ASan+UBSan), FUZZ_SECONDS each
 BUILD_DIR ?= build
 JOBS ?= 2
 CONFIG ?= config/server.textproto
 
 .PHONY: serve test test-sanitize bench train build configure deps models clean \
-  python-env \
+  python-env fuzz \
   docker docker-test
 
 serve: configure models
@@ -40,6 +41,13 @@ test-sanitize: deps models python-env
 	  -DATTNR_PYTHON=$(PYTHON_ENV)/bin/python
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS) -E bench_smoke
+
+# The fuzz targets of tests/fuzz/ (text pipeline, tokenizers, GGUF reader,
+# request validation): regressions replayed, then FUZZ_SECONDS of fuzzing
+# each (scripts/fuzz.sh).
+FUZZ_SECONDS ?= 30
+fuzz: models
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 # Docker (docker/): the image, and end-to-end tests of it from the host (the
 # CLI of this build talks to containers on 127.0.0.1 ports): one container,

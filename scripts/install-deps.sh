@@ -23,6 +23,10 @@ PACKAGES=(
 if [ "${1:-}" = "--train" ]; then
   PACKAGES+=(groff-base)
 fi
+# `--fuzz` (make fuzz): clang and its libFuzzer runtime.
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -23,6 +23,12 @@ TEST(HttpApiTest, BadJsonNamesTheByteOffset) {
   EXPECT_THAT(bad_utf8.status().message(),
               HasSubstr("body: invalid UTF-8 at byte offset 12"));
   EXPECT_FALSE(ParseJsonBody("[1, 2]").ok());  // Not an object.
+  // Valid syntax the parser refuses is a refusal too, not an exception
+  // (the request fuzzer found this one ending the process).
+  auto huge = ParseJsonBody(R"({"query": "q", "top_k": 1e999})");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(huge.status().message(), HasSubstr("body: "));
 }
 
 TEST(HttpApiTest, RetrieveTakesPlainStringsAndOptions) {
