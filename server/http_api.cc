@@ -233,10 +233,19 @@ absl::StatusOr<json> ParseJsonBody(absl::string_view body) {
     if (const size_t end = what.find("] "); end != absl::string_view::npos) {
       what.remove_prefix(end + 2);
     }
+    // Without the "last read: '...'" part: it quotes the body, and error
+    // messages reach the access log, which never carries request text.
+    std::string reason(what);
+    if (const size_t quote = reason.find("; last read: ");
+        quote != std::string::npos) {
+      const size_t after = reason.find("; ", quote + 13);
+      reason.erase(quote, after == std::string::npos ? std::string::npos
+                                                     : after - quote);
+    }
     // e.byte counts from 1; offsets in this API count from 0.
     return absl::InvalidArgumentError(
         absl::StrCat("body: not valid JSON (UTF-8) at byte ",
-                     e.byte == 0 ? 0 : e.byte - 1, ": ", what));
+                     e.byte == 0 ? 0 : e.byte - 1, ": ", reason));
   } catch (const json::exception& e) {
     // Valid syntax the parser still refuses: a number out of range
     // ("1e999"), nesting too deep. (Found by the request fuzzer: it was

@@ -17,6 +17,10 @@ TEST(HttpApiTest, BadJsonNamesTheByteOffset) {
   EXPECT_EQ(body.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(body.status().message(), HasSubstr("body: not valid JSON"));
   EXPECT_THAT(body.status().message(), HasSubstr("at byte 14"));
+  // The message never quotes the body (it reaches the access log).
+  auto secret = ParseJsonBody(R"({"query": "my secret question" x})");
+  ASSERT_FALSE(secret.ok());
+  EXPECT_THAT(secret.status().message(), ::testing::Not(HasSubstr("secret")));
   // JSON is UTF-8: a bad byte inside a string is named by its offset.
   auto bad_utf8 = ParseJsonBody(std::string("{\"query\": \"a\xff\"}"));
   ASSERT_FALSE(bad_utf8.ok());
