@@ -95,6 +95,5 @@ TEST(ServerConfigTest, EntityShareOutsideZeroToOneIsRefused) {
   EXPECT_TRUE(ValidateServerConfig(c).ok());
 }
 
-
 }  // namespace
 }  // namespace attnr::server
