@@ -467,8 +467,28 @@ def speed_table(rows):
     return lines
 
 
+def measure_under_load(args):
+    """The service under hostile load, each on a server of its own after the
+    runs above (bench/fair_scheduling.py, bench/idle_connections.py): their
+    reports, without their titles, as sections of this one."""
+    sections = []
+    for script, report, title in (
+            ("fair_scheduling.py", "FAIR_SCHEDULING.md",
+             "Fair scheduling under a neural flood"),
+            ("idle_connections.py", "IDLE_CONNECTIONS.md",
+             "Idle and silent connections")):
+        subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", script),
+                        "--build", args.build_dir, "--out", args.out],
+                       check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(args.out, report)) as f:
+            body = f.read().split("\n", 1)[1]
+        sections.append((title, body.strip()))
+    return sections
+
+
 def write_report(out, quality, systems, speed, model_speed, info, env, gemm,
-                 rss, smoke, decoder=None, warmup=(), dense_dir=None):
+                 rss, smoke, decoder=None, warmup=(), dense_dir=None,
+                 load_sections=()):
     peer = "xapian-bm25 (peer)"
     main = systems[0]
     lines = ["# attnr benchmark report", ""]
@@ -589,6 +609,13 @@ def write_report(out, quality, systems, speed, model_speed, info, env, gemm,
         "![latency vs document length](latency.png)",
         "",
     ]
+    if load_sections:
+        lines += ["## Under load", "",
+                  "The peer is a library, not a service: these figures are "
+                  "attnr's alone, measured after the runs above on servers of "
+                  "their own with the same config.", ""]
+        for title, body in load_sections:
+            lines += [f"### {title}", "", body.replace("\n## ", "\n#### "), ""]
     with open(os.path.join(out, "REPORT.md"), "w") as f:
         f.write("\n".join(lines))
 
@@ -662,6 +689,7 @@ def main():
         rss = server.peak_rss_mb()
     finally:
         server.stop()
+    load_sections = [] if args.smoke else measure_under_load(args)
     gemm = gemm_peak_gflops()
     env = machine()
     with open(os.path.join(args.out, "results.json"), "w") as f:
@@ -672,7 +700,7 @@ def main():
     plot(speed, model_speed, os.path.join(args.out, "latency.png"))
     write_report(args.out, quality, systems, speed, model_speed, info, env,
                  gemm, rss, args.smoke, decoder, warmup,
-                 dense_model_dir(args.config))
+                 dense_model_dir(args.config), load_sections)
     print(f"wrote {os.path.join(args.out, 'REPORT.md')}")
 
 

@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 SECONDS_EACH="${FUZZ_SECONDS:-30}"
 TARGETS=(text_pipeline_fuzzer wordpiece_fuzzer bpe_fuzzer gguf_fuzzer
-         request_fuzzer)
+         safetensors_fuzzer request_fuzzer)
 
 bash "$ROOT/scripts/install-deps.sh" --fuzz
 CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD" -DATTNR_FUZZ=ON \

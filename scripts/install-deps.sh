@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-  libstemmer-dev libssl-dev libicu-dev libcpp-httplib-dev
+  libstemmer-dev libssl-dev libicu-dev libcpp-httplib-dev libmicrohttpd-dev
   libtorch-dev libopenblas0-openmp libblas-dev
   # bench/ (make bench, and its smoke test in make test)
   python3 python3-xapian python3-numpy gnuplot-nox

@@ -166,8 +166,27 @@ void Frontend::CancelAll() {
   for (FrontendCall* call : calls_) call->Stop();
 }
 
+namespace {
+
+// The admission step of a model call: translates the request with
+// `translate` into `*translated`, then says whether the call uses a neural
+// view.
+template <typename Call, typename Translate>
+std::function<absl::StatusOr<bool>(const attnr::Retriever&)> TranslateInto(
+    std::shared_ptr<absl::StatusOr<Call>> translated, Translate translate) {
+  return [translated, translate](
+             const attnr::Retriever& retriever) -> absl::StatusOr<bool> {
+    *translated = translate();
+    if (!translated->ok()) return translated->status();
+    return UsesNeuralView((*translated)->params.views, retriever);
+  };
+}
+
+}  // namespace
+
 void Frontend::RunModelCall(
-    FrontendCall* call, std::function<absl::StatusOr<bool>()> prepare,
+    FrontendCall* call,
+    std::function<absl::StatusOr<bool>(const attnr::Retriever&)> prepare,
     std::function<absl::Status(const attnr::Retriever&)> run, int documents,
     attnr::v1::Usage* usage, CallDone done) {
   auto finish = [call, documents, done](const absl::Status& status,
@@ -191,7 +210,7 @@ void Frontend::RunModelCall(
     finish(absl::UnavailableError("the model is still loading"), 0);
     return;
   }
-  absl::StatusOr<bool> neural = prepare();
+  absl::StatusOr<bool> neural = prepare(*retriever);
   if (!neural.ok()) {
     finish(neural.status(), 0);
     return;
@@ -226,11 +245,10 @@ void Frontend::Retrieve(FrontendCall* call,
   auto translated = std::make_shared<absl::StatusOr<RetrieveCall>>();
   RunModelCall(
       call,
-      [this, call, request, translated]() -> absl::StatusOr<bool> {
-        *translated = ToRetrieveCall(*request, config_, call->stop());
-        if (!translated->ok()) return translated->status();
-        return UsesNeuralView((*translated)->params.views, *retriever());
-      },
+      TranslateInto(translated,
+                    [this, call, request] {
+                      return ToRetrieveCall(*request, config_, call->stop());
+                    }),
       [request, response, translated](const attnr::Retriever& retriever) {
         auto result = retriever.Retrieve(
             request->query(), (*translated)->documents, (*translated)->params);
@@ -247,11 +265,10 @@ void Frontend::Score(FrontendCall* call, const attnr::v1::ScoreRequest* request,
   auto translated = std::make_shared<absl::StatusOr<ScoreCall>>();
   RunModelCall(
       call,
-      [this, call, request, translated]() -> absl::StatusOr<bool> {
-        *translated = ToScoreCall(*request, config_, call->stop());
-        if (!translated->ok()) return translated->status();
-        return UsesNeuralView((*translated)->params.views, *retriever());
-      },
+      TranslateInto(translated,
+                    [this, call, request] {
+                      return ToScoreCall(*request, config_, call->stop());
+                    }),
       [request, response, translated](const attnr::Retriever& retriever) {
         const ScoreCall& c = **translated;
         auto result =
@@ -271,11 +288,10 @@ void Frontend::Prepare(FrontendCall* call,
   auto translated = std::make_shared<absl::StatusOr<RetrieveCall>>();
   RunModelCall(
       call,
-      [this, call, request, translated]() -> absl::StatusOr<bool> {
-        *translated = ToPrepareCall(*request, config_, call->stop());
-        if (!translated->ok()) return translated->status();
-        return UsesNeuralView((*translated)->params.views, *retriever());
-      },
+      TranslateInto(translated,
+                    [this, call, request] {
+                      return ToPrepareCall(*request, config_, call->stop());
+                    }),
       [response, translated](const attnr::Retriever& retriever) {
         auto result =
             retriever.Prepare((*translated)->documents, (*translated)->params);

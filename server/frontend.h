@@ -136,12 +136,14 @@ class Frontend {
   friend class FrontendCall;
 
   // Checks and translates the call with `prepare` (which says whether the
-  // call uses a neural view), runs `run` on the cheap or the neural pool
-  // (or refuses it at once), then reports its status with the timings.
-  void RunModelCall(FrontendCall* call,
-                    std::function<absl::StatusOr<bool>()> prepare,
-                    std::function<absl::Status(const attnr::Retriever&)> run,
-                    int documents, attnr::v1::Usage* usage, CallDone done);
+  // call uses a neural view of the retriever), runs `run` on the cheap or the
+  // neural pool (or refuses it at once), then reports its status with the
+  // timings.
+  void RunModelCall(
+      FrontendCall* call,
+      std::function<absl::StatusOr<bool>(const attnr::Retriever&)> prepare,
+      std::function<absl::Status(const attnr::Retriever&)> run, int documents,
+      attnr::v1::Usage* usage, CallDone done);
   const attnr::Retriever* retriever() const {
     return retriever_.load(std::memory_order_acquire);
   }

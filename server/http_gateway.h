@@ -3,19 +3,15 @@
 
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "server/frontend.h"
-
-namespace httplib {
-class Server;
-}
+#include "server/http_server.h"
 
 namespace attnr::server {
 
-// The HTTP/JSON gateway (cpp-httplib): a thin adapter over the Frontend,
-// like the gRPC service. Routes (openapi_document.cc describes them):
+// The HTTP/JSON gateway (HttpServer, libmicrohttpd): a thin adapter over the
+// Frontend, like the gRPC service. Routes (openapi_document.cc describes them):
 //   POST /v1/rerank     Cohere / Jina / TEI-compatible reranking (Score)
 //   POST /v1/retrieve   Retrieve, documents as plain JSON strings
 //   POST /v1/score      Score
@@ -28,8 +24,8 @@ namespace attnr::server {
 // the HTTP status of status_mapping.
 class HttpGateway {
  public:
-  // Binds `address` ("host:port"; port 0 picks a free port); requests are
-  // served once Start() runs.
+  // Serves `address` ("host:port"; port 0 picks a free port) once Start()
+  // runs.
   static absl::StatusOr<std::unique_ptr<HttpGateway>> Create(
       const std::string& address, Frontend* frontend);
   // The metrics endpoint on its own port: GET /metrics (Prometheus text
@@ -38,7 +34,8 @@ class HttpGateway {
       const std::string& address, Frontend* frontend);
   ~HttpGateway();
 
-  void Start();
+  // Binds and serves.
+  absl::Status Start();
   // Stops listening and waits for the requests being answered.
   void Stop();
 
@@ -46,13 +43,11 @@ class HttpGateway {
 
  private:
   explicit HttpGateway(Frontend* frontend);
-  absl::Status Bind(const std::string& address, const char* what);
   void AddRoutes();
   void AddMetricsRoutes();
 
   Frontend* const frontend_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<HttpServer> server_;
   int port_ = 0;
 };
 

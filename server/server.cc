@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/api_mapping.h"
+#include "server/connection_limits.h"
 
 namespace attnr::server {
 namespace {
@@ -100,6 +101,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(config.max_message_bytes()));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes()));
+  ApplyConnectionLimits(ResolveConnectionLimits(config), &builder);
   builder.RegisterService(&server->service_);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
@@ -115,22 +117,23 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   if (!config.http_listen_address().empty()) {
     auto http =
         HttpGateway::Create(config.http_listen_address(), &server->frontend_);
-    if (!http.ok()) {
+    absl::Status started = http.ok() ? (*http)->Start() : http.status();
+    if (!started.ok()) {
       server->Shutdown(absl::ZeroDuration());
-      return http.status();
+      return started;
     }
     server->http_ = *std::move(http);
-    server->http_->Start();
   }
   if (!config.metrics_listen_address().empty()) {
     auto metrics = HttpGateway::CreateMetrics(config.metrics_listen_address(),
                                               &server->frontend_);
-    if (!metrics.ok()) {
+    absl::Status started =
+        metrics.ok() ? (*metrics)->Start() : metrics.status();
+    if (!started.ok()) {
       server->Shutdown(absl::ZeroDuration());
-      return metrics.status();
+      return started;
     }
     server->metrics_ = *std::move(metrics);
-    server->metrics_->Start();
   }
   return server;
 }

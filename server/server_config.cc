@@ -13,6 +13,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "model/views/view_registry.h"
+#include "server/connection_limits.h"
 
 namespace attnr::server {
 namespace {
@@ -93,6 +94,16 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_max_neural_requests(16);
   c.set_max_queued_neural_requests(32);
   c.set_max_neural_requests_per_client(4);
+  c.set_max_connection_idle_ms(120000);
+  c.set_max_connection_age_ms(1800000);
+  c.set_max_connection_age_grace_ms(60000);
+  c.set_keepalive_time_ms(60000);
+  c.set_keepalive_timeout_ms(20000);
+  c.set_handshake_timeout_ms(10000);
+  c.set_max_concurrent_streams(100);
+  c.set_http_idle_timeout_seconds(10);
+  c.set_http_keep_alive_max_requests(100);
+  c.set_max_http_connections(2048);
   return c;
 }
 
@@ -172,6 +183,7 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
   if (!c.tls_client_ca_file().empty() && c.tls_cert_file().empty()) {
     return fail("tls_client_ca_file needs tls_cert_file and tls_key_file");
   }
+  if (absl::Status s = ValidateConnectionLimits(c); !s.ok()) return s;
   if (!(c.entity_max_sentence_share() >= 0 &&
         c.entity_max_sentence_share() <= 1)) {
     return fail("entity_max_sentence_share must be within [0, 1]");

@@ -336,11 +336,20 @@ TEST_F(HttpGatewayTest, TransportErrorsAreJsonWithTheirStatus) {
   EXPECT_THAT(body["error"]["message"].get<std::string>(),
               HasSubstr("no route POST /v1/nothing"));
 
-  // Over max_message_bytes (4 MiB): refused before the body is read.
+  // Over max_message_bytes (4 MiB): read and dropped, then refused.
   std::tie(status, body) = Post("/v1/retrieve", std::string(5 << 20, ' '));
   EXPECT_EQ(status, 413);
   EXPECT_THAT(body["error"]["message"].get<std::string>(),
               HasSubstr("(max_message_bytes)"));
+  // A client that waits for "100 Continue" (curl, for large bodies) is
+  // refused before it sends the body.
+  const std::string big = WriteFile("big_body.json", std::string(5 << 20, ' '));
+  const CommandResult curl = RunShell(absl::StrCat(
+      "curl -s -o /dev/null -w '%{http_code} %{size_upload}' "
+      "-H 'Expect: 100-continue' -H 'Content-Type: application/json' "
+      "--data-binary @",
+      big, " http://127.0.0.1:", server_->http_port(), "/v1/retrieve"));
+  EXPECT_EQ(curl.out, "413 0") << curl.err;
 }
 
 TEST_F(HttpGatewayTest, TimeoutHeaderIsTheCallsDeadline) {

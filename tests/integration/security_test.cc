@@ -178,5 +178,50 @@ TEST_F(SecurityTest, ReflectionIsOffWhenDisabled) {
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
 }
 
+TEST_F(SecurityTest, MutualTlsNeedsAClientCertificateOnBothTransports) {
+  // A second server that verifies clients: the test's self-signed
+  // certificate is also the client CA and the client's certificate.
+  ServerProcess mtls;
+  mtls.EnableHttp();
+  client::ClientOptions with_cert = Tls();
+  with_cert.tls_cert_pem = ReadFile(*dir_ + "/cert.pem");
+  with_cert.tls_key_pem = ReadFile(*dir_ + "/key.pem");
+  ASSERT_TRUE(
+      mtls.Start(absl::StrCat(kSmallLimitsConfig, "tls_cert_file: \"", *dir_,
+                              "/cert.pem\"\ntls_key_file: \"", *dir_,
+                              "/key.pem\"\ntls_client_ca_file: \"", *dir_,
+                              "/cert.pem\"\n"),
+                 {}, with_cert))
+      << mtls.error();
+  const std::string target = absl::StrCat("localhost:", mtls.port());
+  client::ClientOptions own = with_cert;
+  own.own_connection = true;
+  RetrieverClient good(target, own);
+  auto ok = good.Retrieve(Request(), kTimeout);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  client::ClientOptions no_cert = Tls();
+  no_cert.own_connection = true;
+  RetrieverClient bad(target, no_cert);
+  EXPECT_FALSE(bad.Retrieve(Request(), absl::Seconds(5)).ok());
+
+  const std::string body =
+      R"({"query": "espresso grinder", "documents": ["The espresso grinder must be descaled."]})";
+  httplib::SSLClient https_cert("localhost", mtls.http_port(),
+                                *dir_ + "/cert.pem", *dir_ + "/key.pem");
+  https_cert.set_ca_cert_path((*dir_ + "/cert.pem").c_str());
+  https_cert.enable_server_certificate_verification(true);
+  auto served = https_cert.Post("/v1/retrieve", body, "application/json");
+  ASSERT_TRUE(served) << httplib::to_string(served.error());
+  EXPECT_EQ(served->status, 200) << served->body;
+
+  httplib::SSLClient https_plain("localhost", mtls.http_port());
+  https_plain.set_ca_cert_path((*dir_ + "/cert.pem").c_str());
+  https_plain.enable_server_certificate_verification(true);
+  auto refused = https_plain.Post("/v1/retrieve", body, "application/json");
+  ASSERT_TRUE(refused) << httplib::to_string(refused.error());
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_THAT(refused->body, HasSubstr("client certificate"));
+}
+
 }  // namespace
 }  // namespace attnr

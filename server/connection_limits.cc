@@ -1,0 +1,100 @@
+#include "server/connection_limits.h"
+
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/server_builder.h"
+
+namespace attnr::server {
+namespace {
+
+constexpr uint32_t kMaxMs = 24u * 3600 * 1000;
+
+int Or(uint32_t value, int fallback) {
+  return value == 0 ? fallback : static_cast<int>(value);
+}
+
+}  // namespace
+
+absl::Status ValidateConnectionLimits(const attnr::v1::ServerConfig& c) {
+  const struct {
+    const char* name;
+    uint32_t value;
+    uint32_t max;
+  } fields[] = {
+      {"max_connection_idle_ms", c.max_connection_idle_ms(), kMaxMs},
+      {"max_connection_age_ms", c.max_connection_age_ms(), kMaxMs},
+      {"max_connection_age_grace_ms", c.max_connection_age_grace_ms(), kMaxMs},
+      {"keepalive_time_ms", c.keepalive_time_ms(), kMaxMs},
+      {"keepalive_timeout_ms", c.keepalive_timeout_ms(), kMaxMs},
+      {"handshake_timeout_ms", c.handshake_timeout_ms(), kMaxMs},
+      {"max_concurrent_streams", c.max_concurrent_streams(), 10000},
+      {"http_idle_timeout_seconds", c.http_idle_timeout_seconds(), 3600},
+      {"max_http_connections", c.max_http_connections(), 100000},
+      {"max_http_connections_per_ip", c.max_http_connections_per_ip(), 100000},
+      {"http_keep_alive_max_requests", c.http_keep_alive_max_requests(),
+       1000000},
+  };
+  for (const auto& f : fields) {
+    if (f.value > f.max) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "server config: ", f.name, " must be <= ", f.max, " (0: default)"));
+    }
+  }
+  if (c.keepalive_time_ms() != 0 && c.keepalive_time_ms() < 1000) {
+    return absl::InvalidArgumentError(
+        "server config: keepalive_time_ms must be >= 1000 (0: default)");
+  }
+  return absl::OkStatus();
+}
+
+ConnectionLimits ResolveConnectionLimits(const attnr::v1::ServerConfig& c) {
+  ConnectionLimits l;
+  l.max_connection_idle_ms = Or(c.max_connection_idle_ms(), 120000);
+  l.max_connection_age_ms = Or(c.max_connection_age_ms(), 1800000);
+  l.max_connection_age_grace_ms = Or(c.max_connection_age_grace_ms(), 60000);
+  l.keepalive_time_ms = Or(c.keepalive_time_ms(), 60000);
+  l.keepalive_timeout_ms = Or(c.keepalive_timeout_ms(), 20000);
+  l.handshake_timeout_ms = Or(c.handshake_timeout_ms(), 10000);
+  l.max_concurrent_streams = Or(c.max_concurrent_streams(), 100);
+  l.http_idle_timeout_seconds = Or(c.http_idle_timeout_seconds(), 10);
+  l.max_http_connections = Or(c.max_http_connections(), 2048);
+  l.max_http_connections_per_ip =
+      static_cast<int>(c.max_http_connections_per_ip());
+  l.http_keep_alive_max_requests = Or(c.http_keep_alive_max_requests(), 100);
+  return l;
+}
+
+void ApplyConnectionLimits(const ConnectionLimits& l,
+                           grpc::ServerBuilder* builder) {
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                              l.max_connection_idle_ms);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                              l.max_connection_age_ms);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                              l.max_connection_age_grace_ms);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, l.keepalive_time_ms);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                              l.keepalive_timeout_ms);
+  builder->AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                              l.handshake_timeout_ms);
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                              l.max_concurrent_streams);
+  // Clients may keep their connections alive with pings of their own, as
+  // often as every 10 s, also between calls; gRPC's default (one ping per 5
+  // minutes without data) answers keepalive-configured clients with
+  // GOAWAY "too_many_pings".
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder->AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+}
+
+void ApplyConnectionLimits(const ConnectionLimits& l,
+                           HttpServer::Options* options) {
+  options->idle_timeout_seconds = l.http_idle_timeout_seconds;
+  options->max_requests_per_connection = l.http_keep_alive_max_requests;
+  options->max_connections = l.max_http_connections;
+  options->max_connections_per_ip = l.max_http_connections_per_ip;
+}
+
+}  // namespace attnr::server
