@@ -402,7 +402,9 @@ def machine():
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+    # This run's own outputs (bench/results/) do not make the code dirty.
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no",
+                            "--", ".", ":!bench/results"],
                            cwd=ROOT, capture_output=True, text=True).stdout.strip()
     if dirty:
         commit += " + uncommitted changes"
