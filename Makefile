@@ -15,9 +15,13 @@ CONFIG ?= config/server.textproto
   python-env fuzz \
   docker docker-test
 
+# gRPC on the config's listen_address; the HTTP gateway and its playground
+# page on HTTP_LISTEN (empty: none).
+HTTP_LISTEN ?= localhost:8080
 serve: configure models
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target attnr-server attnr
-	exec $(BUILD_DIR)/bin/attnr-server --config $(CONFIG)
+	exec $(BUILD_DIR)/bin/attnr-server --config $(CONFIG) \
+	  $(if $(HTTP_LISTEN),--http_listen $(HTTP_LISTEN))
 
 test: build models python-env
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)

@@ -120,6 +120,11 @@ assert [x["index"] for x in r["results"]] == [1], r
 print(f"docker-test: HTTP /v1/rerank OK ({r['results'][0]['relevance_score']:.4f})")
 PY
 
+# The playground page, served from the binary.
+curl -sSf "$HTTP/" | grep -q '<title>attnr playground</title>'
+curl -sSf "$HTTP/playground.js" | grep -q 'EXPLAIN_SENTENCES'
+echo "docker-test: playground page served at $HTTP/"
+
 # The image's HEALTHCHECK reports healthy.
 for _ in $(seq 1 90); do
   health=$(docker inspect -f '{{.State.Health.Status}}' "$NAME")

@@ -34,6 +34,9 @@ struct RetrieveParams {
   uint32_t max_passage_tokens = 128;
   uint32_t overlap_sentences = 0;
   bool explain = false;
+  // Also every document's sentences with the attention the LLM view paid
+  // each (RetrieveResult::explanations).
+  bool explain_sentences = false;
   // Views to fuse; empty means every view the model has.
   std::vector<ViewKind> views;
   // Follow shared entities from the best matches (the retrieval scope).
@@ -111,10 +114,21 @@ struct RetrievalUsage {
   StageTimes times;
 };
 
+// A document's sentences and the attention the LLM view paid each (NaN:
+// not read; `attention` empty: the LLM view was not used).
+struct DocumentExplanation {
+  uint32_t document_index = 0;
+  std::vector<text::TextSpan> sentences;
+  std::vector<double> attention;
+  std::string note;
+};
+
 struct RetrieveResult {
   std::vector<RetrievedPassage> passages;  // Best first.
   std::vector<ViewKind> views;             // Views that were fused.
   RetrievalUsage usage;
+  // With explain_sentences: one per document.
+  std::vector<DocumentExplanation> explanations;
 };
 
 // A passage handed to Score: its own text, or a range of the context

@@ -208,12 +208,16 @@ absl::StatusOr<std::shared_ptr<const DocumentAnalysis>> Retriever::Analyze(
 
 absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     views::ViewRequest& request, const std::vector<ViewKind>& kinds,
-    uint64_t budget_tokens, RetrievalUsage* usage) const {
+    uint64_t budget_tokens, RetrievalUsage* usage,
+    std::vector<std::vector<double>>* sentence_attention) const {
   std::vector<ScoreDetail> details(request.scored);
   for (ScoreDetail& d : details) {
     for (ViewKind v : kinds) d.views.push_back({v, 0, {}});
   }
   auto put = [&](size_t slot, views::ViewScores scores) {
+    if (sentence_attention != nullptr && !scores.sentence_attention.empty()) {
+      *sentence_attention = std::move(scores.sentence_attention);
+    }
     for (size_t u = 0; u < request.scored; ++u) {
       details[u].views[slot].score = scores.scores[u];
       if (request.explain) {
@@ -382,6 +386,7 @@ absl::StatusOr<Retriever::AnalyzedRequest> Retriever::AnalyzeDocuments(
   request->scored = request->units.size();
   request->stop = params.stop;
   request->explain = params.explain;
+  request->explain_sentences = params.explain_sentences;
   return out;
 }
 
@@ -430,9 +435,16 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
   // Score stage.
   start = absl::Now();
   request.candidates = config_.neural_candidates;
+  std::vector<std::vector<double>> sentence_attention;
   auto scored = ScoreUnits(request, result.views, BudgetWithin(params.stop),
-                           &result.usage);
+                           &result.usage, &sentence_attention);
   if (!scored.ok()) return scored.status();
+  if (params.explain_sentences) {
+    result.explanations =
+        ExplainSentences(request, std::move(sentence_attention),
+                         std::find(result.views.begin(), result.views.end(),
+                                   ViewKind::kLlm) != result.views.end());
+  }
   RecordEncodeRate(result.usage);
   std::vector<ScoreDetail>& details = *scored;
   if (absl::Status s = params.stop.Check("score"); !s.ok()) return s;
@@ -492,6 +504,45 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
   result.usage.times.score_ms =
       MillisSince(start) - result.usage.times.encode_ms;
   return result;
+}
+
+std::vector<std::pair<std::string, size_t>> Retriever::CacheBytes() const {
+  std::vector<std::pair<std::string, size_t>> out = {
+      {"documents", analyses_.bytes()}};
+  for (const auto& v : views_) {
+    if (v->cache_bytes() > 0 || v->neural()) {
+      out.emplace_back(InfoOf(v->kind()).cli_name, v->cache_bytes());
+    }
+  }
+  return out;
+}
+
+std::vector<DocumentExplanation> Retriever::ExplainSentences(
+    const views::ViewRequest& request,
+    std::vector<std::vector<double>> sentence_attention, bool llm_used) {
+  std::vector<DocumentExplanation> out;
+  for (size_t d = 0; d < request.sequences.size(); ++d) {
+    DocumentExplanation e;
+    e.document_index = static_cast<uint32_t>(d);
+    for (const text::Sentence& s : *request.sequences[d].sentences) {
+      e.sentences.push_back(s.span);
+    }
+    if (d < sentence_attention.size()) {
+      e.attention = std::move(sentence_attention[d]);
+    }
+    const size_t read = static_cast<size_t>(
+        std::count_if(e.attention.begin(), e.attention.end(),
+                      [](double a) { return !std::isnan(a); }));
+    if (!llm_used) {
+      e.note = "the LLM attention view was not among the request's views";
+    } else if (read < e.sentences.size()) {
+      e.note = absl::StrCat(
+          "the LLM read ", read, " of ", e.sentences.size(),
+          " sentences (its candidates within its budget; Prepare reads all)");
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 void Retriever::AddEntityScope(absl::string_view query,

@@ -98,6 +98,9 @@ class Retriever {
 
   // Model steps waiting for their turn now (for the metrics).
   size_t model_turns_waiting() const { return gate_->waiting(); }
+  // Bytes each cache holds now: "documents" (analyses), then each view
+  // that keeps one, by its CLI name ("dense", "llm").
+  std::vector<std::pair<std::string, size_t>> CacheBytes() const;
 
  private:
   Retriever(const RetrieverConfig& config,
@@ -140,10 +143,17 @@ class Retriever {
 
   // Runs `views` over `request` and fuses them: views that need no network
   // first, their fused order then sets the neural views' priority; neural
-  // views spend at most `budget_tokens` each (0: no limit).
+  // views spend at most `budget_tokens` each (0: no limit). With
+  // request.explain_sentences, `sentence_attention` gets an attention
+  // view's per-sequence, per-sentence attention (empty without one).
   absl::StatusOr<std::vector<ScoreDetail>> ScoreUnits(
       views::ViewRequest& request, const std::vector<ViewKind>& views,
-      uint64_t budget_tokens, RetrievalUsage* usage) const;
+      uint64_t budget_tokens, RetrievalUsage* usage,
+      std::vector<std::vector<double>>* sentence_attention = nullptr) const;
+  // RetrieveResult::explanations from the request's sentences.
+  static std::vector<DocumentExplanation> ExplainSentences(
+      const views::ViewRequest& request,
+      std::vector<std::vector<double>> sentence_attention, bool llm_used);
 
   // Validates and tokenizes the query, resolves the views to fuse into
   // *views and counts the query's tokens into *usage.

@@ -16,6 +16,8 @@ PACKAGES=(
   python3-pip
   # The Python client's venv (scripts/python-env.sh) and the curl test
   python3-venv curl
+  # The playground's browser test (tests/browser/: playwright-core drives it)
+  chromium
 )
 
 # `--train` (make train) also needs groff, to render the manual pages of the

@@ -1,6 +1,7 @@
 #include "server/api_mapping.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,15 @@ namespace attnr::server {
 namespace {
 
 using attnr::v1::ServerConfig;
+
+// EXPLAIN_LEVEL_UNSPECIFIED follows the older `explain` flag.
+attnr::v1::ExplainLevel ResolvedExplainLevel(
+    const attnr::v1::RetrieveOptions& o) {
+  if (o.explain_level() != attnr::v1::EXPLAIN_LEVEL_UNSPECIFIED) {
+    return o.explain_level();
+  }
+  return o.explain() ? attnr::v1::EXPLAIN_SCORES : attnr::v1::EXPLAIN_NONE;
+}
 
 absl::Status CheckUtf8(absl::string_view value, absl::string_view field) {
   if (absl::Status s = text::ValidateUtf8(value); !s.ok()) {
@@ -191,7 +201,14 @@ absl::StatusOr<RetrieveCall> ToDocumentsCall(
                      " (max_overlap_sentences)"));
   }
   p.overlap_sentences = o.overlap_sentences();
-  p.explain = o.explain();
+  if (!attnr::v1::ExplainLevel_IsValid(o.explain_level())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.explain_level: ", o.explain_level(),
+                     " is not an ExplainLevel"));
+  }
+  const attnr::v1::ExplainLevel level = ResolvedExplainLevel(o);
+  p.explain = level >= attnr::v1::EXPLAIN_SCORES;
+  p.explain_sentences = level == attnr::v1::EXPLAIN_SENTENCES;
   auto views = FromProtoViews(o.views(), "options.views");
   if (!views.ok()) return views.status();
   p.views = *std::move(views);
@@ -310,8 +327,22 @@ void FillRetrieveResponse(const attnr::v1::RetrieveRequest& request,
                         ? attnr::v1::Passage::ENTITY_SCOPE
                         : attnr::v1::Passage::QUERY_MATCH);
     for (const std::string& e : p.entities) out->add_entities(e);
-    if (o.explain()) ToProto(p.detail, result.views, out->mutable_breakdown());
+    if (ResolvedExplainLevel(o) >= attnr::v1::EXPLAIN_SCORES) {
+      ToProto(p.detail, result.views, out->mutable_breakdown());
+    }
     out->set_sentences(p.sentences);
+  }
+  for (const DocumentExplanation& e : result.explanations) {
+    attnr::v1::DocumentExplanation* out = response->add_explanations();
+    out->set_document_index(e.document_index);
+    out->set_note(e.note);
+    for (size_t s = 0; s < e.sentences.size(); ++s) {
+      attnr::v1::SentenceExplanation* sentence = out->add_sentences();
+      ToProto(e.sentences[s], sentence->mutable_range());
+      if (s < e.attention.size() && !std::isnan(e.attention[s])) {
+        sentence->set_attention(e.attention[s]);
+      }
+    }
   }
   response->set_model(ModelName(model));
   ToProto(result.usage, 0, response->mutable_usage());

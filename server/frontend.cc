@@ -109,7 +109,16 @@ Frontend::Frontend(const attnr::v1::ServerConfig& config)
     }
     const attnr::Retriever* r = retriever();
     using Gauge = Metrics::Gauge;
-    return std::vector<Gauge>{
+    std::vector<Gauge> caches;
+    if (r != nullptr) {
+      for (const auto& [name, bytes] : r->CacheBytes()) {
+        caches.push_back({"attnr_cache_bytes",
+                          caches.empty() ? "Bytes each cache holds." : "",
+                          absl::StrCat("cache=\"", name, "\""),
+                          static_cast<double>(bytes)});
+      }
+    }
+    std::vector<Gauge> gauges{
         {"attnr_calls_in_flight", "Calls queued, running or being answered.",
          "", static_cast<double>(in_flight)},
         {"attnr_queue_depth", "Calls waiting for a worker, by pool.",
@@ -126,6 +135,8 @@ Frontend::Frontend(const attnr::v1::ServerConfig& config)
         {"attnr_serving", "1 when the model is loaded and not draining.", "",
          serving() ? 1.0 : 0.0},
     };
+    gauges.insert(gauges.end(), caches.begin(), caches.end());
+    return gauges;
   });
 }
 
@@ -215,20 +226,25 @@ void Frontend::RunModelCall(
     finish(neural.status(), 0);
     return;
   }
+  const absl::Time queued_at = absl::Now();
   const double validate_ms =
-      absl::ToDoubleMilliseconds(absl::Now() - call->start());
+      absl::ToDoubleMilliseconds(queued_at - call->start());
   WorkerPool& pool = *neural ? neural_pool_ : pool_;
   // The work's status is reported after the pool has released the call
   // (WorkerPool::Submit's `then`).
   auto status = std::make_shared<absl::Status>();
   absl::Status queued = pool.Submit(
-      [call, retriever, validate_ms, run = std::move(run), usage, status] {
+      [call, retriever, validate_ms, queued_at, run = std::move(run), usage,
+       status] {
+        const double queue_ms =
+            absl::ToDoubleMilliseconds(absl::Now() - queued_at);
         // A call cancelled or expired while it waited is not started.
         *status = call->stop().Check("queue");
         if (status->ok()) *status = run(*retriever);
         if (status->ok()) {
           attnr::v1::StageTimings* t = usage->mutable_timings();
           t->set_validate_ms(validate_ms);
+          t->set_queue_ms(queue_ms);
           t->set_total_ms(
               absl::ToDoubleMilliseconds(absl::Now() - call->start()));
           call->SetUsage(*usage);

@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -149,6 +150,23 @@ absl::Status Query(const json& body, std::string* out) {
   return absl::OkStatus();
 }
 
+// "EXPLAIN_SENTENCES" (the enum's name, as protobuf's JSON mapping writes
+// it) or "sentences" (its short name).
+absl::StatusOr<attnr::v1::ExplainLevel> ExplainLevelFromJson(const json& v) {
+  if (v.is_string()) {
+    std::string name = v.get<std::string>();
+    attnr::v1::ExplainLevel level;
+    if (attnr::v1::ExplainLevel_Parse(name, &level) ||
+        attnr::v1::ExplainLevel_Parse(
+            absl::StrCat("EXPLAIN_", absl::AsciiStrToUpper(name)), &level)) {
+      return level;
+    }
+  }
+  return absl::InvalidArgumentError(
+      "options.explain_level: must be one of \"none\", \"scores\", "
+      "\"sentences\" (or EXPLAIN_NONE, EXPLAIN_SCORES, EXPLAIN_SENTENCES)");
+}
+
 absl::Status RetrieveOptions(const json& body,
                              attnr::v1::RetrieveOptions* out) {
   if (!body.contains("options")) return absl::OkStatus();
@@ -157,7 +175,7 @@ absl::Status RetrieveOptions(const json& body,
   if (absl::Status s = CheckMembers(
           o, "options",
           {"top_k", "max_passage_tokens", "overlap_sentences", "return_text",
-           "explain", "views", "entity_scope", "grow_ranges"});
+           "explain", "explain_level", "views", "entity_scope", "grow_ranges"});
       !s.ok()) {
     return s;
   }
@@ -191,6 +209,11 @@ absl::Status RetrieveOptions(const json& body,
     auto b = Bool(o[f.name], absl::StrCat("options.", f.name));
     if (!b.ok()) return b.status();
     (out->*f.set)(*b);
+  }
+  if (o.contains("explain_level") && !o["explain_level"].is_null()) {
+    auto level = ExplainLevelFromJson(o["explain_level"]);
+    if (!level.ok()) return level.status();
+    out->set_explain_level(*level);
   }
   if (o.contains("views")) {
     return Views(o["views"], "options.views", out->mutable_views());

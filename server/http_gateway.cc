@@ -21,6 +21,7 @@
 #include "server/http_server.h"
 #include "server/openapi_document.h"
 #include "server/status_mapping.h"
+#include "server/web_assets.h"
 
 namespace attnr::server {
 namespace {
@@ -213,6 +214,22 @@ void HttpGateway::Stop() {
 void HttpGateway::AddRoutes() {
   HttpServer& s = *server_;
   Frontend* const frontend = frontend_;
+
+  // The playground page (client/web/, embedded in the binary): open, like
+  // /health; what it asks goes through the API and its auth.
+  for (const WebAsset& asset : WebAssets()) {
+    s.Route("GET", std::string(asset.path),
+            [&asset](const HttpRequest&, HttpReply reply) {
+              HttpResponse res;
+              res.content_type = std::string(asset.content_type);
+              res.body = std::string(asset.body);
+              res.headers.emplace_back("Cache-Control", "no-cache");
+              res.headers.emplace_back(
+                  "Content-Security-Policy",
+                  "default-src 'self'; style-src 'self' 'unsafe-inline'");
+              reply(std::move(res));
+            });
+  }
 
   s.Route("GET", "/health", [frontend](const HttpRequest&, HttpReply reply) {
     const bool serving = frontend->serving();

@@ -23,6 +23,7 @@ void Metrics::RecordCall(const std::string& method,
   latency_[method].Observe(seconds);
   if (usage == nullptr || code != absl::StatusCode::kOk) return;
   const attnr::v1::StageTimings& t = usage->timings();
+  stages_["queue"].Observe(t.queue_ms() / 1000);
   stages_["text"].Observe(t.text_ms() / 1000);
   stages_["encode"].Observe(t.encode_ms() / 1000);
   stages_["score"].Observe(t.score_ms() / 1000);

@@ -162,6 +162,8 @@ absl::string_view OpenApiDocument() {
           "overlap_sentences": {"type": "integer", "minimum": 0},
           "return_text": {"type": "boolean", "default": true},
           "explain": {"type": "boolean", "default": false},
+          "explain_level": {"enum": ["none", "scores", "sentences", "EXPLAIN_LEVEL_UNSPECIFIED", "EXPLAIN_NONE", "EXPLAIN_SCORES", "EXPLAIN_SENTENCES"],
+            "description": "scores: Passage.breakdown (as explain); sentences: also explanations, every sentence with the attention the LLM view paid it. Unset: explain decides."},
           "views": {"type": "array", "items": {"$ref": "#/components/schemas/View"}},
           "entity_scope": {"type": "boolean"},
           "grow_ranges": {"type": "boolean"}
@@ -223,7 +225,7 @@ absl::string_view OpenApiDocument() {
           "cache_hit": {"type": "boolean"}, "encoded_tokens": {"type": "integer"},
           "unjudged_passages": {"type": "integer"},
           "timings": {"type": "object", "properties": {
-            "validate_ms": {"type": "number"}, "text_ms": {"type": "number"}, "encode_ms": {"type": "number"},
+            "validate_ms": {"type": "number"}, "queue_ms": {"type": "number"}, "text_ms": {"type": "number"}, "encode_ms": {"type": "number"},
             "score_ms": {"type": "number"}, "total_ms": {"type": "number"}}}}
       },
       "RetrieveResponse": {
@@ -231,7 +233,21 @@ absl::string_view OpenApiDocument() {
         "properties": {
           "passages": {"type": "array", "items": {"$ref": "#/components/schemas/Passage"}},
           "usage": {"$ref": "#/components/schemas/Usage"},
-          "model": {"type": "string"}}
+          "model": {"type": "string"},
+          "explanations": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentExplanation"}}}
+      },
+      "DocumentExplanation": {
+        "type": "object", "required": ["document_index", "sentences"],
+        "properties": {
+          "document_index": {"type": "integer", "minimum": 0},
+          "sentences": {"type": "array", "items": {"$ref": "#/components/schemas/SentenceExplanation"}},
+          "note": {"type": "string"}}
+      },
+      "SentenceExplanation": {
+        "type": "object", "required": ["range"],
+        "properties": {
+          "range": {"$ref": "#/components/schemas/TextRange"},
+          "attention": {"type": "number", "description": "The attention the question's own tokens paid the sentence's tokens (mean over the read-out's layers and every head); absent: not read by the LLM."}}
       },
       "Span": {"type": "object", "properties": {"start": {"type": "integer"}, "end": {"type": "integer"}}},
       "ScoreRequest": {

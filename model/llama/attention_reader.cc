@@ -90,7 +90,8 @@ AttentionReader::ReadPassages(
 
 absl::StatusOr<std::vector<std::vector<float>>> AttentionReader::Attend(
     const std::vector<const KvCache*>& passages, absl::string_view query,
-    int64_t* query_tokens) const {
+    int64_t* query_tokens,
+    std::vector<std::vector<float>>* token_attention) const {
   std::vector<int32_t> ids = before_ids_;
   const size_t own_begin = ids.size();
   for (const tokenizers::BpeToken& t : decoder_->tokenizer().Tokenize(query)) {
@@ -123,8 +124,32 @@ absl::StatusOr<std::vector<std::vector<float>>> AttentionReader::Attend(
       own_end > own_begin ? std::pair<int64_t, int64_t>(own_begin, own_end)
                           : std::pair<int64_t, int64_t>(0, q),
       {q - 1, q}};
+  if (token_attention != nullptr) {
+    token_attention->assign(passages.size(), {});
+    for (size_t p = 0; p < passages.size(); ++p) {
+      (*token_attention)[p].assign(passages[p]->tokens(), 0.0f);
+    }
+  }
   for (size_t a = 0; a < layers; ++a) {
     const std::vector<float>& probs = trace.attention[a];
+    if (token_attention != nullptr) {
+      const auto [first, last] = groups[0];
+      const double share = 1.0 / (static_cast<double>(layers) * heads *
+                                  static_cast<double>(last - first));
+      for (int64_t h = 0; h < heads; ++h) {
+        for (int64_t i = first; i < last; ++i) {
+          int64_t offset = prefix_->tokens();
+          for (size_t p = 0; p < passages.size(); ++p) {
+            const float* row = probs.data() + (h * q + i) * keys + offset;
+            std::vector<float>& out_p = (*token_attention)[p];
+            for (size_t j = 0; j < out_p.size(); ++j) {
+              out_p[j] += static_cast<float>(row[j] * share);
+            }
+            offset += passages[p]->tokens();
+          }
+        }
+      }
+    }
     for (int64_t h = 0; h < heads; ++h) {
       for (int g = 0; g < kQueryGroups; ++g) {
         const auto [first, last] = groups[g];

@@ -58,10 +58,13 @@ class AttentionReader {
   // ReadPassage). Returns, per passage, the attention mass its tokens get
   // (summed over its tokens), for each query group, layer and head:
   // features[p][(group * layers + layer) * heads + head]. `query_tokens`
-  // (if given) gets the number of tokens the question ran.
+  // (if given) gets the number of tokens the question ran. `token_attention`
+  // (if given) gets, per passage and token, the attention the question's own
+  // tokens pay it, averaged over the read layers and every head (explain).
   absl::StatusOr<std::vector<std::vector<float>>> Attend(
       const std::vector<const KvCache*>& passages, absl::string_view query,
-      int64_t* query_tokens = nullptr) const;
+      int64_t* query_tokens = nullptr,
+      std::vector<std::vector<float>>* token_attention = nullptr) const;
 
   const std::vector<int>& layers() const { return layers_; }
   int64_t heads() const { return decoder_->config().heads; }

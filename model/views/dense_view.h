@@ -56,6 +56,7 @@ class DenseView : public ScoringView {
 
   const bert::BertEncoder& encoder() const { return *encoder_; }
   const DocumentCache<UnitEmbedding>& cache() const { return cache_; }
+  size_t cache_bytes() const override { return cache_.bytes(); }
 
  private:
   // The encoder's token ids of `text`, cut into pieces of at most

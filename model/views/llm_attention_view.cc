@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -17,6 +18,10 @@ class LlmInputs : public ScoringView::Prepared {
  public:
   std::vector<double> scores;
   std::vector<double> raw;  // The read-out's value, for reasons.
+  // With explain_sentences: the units read and, per unit, the attention
+  // the question paid each of its tokens.
+  std::vector<uint32_t> read_units;
+  std::vector<std::vector<float>> token_attention;
 };
 
 }  // namespace
@@ -183,9 +188,11 @@ LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
         gate_->Take(request.stop, "llm question", ModelGate::Work::kQuery);
     if (!turn.ok()) return turn.status();
     int64_t query_tokens = 0;
-    absl::StatusOr<std::vector<std::vector<float>>> masses =
-        reader_->Attend(kvs, request.query_text, &query_tokens);
+    absl::StatusOr<std::vector<std::vector<float>>> masses = reader_->Attend(
+        kvs, request.query_text, &query_tokens,
+        request.explain_sentences ? &out->token_attention : nullptr);
     if (!masses.ok()) return masses.status();
+    if (request.explain_sentences) out->read_units = units;
     usage->encoded_tokens += query_tokens;
     for (size_t i = 0; i < units.size(); ++i) {
       const double s = readout_.Score((*masses)[i], kvs[i]->tokens());
@@ -213,6 +220,50 @@ absl::StatusOr<ViewScores> LlmAttentionView::Score(const ViewRequest& request,
                                 decoder_->name(), in->raw[u])
               : absl::StrCat("not read by ", decoder_->name(),
                              " (outside its candidates or budget)"));
+    }
+  }
+  if (request.explain_sentences) {
+    out.sentence_attention = SentenceAttention(request, *in);
+  }
+  return out;
+}
+
+std::vector<std::vector<double>> LlmAttentionView::SentenceAttention(
+    const ViewRequest& request, const Prepared& prepared) const {
+  const auto& in = static_cast<const LlmInputs&>(prepared);
+  std::vector<std::vector<double>> out(request.sequences.size());
+  for (size_t s = 0; s < request.sequences.size(); ++s) {
+    const auto* sentences = request.sequences[s].sentences;
+    out[s].assign(sentences == nullptr ? 0 : sentences->size(), NAN);
+  }
+  for (size_t r = 0; r < in.read_units.size(); ++r) {
+    const Unit& unit = request.units[in.read_units[r]];
+    const Sequence& seq = request.sequences[unit.sequence];
+    if (seq.sentences == nullptr) continue;
+    const std::vector<float>& attention = in.token_attention[r];
+    // The passage's tokens as the decoder read them, back to document
+    // bytes, then to the sentence holding each: a sentence's attention is
+    // its tokens' sum (the largest over the passages that hold it).
+    const std::vector<tokenizers::BpeToken> tokens =
+        decoder_->tokenizer().Tokenize(
+            seq.text.substr(unit.begin_byte, unit.end_byte - unit.begin_byte));
+    absl::flat_hash_map<size_t, double> sums;
+    const std::vector<text::Sentence>& sentences = *seq.sentences;
+    for (size_t t = 0; t < tokens.size() && t < attention.size(); ++t) {
+      const uint32_t at = unit.begin_byte + tokens[t].span.begin_byte;
+      auto it =
+          std::upper_bound(sentences.begin(), sentences.end(), at,
+                           [](uint32_t byte, const text::Sentence& sentence) {
+                             return byte < sentence.span.begin_byte;
+                           });
+      if (it == sentences.begin()) continue;
+      --it;
+      if (at >= it->span.end_byte) continue;  // Between sentences.
+      sums[static_cast<size_t>(it - sentences.begin())] += attention[t];
+    }
+    for (const auto& [sentence, sum] : sums) {
+      double& cell = out[unit.sequence][sentence];
+      cell = std::isnan(cell) ? sum : std::max(cell, sum);
     }
   }
   return out;

@@ -49,6 +49,7 @@ class LlmAttentionView : public ScoringView {
   bool neural() const override { return true; }
   std::string model_name() const override { return decoder_->name(); }
   std::string model_sha256() const override { return decoder_->sha256(); }
+  size_t cache_bytes() const override { return cache_->bytes(); }
 
   absl::StatusOr<std::unique_ptr<const Prepared>> Prepare(
       const ViewRequest& request, uint64_t budget_tokens,
@@ -61,6 +62,10 @@ class LlmAttentionView : public ScoringView {
 
  private:
   LlmAttentionView() = default;
+  // Per sequence and sentence, the attention the question paid the
+  // sentence's tokens in the passages Prepare read (NaN: not read).
+  std::vector<std::vector<double>> SentenceAttention(
+      const ViewRequest& request, const Prepared& prepared) const;
 
   // A read passage's keys and values, as the cache holds them.
   struct ReadPassage {

@@ -59,6 +59,8 @@ struct ViewRequest {
   size_t candidates = 0;
   // Fill reasons.
   bool explain = false;
+  // Fill ViewScores::sentence_attention (a view that reads attention).
+  bool explain_sentences = false;
   StopSignal stop;
 };
 
@@ -67,6 +69,10 @@ struct ViewRequest {
 struct ViewScores {
   std::vector<double> scores;
   std::vector<std::vector<std::string>> reasons;  // Empty without explain.
+  // With explain_sentences, from an attention view: per sequence, per
+  // sentence, the attention the question paid it (NaN: not read). Empty
+  // from other views.
+  std::vector<std::vector<double>> sentence_attention;
 };
 
 // What a view spent on a request, added into the request's usage.
@@ -97,6 +103,8 @@ class ScoringView {
   // view without one.
   virtual std::string model_name() const { return ""; }
   virtual std::string model_sha256() const { return ""; }
+  // Bytes its caches hold now (0: it keeps none).
+  virtual size_t cache_bytes() const { return 0; }
 
   // Derives and caches the per-document artifacts the request needs within
   // `budget_tokens` of new network work (0: no budget; a budget is what a

@@ -23,6 +23,7 @@ namespace {
 using attnr::client::RetrieverClient;
 using nlohmann::json;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr absl::Duration kTimeout = absl::Seconds(30);
 
@@ -115,6 +116,76 @@ TEST_F(HttpGatewayTest, HealthAndOpenApiDocument) {
     }
   }
   EXPECT_GT(refs, 20);
+}
+
+TEST_F(HttpGatewayTest, ServesThePlaygroundPageFromTheBinary) {
+  auto page = http_->Get("/");
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->status, 200);
+  EXPECT_THAT(page->get_header_value("Content-Type"), HasSubstr("text/html"));
+  EXPECT_THAT(page->body, HasSubstr("<title>attnr playground</title>"));
+  EXPECT_EQ(page->get_header_value("Content-Security-Policy")
+                .rfind("default-src 'self'", 0),
+            0u);
+  // Everything the page loads is served too, and nothing else is named
+  // (no external scripts, styles or fonts).
+  for (const char* asset : {"/playground.js", "/playground.css"}) {
+    EXPECT_THAT(page->body, HasSubstr(asset));
+    auto res = http_->Get(asset);
+    ASSERT_TRUE(res) << asset;
+    EXPECT_EQ(res->status, 200) << asset;
+    EXPECT_GT(res->body.size(), 1000u) << asset;
+    // The one URL is SVG's namespace name, which is never fetched.
+    std::string body = res->body;
+    for (size_t at;
+         (at = body.find("http://www.w3.org/2000/svg")) != std::string::npos;) {
+      body.erase(at, 26);
+    }
+    EXPECT_THAT(body, Not(HasSubstr("http://"))) << asset;
+    EXPECT_THAT(body, Not(HasSubstr("https://"))) << asset;
+  }
+  EXPECT_THAT(page->body, Not(HasSubstr("https://")));
+}
+
+TEST_F(HttpGatewayTest, RetrieveExplainsSentencesThroughJson) {
+  const std::string doc = Handbook("Heat", 6);
+  auto [status, body] =
+      Post("/v1/retrieve", json{{"query", "espresso grinder"},
+                                {"documents", {doc}},
+                                {"options", {{"explain_level", "sentences"}}}}
+                               .dump());
+  ASSERT_EQ(status, 200) << body.dump();
+  ASSERT_EQ(body["explanations"].size(), 1u);
+  const json& e = body["explanations"][0];
+  EXPECT_EQ(e["document_index"], 0);
+  ASSERT_GT(e["sentences"].size(), 6u);
+  for (const json& s : e["sentences"]) {
+    EXPECT_LT(s["range"]["start_char"].get<int>(),
+              s["range"]["end_char"].get<int>());
+    // No LLM view in this request: no attention, said in the note.
+    EXPECT_FALSE(s.contains("attention")) << s.dump();
+  }
+  EXPECT_THAT(e["note"].get<std::string>(),
+              HasSubstr("not among the request's views"));
+  // EXPLAIN_SENTENCES includes the scores.
+  EXPECT_TRUE(body["passages"][0].contains("breakdown"));
+  // The enum's own name works as well; an unknown level is refused.
+  std::tie(status, body) = Post(
+      "/v1/retrieve", json{{"query", "espresso grinder"},
+                           {"documents", {doc}},
+                           {"options", {{"explain_level", "EXPLAIN_SCORES"}}}}
+                          .dump());
+  ASSERT_EQ(status, 200);
+  EXPECT_TRUE(body["explanations"].empty());
+  EXPECT_TRUE(body["passages"][0].contains("breakdown"));
+  std::tie(status, body) =
+      Post("/v1/retrieve", json{{"query", "espresso grinder"},
+                                {"documents", {doc}},
+                                {"options", {{"explain_level", "loud"}}}}
+                               .dump());
+  EXPECT_EQ(status, 400);
+  EXPECT_THAT(body["error"]["message"].get<std::string>(),
+              HasSubstr("options.explain_level: must be one of"));
 }
 
 TEST_F(HttpGatewayTest, RerankRanksTheAnswerFirst) {
@@ -420,6 +491,12 @@ TEST_F(HttpGatewayTest, MetricsCountCallsByTransportAndStatus) {
   EXPECT_THAT(text, HasSubstr("attnr_stage_duration_seconds_count{stage="
                               "\"text\"}"));
   EXPECT_THAT(text, HasSubstr("attnr_queue_depth{pool=\"neural\"} 0"));
+  EXPECT_THAT(text, HasSubstr("attnr_stage_duration_seconds_count{stage="
+                              "\"queue\"}"));
+  // The analysis cache holds the document just retrieved.
+  EXPECT_THAT(text, HasSubstr("attnr_cache_bytes{cache=\"documents\"} "));
+  EXPECT_THAT(text,
+              Not(HasSubstr("attnr_cache_bytes{cache=\"documents\"} 0\n")));
   EXPECT_THAT(text, HasSubstr("attnr_serving 1"));
   // Every sample line is `name[{labels}] value`.
   std::istringstream lines(text);

@@ -112,6 +112,90 @@ TEST_F(LlmServerTest, ReadsCandidatesOnceAndRanksTheAnswer) {
   }
 }
 
+TEST_F(LlmServerTest, SentenceExplanationsCarryTheLlmAttention) {
+  // More passages than the LLM's 16 candidates, so some are not read.
+  std::string doc = FaqDocument(
+      absl::StrCat("Heatmap notes ", absl::ToUnixNanos(absl::Now())));
+  for (int i = 1; i <= 30; ++i) {
+    absl::StrAppend(&doc, "The archive room on floor ", i,
+                    " keeps the ledgers of the year ", 1900 + i, ".\n\n");
+  }
+  attnr::v1::RetrieveRequest request;
+  request.set_query("How can I make my electricity bill smaller?");
+  request.add_documents()->set_text(doc);
+  request.mutable_options()->set_max_passage_tokens(16);
+  request.mutable_options()->set_explain_level(attnr::v1::EXPLAIN_SENTENCES);
+  request.mutable_options()->add_views(attnr::v1::SCORING_VIEW_LEXICAL);
+  request.mutable_options()->add_views(attnr::v1::SCORING_VIEW_LLM);
+  auto r = client_->Retrieve(request, kTimeout);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->explanations_size(), 1);
+  const attnr::v1::DocumentExplanation& e = r->explanations(0);
+  ASSERT_GT(e.sentences_size(), 30);
+  // The sentences tile the document in order, each a real slice of it.
+  uint32_t previous_end = 0;
+  int read = 0;
+  double best = 0;
+  int best_sentence = -1;
+  for (int s = 0; s < e.sentences_size(); ++s) {
+    const attnr::v1::TextRange& range = e.sentences(s).range();
+    EXPECT_GE(range.start_byte(), previous_end);
+    EXPECT_LT(range.start_byte(), range.end_byte());
+    EXPECT_LE(range.end_byte(), doc.size());
+    previous_end = range.end_byte();
+    if (!e.sentences(s).has_attention()) continue;
+    ++read;
+    EXPECT_GE(e.sentences(s).attention(), 0.0);
+    EXPECT_LE(e.sentences(s).attention(), 1.0);
+    if (e.sentences(s).attention() > best) {
+      best = e.sentences(s).attention();
+      best_sentence = s;
+    }
+  }
+  // The LLM read its candidates, not the whole document (the budget).
+  EXPECT_GT(read, 0);
+  EXPECT_LT(read, e.sentences_size());
+  EXPECT_THAT(e.note(), HasSubstr(absl::StrCat("the LLM read ", read, " of ")));
+  // Every sentence of the top passage was read, and the sentence the
+  // question attends to most lies in a passage the LLM read.
+  const attnr::v1::TextRange& top = r->passages(0).range();
+  for (const auto& s : e.sentences()) {
+    if (s.range().start_byte() >= top.start_byte() &&
+        s.range().end_byte() <= top.end_byte()) {
+      EXPECT_TRUE(s.has_attention()) << s.range().start_byte();
+    }
+  }
+  ASSERT_GE(best_sentence, 0);
+  // Scores are there too (EXPLAIN_SENTENCES includes EXPLAIN_SCORES).
+  EXPECT_GT(r->passages(0).breakdown().view_scores_size(), 0);
+
+  // Without the LLM view the sentences come back with no attention and a
+  // note that says why; without explain_level none at all.
+  request.mutable_options()->clear_views();
+  request.mutable_options()->add_views(attnr::v1::SCORING_VIEW_LEXICAL);
+  auto lexical = client_->Retrieve(request, kTimeout);
+  ASSERT_TRUE(lexical.ok()) << lexical.status();
+  ASSERT_EQ(lexical->explanations_size(), 1);
+  EXPECT_EQ(lexical->explanations(0).sentences_size(), e.sentences_size());
+  for (const auto& s : lexical->explanations(0).sentences()) {
+    EXPECT_FALSE(s.has_attention());
+  }
+  EXPECT_THAT(lexical->explanations(0).note(),
+              HasSubstr("not among the request's views"));
+  request.mutable_options()->clear_explain_level();
+  auto lean = client_->Retrieve(request, kTimeout);
+  ASSERT_TRUE(lean.ok()) << lean.status();
+  EXPECT_EQ(lean->explanations_size(), 0);
+  EXPECT_FALSE(lean->passages(0).has_breakdown());
+
+  // An out-of-range level is refused, naming the field.
+  request.mutable_options()->set_explain_level(
+      static_cast<attnr::v1::ExplainLevel>(9));
+  auto bad = client_->Retrieve(request, kTimeout);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("options.explain_level"));
+}
+
 TEST_F(LlmServerTest, CliRetrieveThroughTheLlmView) {
   const std::string path = WriteFile(
       "llm-faq.txt",

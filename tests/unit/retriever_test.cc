@@ -390,11 +390,13 @@ TEST(RetrieverDenseTest, BudgetShrinksToFitTheDeadline) {
   EXPECT_EQ(full->usage.unjudged_passages, 0u);
   ASSERT_GT(full->usage.encoded_tokens, 1000u);
 
-  // A fresh document of the same size with a third of the time the whole
-  // encode took: the budget leaves passages unjudged, and the call answers.
+  // A fresh document of the same size with half the time the whole encode
+  // took: the budget (half of what the rate fits into the time left) leaves
+  // passages unjudged, and the call answers (with room for a machine busy
+  // with other tests).
   ASSERT_GT(full->usage.times.encode_ms, 300.0);
   params.stop = StopSignal(absl::Now() +
-                           absl::Milliseconds(full->usage.times.encode_ms / 3));
+                           absl::Milliseconds(full->usage.times.encode_ms / 2));
   auto rushed =
       (*r)->Retrieve("espresso grinder", {{"b", document(2)}}, params);
   ASSERT_TRUE(rushed.ok()) << rushed.status();
