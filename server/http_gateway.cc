@@ -76,6 +76,28 @@ struct PendingCall {
   Response response;
 };
 
+// Checks and parses an HTTP call into `pending.request`: an
+// unauthenticated caller is refused before its body is read, then the body
+// is parsed as JSON and by `parse`. False when the call was answered here
+// (with the error).
+template <typename Request, typename Response, typename Parse>
+bool Admit(PendingCall<Request, Response>& pending, const HttpRequest& req,
+           Parse parse, const HttpReply& reply) {
+  absl::Status status = [&] {
+    if (!pending.call.auth_status().ok()) return pending.call.auth_status();
+    auto body = ParseJsonBody(req.body);
+    if (!body.ok()) return body.status();
+    auto parsed = parse(*body);
+    if (!parsed.ok()) return parsed.status();
+    pending.request = *std::move(parsed);
+    return absl::OkStatus();
+  }();
+  if (status.ok()) return true;
+  pending.call.SetOutcome(status, 0, 0);
+  reply(ErrorResponse(status));
+  return false;
+}
+
 // Serves `path` as the frontend's `run` method: the body parsed by `parse`
 // into its request message, the response message answered as JSON.
 template <typename Request, typename Response>
@@ -88,20 +110,7 @@ void ServeMethod(HttpServer& server, const char* path, const char* method,
   server.Route("POST", path, [=](const HttpRequest& req, HttpReply reply) {
     auto pending =
         std::make_shared<PendingCall<Request, Response>>(frontend, method, req);
-    absl::Status status = [&] {
-      // Unauthenticated callers are refused before the body is read.
-      if (!pending->call.auth_status().ok()) return pending->call.auth_status();
-      auto body = ParseJsonBody(req.body);
-      if (!body.ok()) return body.status();
-      auto parsed = parse(*body);
-      if (!parsed.ok()) return parsed.status();
-      pending->request = *std::move(parsed);
-      return absl::OkStatus();
-    }();
-    if (!status.ok()) {
-      pending->call.SetOutcome(status, 0, 0);
-      return reply(ErrorResponse(status));
-    }
+    if (!Admit(*pending, req, parse, reply)) return;
     (frontend->*run)(
         &pending->call, &pending->request, &pending->response,
         [pending, reply, documents](const absl::Status& status) {
@@ -270,20 +279,7 @@ void HttpGateway::AddRoutes() {
         auto pending =
             std::make_shared<PendingCall<RerankCall, attnr::v1::ScoreResponse>>(
                 frontend, "Rerank", req);
-        absl::Status status = [&] {
-          if (!pending->call.auth_status().ok())
-            return pending->call.auth_status();
-          auto body = ParseJsonBody(req.body);
-          if (!body.ok()) return body.status();
-          auto parsed = RerankCallFromJson(*body);
-          if (!parsed.ok()) return parsed.status();
-          pending->request = *std::move(parsed);
-          return absl::OkStatus();
-        }();
-        if (!status.ok()) {
-          pending->call.SetOutcome(status, 0, 0);
-          return reply(ErrorResponse(status));
-        }
+        if (!Admit(*pending, req, RerankCallFromJson, reply)) return;
         frontend->Score(
             &pending->call, &pending->request.request, &pending->response,
             [pending, reply](const absl::Status& score_status) {
