@@ -121,8 +121,11 @@ print(f"docker-test: HTTP /v1/rerank OK ({r['results'][0]['relevance_score']:.4f
 PY
 
 # The playground page, served from the binary.
-curl -sSf "$HTTP/" | grep -q '<title>attnr playground</title>'
-curl -sSf "$HTTP/playground.js" | grep -q 'EXPLAIN_SENTENCES'
+# (Saved first: grep -q would stop reading early and fail curl, error 23.)
+curl -sSf -o /tmp/attnr-docker-page.html "$HTTP/"
+grep -q '<title>attnr playground</title>' /tmp/attnr-docker-page.html
+curl -sSf -o /tmp/attnr-docker-page.js "$HTTP/playground.js"
+grep -q 'EXPLAIN_SENTENCES' /tmp/attnr-docker-page.js
 echo "docker-test: playground page served at $HTTP/"
 
 # The image's HEALTHCHECK reports healthy.
