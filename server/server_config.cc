@@ -94,16 +94,8 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_max_neural_requests(16);
   c.set_max_queued_neural_requests(32);
   c.set_max_neural_requests_per_client(4);
-  c.set_max_connection_idle_ms(120000);
-  c.set_max_connection_age_ms(1800000);
-  c.set_max_connection_age_grace_ms(60000);
-  c.set_keepalive_time_ms(60000);
-  c.set_keepalive_timeout_ms(20000);
-  c.set_handshake_timeout_ms(10000);
-  c.set_max_concurrent_streams(100);
-  c.set_http_idle_timeout_seconds(10);
-  c.set_http_keep_alive_max_requests(100);
-  c.set_max_http_connections(2048);
+  // The connection settings stay 0 here: ResolveConnectionLimits
+  // (server/connection_limits.cc) holds their defaults.
   return c;
 }
 
