@@ -248,10 +248,12 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
   if (!cheap.empty()) {
     views::Fuse(cheap, config_.fusion_weights, &details);
     request.priority = views::FusedOrder(details);
-  } else if (budget_tokens > 0) {
-    // A budget is spent on the passages BM25 ranks highest even when the
-    // request does not fuse BM25 (document order would spend it on the
-    // document's first passages).
+  } else if (budget_tokens > 0 ||
+             request.stop.deadline() != absl::InfiniteFuture()) {
+    // A budget (or the time to a deadline, which paces the neural views) is
+    // spent on the passages BM25 ranks highest even when the request does
+    // not fuse BM25 (document order would spend it on the document's first
+    // passages).
     views::ViewUsage spent;
     auto lexical = view(ViewKind::kLexical)->Score(request, nullptr, &spent);
     if (!lexical.ok()) return lexical.status();

@@ -2,6 +2,7 @@
 
 #include <grpcpp/support/proto_buffer_reader.h>
 
+#include <atomic>
 #include <chrono>
 #include <string>
 
@@ -63,11 +64,17 @@ class GrpcCall final : public grpc::ServerUnaryReactor {
         grpc::Slice slice(bytes);
         *raw_response_ = grpc::ByteBuffer(&slice, 1);
       }
+      answered_.store(true);
       Finish(ToGrpcStatus(status));
     };
   }
 
-  void OnCancel() override { call_.CallerGone(); }
+  // gRPC also reports a cancel when the status could not be sent after
+  // Finish, e.g. the client closed its channel as soon as the answer
+  // arrived: once answered, the caller is counted as having our status.
+  void OnCancel() override {
+    if (!answered_.load()) call_.CallerGone();
+  }
   void OnDone() override { delete this; }
 
  private:
@@ -76,6 +83,7 @@ class GrpcCall final : public grpc::ServerUnaryReactor {
   Request request_;
   Response response_;
   absl::Status parsed_;
+  std::atomic<bool> answered_{false};
 };
 
 // Starts `method` of the frontend for one call, or answers a request that

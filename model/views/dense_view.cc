@@ -119,17 +119,24 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
     Normalize(out->query.data(), dim);
   }
 
-  // Similar lengths batch together (less padding); each batch is one turn
-  // of the model, so other requests' model work interleaves between them.
+  // Similar lengths batch together (less padding) within windows of a few
+  // batches taken in priority order, so a call paced by its deadline (below)
+  // has judged the passages BM25 ranks highest. Each batch is one turn of
+  // the model, so other requests' model work interleaves between them.
   std::vector<std::pair<size_t, size_t>> rows;  // (missing index, piece)
   for (size_t i = 0; i < missing.size(); ++i) {
     for (size_t p = 0; p < missing[i].pieces.size(); ++p)
       rows.emplace_back(i, p);
   }
-  std::stable_sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
-    return missing[a.first].pieces[a.second].size() <
-           missing[b.first].pieces[b.second].size();
-  });
+  const size_t window = 4 * std::max<size_t>(1, params_.batch_units);
+  for (size_t w = 0; w < rows.size(); w += window) {
+    std::stable_sort(rows.begin() + w,
+                     rows.begin() + std::min(rows.size(), w + window),
+                     [&](const auto& a, const auto& b) {
+                       return missing[a.first].pieces[a.second].size() <
+                              missing[b.first].pieces[b.second].size();
+                     });
+  }
   std::vector<std::vector<float>> embedded(missing.size());
   std::vector<size_t> pending(missing.size());  // Pieces still to embed.
   for (size_t i = 0; i < missing.size(); ++i) {
@@ -151,8 +158,27 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
     out->units[missing[i].unit] = std::move(value);
     done[i] = true;
   };
+  // Paced by the deadline: the budget was sized from earlier calls' speed;
+  // when this one runs slower (a busy machine), a batch that would likely
+  // end past the deadline is not started and the call answers from what it
+  // judged, instead of failing with nothing.
+  const absl::Time encode_start = absl::Now();
+  uint64_t encoded = 0;
   for (size_t first = 0; first < rows.size(); first += params_.batch_units) {
     const size_t last = std::min(rows.size(), first + params_.batch_units);
+    if (encoded > 0 && request.stop.deadline() != absl::InfiniteFuture()) {
+      uint64_t next = 0;
+      for (size_t r = first; r < last; ++r) {
+        next += missing[rows[r].first].pieces[rows[r].second].size() + 2;
+      }
+      const absl::Duration per_token = (absl::Now() - encode_start) / encoded;
+      if (absl::Now() + 2 * per_token * next > request.stop.deadline()) {
+        for (size_t i = 0; i < missing.size(); ++i) {
+          if (!done[i]) ++usage->unjudged_units;
+        }
+        break;
+      }
+    }
     auto turn = gate_->Take(request.stop, "dense encode");
     if (!turn.ok()) return turn.status();
     std::vector<size_t> todo;
@@ -176,6 +202,7 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
       std::copy_n(vectors->data() + b * dim, dim, row);
       Normalize(row, dim);
       usage->encoded_tokens += batch[b].size() + 2;
+      encoded += batch[b].size() + 2;
       if (--pending[i] == 0) finish(i, nullptr);
     }
   }

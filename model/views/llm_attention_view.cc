@@ -155,16 +155,37 @@ LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
   // Read in batches of similar length; each batch is one turn of the model.
   std::vector<size_t> by_length(missing.size());
   std::iota(by_length.begin(), by_length.end(), 0);
-  std::stable_sort(by_length.begin(), by_length.end(), [&](size_t a, size_t b) {
-    return missing[a].ids.size() < missing[b].ids.size();
-  });
+  // Within windows of a few batches in priority order, so the pacing below
+  // cuts the passages BM25 ranks lowest.
+  const size_t window = 4 * std::max<size_t>(1, params_.batch_passages);
+  for (size_t w = 0; w < by_length.size(); w += window) {
+    std::stable_sort(by_length.begin() + w,
+                     by_length.begin() + std::min(by_length.size(), w + window),
+                     [&](size_t a, size_t b) {
+                       return missing[a].ids.size() < missing[b].ids.size();
+                     });
+  }
+  // Paced by the deadline as the dense view is: a batch that would likely
+  // end past it (at this call's speed so far, twice over: the question is
+  // still to read) is not started, and the passages left are unjudged.
+  const absl::Time read_start = absl::Now();
+  uint64_t read_tokens = 0;
   for (size_t first = 0; first < by_length.size();
        first += params_.batch_passages) {
     const size_t last =
         std::min(by_length.size(), first + params_.batch_passages);
     std::vector<std::vector<int32_t>> batch;
+    uint64_t batch_tokens = 0;
     for (size_t i = first; i < last; ++i) {
       batch.push_back(missing[by_length[i]].ids);
+      batch_tokens += batch.back().size();
+    }
+    if (read_tokens > 0 && request.stop.deadline() != absl::InfiniteFuture()) {
+      const absl::Duration per_token = (absl::Now() - read_start) / read_tokens;
+      if (absl::Now() + 2 * per_token * batch_tokens >
+          request.stop.deadline()) {
+        break;
+      }
     }
     auto turn = gate_->Take(request.stop, "llm read");
     if (!turn.ok()) return turn.status();
@@ -178,8 +199,22 @@ LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
       cache_->Put(m.key, value);
       read[m.slot] = std::move(value);
       usage->encoded_tokens += m.ids.size();
+      read_tokens += m.ids.size();
     }
   }
+  // Passages the pacing left unread are unjudged.
+  size_t kept = 0;
+  for (size_t k = 0; k < units.size(); ++k) {
+    if (read[k] == nullptr) {
+      ++usage->unjudged_units;
+      continue;
+    }
+    units[kept] = units[k];
+    read[kept] = std::move(read[k]);
+    ++kept;
+  }
+  units.resize(kept);
+  read.resize(kept);
   usage->cache_hit = spent == 0 && usage->unjudged_units == 0;
   if (!warm_up && !read.empty()) {
     std::vector<const llama::KvCache*> kvs;

@@ -365,6 +365,43 @@ TEST(RetrieverDenseTest, BudgetFollowsBm25EvenWhenOnlyDenseIsAsked) {
   EXPECT_GT(result->usage.unjudged_passages, 0u);
 }
 
+// With no encode rate known yet (a fresh retriever) nothing sizes the
+// budget, so the dense view paces itself: the batches that would end past
+// the deadline are not started and the call answers from what it judged.
+TEST(RetrieverDenseTest, DeadlinePacesTheEncodeWhenNoRateIsKnown) {
+  RetrieverConfig config;
+  config.dense_model_path = PretrainedModelFolder("all-minilm-l6-v2");
+  config.neural_budget_tokens = 0;  // No configured limit.
+  std::string doc = "Notes.\n\n";
+  for (int i = 0; i < 200; ++i) {
+    absl::StrAppend(&doc, "Paragraph ", i,
+                    " talks about the weather, the harvest and the roads "
+                    "between the villages in spring.\n\n");
+  }
+  doc += "The espresso grinder must be descaled every month.\n\n";
+  RetrieveParams params;
+  // How long the whole encode takes, on a retriever of its own.
+  absl::Duration whole;
+  {
+    auto measure = Retriever::Create(config);
+    ASSERT_TRUE(measure.ok()) << measure.status();
+    auto full = (*measure)->Retrieve("espresso grinder", {{"d", doc}}, params);
+    ASSERT_TRUE(full.ok()) << full.status();
+    ASSERT_EQ(full->usage.unjudged_passages, 0u);
+    whole = absl::Milliseconds(full->usage.times.encode_ms);
+  }
+  auto r = Retriever::Create(config);
+  ASSERT_TRUE(r.ok()) << r.status();
+  params.stop = StopSignal(absl::Now() + whole / 2);
+  auto paced = (*r)->Retrieve("espresso grinder", {{"d", doc}}, params);
+  ASSERT_TRUE(paced.ok()) << paced.status();
+  EXPECT_GT(paced->usage.unjudged_passages, 0u);
+  ASSERT_FALSE(paced->passages.empty());
+  // BM25's best passage was among the first judged.
+  EXPECT_THAT(Slice(doc, paced->passages[0].span),
+              ::testing::HasSubstr("espresso grinder"));
+}
+
 // A call's neural budget shrinks to fit its deadline: once the encode rate
 // is known, a call with little time left judges fewer passages and still
 // answers (from BM25 and what it could judge) instead of running out.
