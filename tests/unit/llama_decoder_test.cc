@@ -26,6 +26,15 @@ std::string GgufPath() {
          "/SmolLM2-135M-Instruct.Q4_1.gguf";
 }
 
+// The same computation split differently (chunks, a cache, a padded batch)
+// sums in another order: equal within a few float32 ulps of the value, which
+// matters for the first token's outlier dimensions (hundreds in magnitude).
+constexpr double kSplitAbs = 2e-4;
+constexpr double kSplitRel = 4e-6;
+double SplitTolerance(float want) {
+  return kSplitAbs + kSplitRel * std::fabs(want);
+}
+
 const nlohmann::json& Vectors() {
   static const nlohmann::json* v = [] {
     std::ifstream in(std::string(std::getenv("ATTNR_SOURCE_DIR")) +
@@ -160,7 +169,9 @@ TEST_F(LlamaDecoderTest, ChunksAndCachesEqualOnePass) {
   ASSERT_TRUE(decoder_->Forward(ids, {}, false, {12}, {12}, &chunked, 5).ok());
   ASSERT_EQ(chunked.hidden[0].size(), whole.hidden[0].size());
   for (size_t i = 0; i < whole.hidden[0].size(); ++i) {
-    ASSERT_NEAR(chunked.hidden[0][i], whole.hidden[0][i], 2e-4) << i;
+    ASSERT_NEAR(chunked.hidden[0][i], whole.hidden[0][i],
+                SplitTolerance(whole.hidden[0][i]))
+        << i;
   }
   // The first 30 tokens as a cache, the rest attending to it.
   const std::vector<int32_t> head(ids.begin(), ids.begin() + 30);
@@ -174,7 +185,9 @@ TEST_F(LlamaDecoderTest, ChunksAndCachesEqualOnePass) {
       decoder_->Forward(tail, {cache->get()}, false, {12}, {12}, &rest).ok());
   const int64_t n = ids.size(), dim = 576;
   for (size_t i = 0; i < tail.size() * dim; ++i) {
-    ASSERT_NEAR(rest.hidden[0][i], whole.hidden[0][30 * dim + i], 2e-4) << i;
+    ASSERT_NEAR(rest.hidden[0][i], whole.hidden[0][30 * dim + i],
+                SplitTolerance(whole.hidden[0][30 * dim + i]))
+        << i;
   }
   EXPECT_EQ(rest.keys, n);
   // The same head read in a batch beside a longer sequence (padding after
@@ -190,7 +203,8 @@ TEST_F(LlamaDecoderTest, ChunksAndCachesEqualOnePass) {
       decoder_->Forward(tail, {(*batch)[0].get()}, false, {12}, {}, &from_batch)
           .ok());
   for (size_t i = 0; i < tail.size() * dim; ++i) {
-    ASSERT_NEAR(from_batch.hidden[0][i], whole.hidden[0][30 * dim + i], 2e-4)
+    ASSERT_NEAR(from_batch.hidden[0][i], whole.hidden[0][30 * dim + i],
+                SplitTolerance(whole.hidden[0][30 * dim + i]))
         << i;
   }
   // Attention of the last token over all keys, cache first.
