@@ -64,6 +64,8 @@ usage:
   attnr retrieve --doc FILE [--doc FILE ...] (--query TEXT | --queries FILE.jsonl)
                  [--top-k N] [--max-passage-tokens N] [--overlap N]
                  [--views lexical,dense,llm,entity] [--explain] [--no-text]
+                 [--explain=sentences]  (also the sentences the question
+                               attended to most, per document: the LLM view)
                  [--prepare]   (warm the documents first: every passage judged)
                  [--scope | --no-scope]  (follow shared entities from the
                                best matches; default: the server's)
@@ -130,6 +132,17 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
       return std::string(argv[++i]);
     };
     auto is = [&](const char* name) { return flag == name; };
+    if (is("--explain") && has_value) {
+      // --explain=LEVEL, the levels of the API's explain_level.
+      const std::string level = absl::AsciiStrToLower(value);
+      if (level != "none" && level != "scores" && level != "sentences") {
+        return Usage(absl::StrCat("--explain: unknown level '", value,
+                                  "' (none, scores, sentences)"));
+      }
+      o.explain = level != "none";
+      o.explain_sentences = level == "sentences";
+      continue;
+    }
     if (is("--json") || is("--explain") || is("--no-text") || is("--prepare") ||
         is("--scope") || is("--no-scope") || is("--grow-ranges") ||
         is("--no-grow-ranges") || is("--fresh") || is("--help") || is("-h")) {
@@ -266,7 +279,12 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
     if (std::count(o.docs.begin(), o.docs.end(), "-") > 1) {
       return Usage("--doc - (standard input) can be given only once");
     }
-  } else if (o.command == "score") {
+  }
+  if (o.explain_sentences && o.command != "retrieve" && o.command != "bench") {
+    return Usage(absl::StrCat("--explain=sentences is for retrieve; ",
+                              o.command, " takes --explain (scores)"));
+  }
+  if (o.command == "score") {
     if (!o.has_query) return Usage("score needs --query TEXT");
     if (o.passages.empty()) {
       return Usage(

@@ -42,6 +42,9 @@ struct CliOptions {
   uint32_t max_passage_tokens = 0;
   uint32_t overlap_sentences = 0;
   bool explain = false;
+  // retrieve --explain=sentences: also every sentence of every document with
+  // the attention the LLM view's question paid to it.
+  bool explain_sentences = false;
   bool no_text = false;
   // retrieve: send the documents to Prepare before the first query.
   bool prepare = false;

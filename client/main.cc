@@ -132,6 +132,9 @@ absl::StatusOr<attnr::v1::RetrieveRequest> BaseRequest(const CliOptions& o) {
   options->set_max_passage_tokens(o.max_passage_tokens);
   options->set_overlap_sentences(o.overlap_sentences);
   options->set_explain(o.explain);
+  if (o.explain_sentences) {
+    options->set_explain_level(attnr::v1::EXPLAIN_SENTENCES);
+  }
   if (o.no_text) options->set_return_text(false);
   if (o.entity_scope.has_value()) options->set_entity_scope(*o.entity_scope);
   if (o.grow_ranges.has_value()) options->set_grow_ranges(*o.grow_ranges);
@@ -204,8 +207,12 @@ int RunRetrieve(const CliOptions& o, RetrieverClient& client) {
       if (!line.ok()) return Fail(line.status());
       std::cout << *line << "\n";
     } else {
-      std::cout << attnr::client::FormatRetrieveTable(q.query, *response)
-                << "\n";
+      std::cout << attnr::client::FormatRetrieveTable(q.query, *response);
+      if (response->explanations_size() > 0) {
+        std::cout << attnr::client::FormatSentenceAttention(*response,
+                                                            base.documents());
+      }
+      std::cout << "\n";
     }
     std::cout.flush();
   }

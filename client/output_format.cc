@@ -1,5 +1,8 @@
 #include "client/output_format.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -126,6 +129,58 @@ std::string FormatRetrieveTable(const std::string& query,
                     " passages not judged by the neural views within this "
                     "request's budget (warm the documents with `attnr "
                     "prepare` or --prepare to judge them all)\n");
+  }
+  return out;
+}
+
+std::string FormatSentenceAttention(
+    const attnr::v1::RetrieveResponse& response,
+    const google::protobuf::RepeatedPtrField<attnr::v1::Document>& documents,
+    int max_sentences) {
+  std::string out;
+  for (const attnr::v1::DocumentExplanation& e : response.explanations()) {
+    const int index = static_cast<int>(e.document_index());
+    const std::string* text =
+        index < documents.size() ? &documents.Get(index).text() : nullptr;
+    const std::string name =
+        text == nullptr || documents.Get(index).id().empty()
+            ? absl::StrCat("#", index)
+            : documents.Get(index).id();
+    std::vector<const attnr::v1::SentenceExplanation*> read;
+    for (const attnr::v1::SentenceExplanation& s : e.sentences()) {
+      if (s.has_attention()) read.push_back(&s);
+    }
+    absl::StrAppend(&out, "attention in ", name, ": ", read.size(), " of ",
+                    e.sentences_size(), " sentences read by the LLM");
+    if (read.empty()) {
+      if (!e.note().empty()) absl::StrAppend(&out, " (", e.note(), ")");
+      absl::StrAppend(&out, "\n");
+      continue;
+    }
+    // Highest share first; equal shares in document order.
+    std::stable_sort(read.begin(), read.end(),
+                     [](const auto* a, const auto* b) {
+                       return a->attention() > b->attention();
+                     });
+    if (static_cast<int>(read.size()) > max_sentences) {
+      read.resize(max_sentences);
+    }
+    absl::StrAppend(
+        &out, "; the most attended:\n",
+        absl::StrFormat("  %7s  %-18s %s\n", "share", "chars", "sentence"));
+    for (const attnr::v1::SentenceExplanation* s : read) {
+      const attnr::v1::TextRange& r = s->range();
+      std::string sentence;
+      if (text != nullptr && r.start_byte() <= r.end_byte() &&
+          r.end_byte() <= text->size()) {
+        sentence = Snippet(
+            text->substr(r.start_byte(), r.end_byte() - r.start_byte()), 80);
+      }
+      absl::StrAppend(
+          &out, absl::StrFormat("  %7.4f  %-18s %s\n", s->attention(),
+                                Range(r.start_char(), r.end_char()), sentence));
+    }
+    if (!e.note().empty()) absl::StrAppend(&out, "  (", e.note(), ")\n");
   }
   return out;
 }

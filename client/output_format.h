@@ -19,6 +19,13 @@ absl::StatusOr<std::string> ToJsonLine(const google::protobuf::Message& message,
 // Human-readable ranked table: rank, score, document, ranges and a snippet.
 std::string FormatRetrieveTable(const std::string& query,
                                 const attnr::v1::RetrieveResponse& response);
+// Per document of `response.explanations`: the `max_sentences` sentences
+// the question attended to most (share, code point range, text sliced from
+// `documents`, the request's), and the explanation's note.
+std::string FormatSentenceAttention(
+    const attnr::v1::RetrieveResponse& response,
+    const google::protobuf::RepeatedPtrField<attnr::v1::Document>& documents,
+    int max_sentences = 5);
 std::string FormatScoreTable(const attnr::v1::ScoreResponse& response);
 std::string FormatModelInfo(const attnr::v1::ModelInfo& info);
 

@@ -209,6 +209,44 @@ TEST_F(LlmServerTest, CliRetrieveThroughTheLlmView) {
   EXPECT_THAT(retrieve.out, HasSubstr("museum"));
 }
 
+TEST_F(LlmServerTest, CliPrintsTheSentencesTheQuestionAttendedTo) {
+  const std::string doc =
+      FaqDocument(absl::StrCat("CLI heatmap ", absl::ToUnixNanos(absl::Now())));
+  const std::string path = WriteFile("llm-heat.txt", doc);
+  const std::string command = absl::StrCat(
+      ATTNR_CLI_BIN, " retrieve --explain=sentences --views lexical,llm",
+      " --max-passage-tokens 16 --doc ", path,
+      " --query 'When does the museum open on Sundays?' --target ",
+      server_->target());
+  const CommandResult table = RunShell(command);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr(absl::StrCat("attention in ", path, ": ")));
+  EXPECT_THAT(table.out, HasSubstr("sentences read by the LLM; the most "
+                                   "attended:"));
+  // The most attended sentence is printed from the document itself, and the
+  // museum's opening hours draw the question's attention.
+  const size_t listed = table.out.find("the most attended:");
+  ASSERT_NE(listed, std::string::npos);
+  EXPECT_THAT(table.out.substr(listed), HasSubstr("museum"));
+
+  // --json carries every sentence with its range and attention.
+  const CommandResult json = RunShell(absl::StrCat(command, " --json"));
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto parsed = nlohmann::json::parse(json.out);
+  ASSERT_EQ(parsed["explanations"].size(), 1u);
+  const auto& sentences = parsed["explanations"][0]["sentences"];
+  ASSERT_GT(sentences.size(), 5u);
+  int attended = 0;
+  for (const auto& sentence : sentences) {
+    const uint32_t start = sentence["range"]["start_byte"];
+    const uint32_t end = sentence["range"]["end_byte"];
+    EXPECT_LT(start, end);
+    EXPECT_LE(end, doc.size());
+    if (sentence.contains("attention")) ++attended;
+  }
+  EXPECT_GT(attended, 0);
+}
+
 TEST(LlmStartupTest, AnotherModelOrADamagedReadoutStopsStartupClearly) {
   // A GGUF file without a tokenizer (the reader's test file).
   const std::string tiny =

@@ -122,6 +122,73 @@ TEST(CliOptionsTest, BenchTakesBoundedLoadFlags) {
               HasSubstr("--concurrency must be 1..256"));
 }
 
+TEST(CliOptionsTest, ExplainTakesTheApiLevels) {
+  auto plain = Parse({"retrieve", "--doc", "a", "--query", "q", "--explain"});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_TRUE(plain->explain);
+  EXPECT_FALSE(plain->explain_sentences);
+  auto sentences =
+      Parse({"retrieve", "--doc", "a", "--query", "q", "--explain=Sentences"});
+  ASSERT_TRUE(sentences.ok()) << sentences.status();
+  EXPECT_TRUE(sentences->explain);
+  EXPECT_TRUE(sentences->explain_sentences);
+  auto none =
+      Parse({"retrieve", "--doc", "a", "--query", "q", "--explain=none"});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->explain);
+  EXPECT_FALSE(none->explain_sentences);
+  EXPECT_THAT(
+      Parse({"retrieve", "--doc", "a", "--query", "q", "--explain=loud"})
+          .status()
+          .message(),
+      HasSubstr("--explain: unknown level 'loud' (none, scores, sentences)"));
+  EXPECT_THAT(
+      Parse({"score", "--query", "q", "--passage", "p", "--explain=sentences"})
+          .status()
+          .message(),
+      HasSubstr("--explain=sentences is for retrieve"));
+}
+
+TEST(OutputFormatTest, SentenceAttentionListsTheMostAttendedFirst) {
+  // Multi-byte text first: the byte ranges slice, the code point ranges print.
+  const std::string text =
+      "Caf\xC3\xA9 opens at nine. The bill is due monthly. Rain is likely.";
+  google::protobuf::RepeatedPtrField<attnr::v1::Document> documents;
+  documents.Add()->set_text(text);
+  documents.Add()->set_text("Unread.");
+  documents.Mutable(0)->set_id("notes.txt");
+  attnr::v1::RetrieveResponse response;
+  attnr::v1::DocumentExplanation* e = response.add_explanations();
+  const uint32_t starts[] = {0, 21, 46};
+  const uint32_t ends[] = {20, 45, 61};
+  const double attention[] = {0.2, 0.7, -1};
+  for (int i = 0; i < 3; ++i) {
+    attnr::v1::SentenceExplanation* s = e->add_sentences();
+    s->mutable_range()->set_start_byte(starts[i]);
+    s->mutable_range()->set_end_byte(ends[i]);
+    s->mutable_range()->set_start_char(i == 0 ? 0 : starts[i] - 1);
+    s->mutable_range()->set_end_char(ends[i] - 1);
+    if (attention[i] >= 0) s->set_attention(attention[i]);
+  }
+  e->set_note("the LLM read 2 of 3 sentences");
+  attnr::v1::DocumentExplanation* unread = response.add_explanations();
+  unread->set_document_index(1);
+  unread->add_sentences()->mutable_range()->set_end_byte(7);
+  unread->set_note("the LLM view was not among the request's views");
+
+  const std::string out = FormatSentenceAttention(response, documents, 1);
+  EXPECT_THAT(out, HasSubstr("attention in notes.txt: 2 of 3 sentences read "
+                             "by the LLM; the most attended:\n"));
+  // Only the best one (max_sentences = 1): the bill, not the caf\xC3\xA9.
+  EXPECT_THAT(out, HasSubstr("0.7000  [20,44)"));
+  EXPECT_THAT(out, HasSubstr("The bill is due monthly."));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("opens at nine")));
+  EXPECT_THAT(out, HasSubstr("(the LLM read 2 of 3 sentences)"));
+  EXPECT_THAT(out, HasSubstr("attention in #1: 0 of 1 sentences read by the "
+                             "LLM (the LLM view was not among the request's "
+                             "views)\n"));
+}
+
 TEST(OutputFormatTest, SnippetCollapsesWhitespaceAndCutsOnCodePoints) {
   EXPECT_EQ(Snippet("a  b\n\nc", 10), "a b c");
   EXPECT_EQ(Snippet("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", 2),

@@ -11,13 +11,14 @@
 """
 from attnr.client import (DOCUMENT_DIGEST_HEADER, AsyncRetriever, AttnrError,
                           Retriever)
-from attnr.types import (CharSpan, Document, Passage, PassageScore,
-                         RetrieveResult, ScoreResult, TextRange, Usage,
-                         ViewScore)
+from attnr.types import (CharSpan, Document, DocumentExplanation, Passage,
+                         PassageScore, RetrieveResult, ScoreResult,
+                         SentenceAttention, TextRange, Usage, ViewScore)
 
 __all__ = [
     "AsyncRetriever", "AttnrError", "CharSpan", "DOCUMENT_DIGEST_HEADER",
-    "Document", "Passage", "PassageScore", "Retriever", "RetrieveResult",
-    "ScoreResult", "TextRange", "Usage", "ViewScore",
+    "Document", "DocumentExplanation", "Passage", "PassageScore",
+    "Retriever", "RetrieveResult", "ScoreResult", "SentenceAttention",
+    "TextRange", "Usage", "ViewScore",
 ]
 __version__ = "1.0.0"

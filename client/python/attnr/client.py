@@ -7,9 +7,10 @@ from typing import List, Optional, Sequence, Tuple
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from attnr.types import (CharSpan, Document, DocumentLike, PassageLike,
-                         Passage, PassageScore, RetrieveResult, ScoreResult,
-                         TextRange, Usage, ViewScore, Views)
+from attnr.types import (CharSpan, Document, DocumentExplanation,
+                         DocumentLike, Explain, PassageLike, Passage,
+                         PassageScore, RetrieveResult, ScoreResult,
+                         SentenceAttention, TextRange, Usage, ViewScore, Views)
 from attnr.v1 import retriever_pb2, retriever_pb2_grpc
 
 # Load balancers may route on it to the replica that has the document
@@ -45,6 +46,30 @@ def _view_number(view: str) -> int:
                          f"{', '.join(_VIEWS)})") from None
 
 
+_EXPLAIN_LEVELS = {
+    "none": retriever_pb2.EXPLAIN_NONE,
+    "scores": retriever_pb2.EXPLAIN_SCORES,
+    "sentences": retriever_pb2.EXPLAIN_SENTENCES,
+}
+
+
+def _explain_level(explain: Explain) -> int:
+    if isinstance(explain, bool):
+        return _EXPLAIN_LEVELS["scores" if explain else "none"]
+    if isinstance(explain, str) and explain.lower() in _EXPLAIN_LEVELS:
+        return _EXPLAIN_LEVELS[explain.lower()]
+    raise ValueError(f"explain: {explain!r} is not an explain level (use "
+                     f"True, False, {', '.join(map(repr, _EXPLAIN_LEVELS))})")
+
+
+def _score_explain(explain: Explain) -> bool:
+    level = _explain_level(explain)
+    if level == retriever_pb2.EXPLAIN_SENTENCES:
+        raise ValueError('explain: "sentences" is for retrieve; score '
+                         'explains per-view scores (True or "scores")')
+    return level == retriever_pb2.EXPLAIN_SCORES
+
+
 def _document(doc: DocumentLike) -> retriever_pb2.Document:
     if isinstance(doc, str):
         return retriever_pb2.Document(text=doc.encode("utf-8"))
@@ -78,14 +103,15 @@ def _usage(u) -> Usage:
 def _retrieve_request(query: str, documents: Sequence[DocumentLike],
                       top_k: Optional[int], max_passage_tokens: Optional[int],
                       overlap_sentences: Optional[int], views: Views,
-                      explain: bool, entity_scope: Optional[bool],
+                      explain: Explain, entity_scope: Optional[bool],
                       grow_ranges: Optional[bool], return_text: bool):
     if isinstance(documents, (str, Document)):
         documents = [documents]
     options = retriever_pb2.RetrieveOptions(
         top_k=top_k or 0, max_passage_tokens=max_passage_tokens or 0,
         overlap_sentences=overlap_sentences or 0, return_text=return_text,
-        explain=explain, views=[_view_number(v) for v in views or []])
+        explain_level=_explain_level(explain),
+        views=[_view_number(v) for v in views or []])
     if entity_scope is not None:
         options.entity_scope = entity_scope
     if grow_ranges is not None:
@@ -102,12 +128,20 @@ def _retrieve_result(response) -> RetrieveResult:
                 origin=retriever_pb2.Passage.Origin.Name(p.origin).lower(),
                 entities=list(p.entities), sentences=p.sentences,
                 views=_views(p.breakdown)) for p in response.passages]
-    return RetrieveResult(passages, _usage(response.usage), response.model)
+    explanations = [
+        DocumentExplanation(
+            e.document_index,
+            [SentenceAttention(_range(s.range), s.attention
+                               if s.HasField("attention") else None)
+             for s in e.sentences], e.note)
+        for e in response.explanations]
+    return RetrieveResult(passages, _usage(response.usage), response.model,
+                          explanations)
 
 
 def _score_request(query: str, passages: Sequence[PassageLike],
                    context: Optional[DocumentLike], views: Views,
-                   explain: bool):
+                   explain: Explain):
     items = []
     for i, p in enumerate(passages):
         if isinstance(p, str):
@@ -120,7 +154,8 @@ def _score_request(query: str, passages: Sequence[PassageLike],
     request = retriever_pb2.ScoreRequest(
         query=query.encode("utf-8"), passages=items,
         options=retriever_pb2.ScoreOptions(
-            views=[_view_number(v) for v in views or []], explain=explain))
+            views=[_view_number(v) for v in views or []],
+            explain=_score_explain(explain)))
     if context is not None:
         request.context.CopyFrom(_document(context))
     return request
@@ -212,11 +247,15 @@ class Retriever:
     def retrieve(self, query: str, documents, *, top_k: Optional[int] = None,
                  max_passage_tokens: Optional[int] = None,
                  overlap_sentences: Optional[int] = None, views: Views = None,
-                 explain: bool = False, entity_scope: Optional[bool] = None,
+                 explain: Explain = False,
+                 entity_scope: Optional[bool] = None,
                  grow_ranges: Optional[bool] = None, return_text: bool = True,
                  timeout: Optional[float] = None) -> RetrieveResult:
         """Ranks the passages of `documents` (a str, an attnr.Document or a
-        list of them) against `query`. None means the server's default."""
+        list of them) against `query`. None means the server's default.
+        `explain`: True or "scores" fills each passage's per-view `views`;
+        "sentences" also fills `explanations` (every sentence of every
+        document with the attention the LLM view's question paid to it)."""
         request = _retrieve_request(query, documents, top_k,
                                     max_passage_tokens, overlap_sentences,
                                     views, explain, entity_scope, grow_ranges,
@@ -227,7 +266,7 @@ class Retriever:
 
     def score(self, query: str, passages: Sequence[PassageLike], *,
               context: Optional[DocumentLike] = None, views: Views = None,
-              explain: bool = False,
+              explain: Explain = False,
               timeout: Optional[float] = None) -> ScoreResult:
         """Scores `passages` (texts, or CharSpans of `context`) in order."""
         request = _score_request(query, passages, context, views, explain)
@@ -302,7 +341,7 @@ class AsyncRetriever:
                        top_k: Optional[int] = None,
                        max_passage_tokens: Optional[int] = None,
                        overlap_sentences: Optional[int] = None,
-                       views: Views = None, explain: bool = False,
+                       views: Views = None, explain: Explain = False,
                        entity_scope: Optional[bool] = None,
                        grow_ranges: Optional[bool] = None,
                        return_text: bool = True,
@@ -317,7 +356,7 @@ class AsyncRetriever:
 
     async def score(self, query: str, passages: Sequence[PassageLike], *,
                     context: Optional[DocumentLike] = None,
-                    views: Views = None, explain: bool = False,
+                    views: Views = None, explain: Explain = False,
                     timeout: Optional[float] = None) -> ScoreResult:
         request = _score_request(query, passages, context, views, explain)
         metadata = _digest_metadata([request.context]) if context else ()

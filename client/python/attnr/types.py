@@ -77,10 +77,33 @@ class Usage:
 
 
 @dataclasses.dataclass(frozen=True)
+class SentenceAttention:
+    """One sentence of a document and the share of the question's attention
+    the LLM view's read-out paid to it (comparable across one result's
+    sentences); None where the LLM did not read the sentence."""
+
+    range: TextRange
+    attention: Optional[float]
+
+
+@dataclasses.dataclass(frozen=True)
+class DocumentExplanation:
+    """Every sentence of one document, in order (explain="sentences")."""
+
+    document_index: int
+    sentences: List[SentenceAttention]
+    # Why sentences have no attention; empty when every one has it.
+    note: str
+
+
+@dataclasses.dataclass(frozen=True)
 class RetrieveResult:
     passages: List[Passage]
     usage: Usage
     model: str
+    # One per document when the call asked explain="sentences"; else empty.
+    explanations: List[DocumentExplanation] = dataclasses.field(
+        default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +134,9 @@ class CharSpan:
 
 PassageLike = Union[str, CharSpan]
 Views = Optional[Sequence[str]]
+# False or "none"; True or "scores" (per-view scores); "sentences" (scores,
+# and every sentence with the LLM's attention).
+Explain = Union[bool, str]
 Metadata = Dict[str, object]
 
 

@@ -47,6 +47,45 @@ def test_retrieve_options_and_explain(server, document):
     assert "offer" in best.views[0].reasons
 
 
+def test_retrieve_explains_sentences(server, document):
+    with attnr.Retriever(server.target) as client:
+        result = client.retrieve(QUESTION, [document], top_k=3,
+                                 views=["lexical", "llm"],
+                                 explain="sentences")
+        lean = client.retrieve(QUESTION, [document], top_k=1,
+                               views=["lexical"], explain=True)
+        with pytest.raises(ValueError, match="explain: 'loud'"):
+            client.retrieve(QUESTION, [document], explain="loud")
+        with pytest.raises(ValueError, match="is for retrieve"):
+            client.score(QUESTION, ["a"], explain="sentences")
+    assert lean.explanations == []
+    assert lean.passages[0].views  # explain=True: the scores alone.
+    assert [e.document_index for e in result.explanations] == [0]
+    explanation = result.explanations[0]
+    assert len(explanation.sentences) > 100
+    data = document.encode("utf-8")
+    previous_end = 0
+    for s in explanation.sentences:
+        # In order, each a real slice of the document, in both offsets.
+        assert s.range.start_char >= previous_end
+        assert s.range.slice(document).strip()
+        assert s.range.slice_bytes(data).decode("utf-8") == \
+            s.range.slice(document)
+        previous_end = s.range.end_char
+    read = [s for s in explanation.sentences if s.attention is not None]
+    # The LLM read its candidates within its budget, not the whole document.
+    assert 0 < len(read) < len(explanation.sentences)
+    assert all(0 <= s.attention <= 1 for s in read)
+    assert "the LLM read" in explanation.note
+    # The top passage's sentences were read, and they carry attention.
+    top = result.passages[0].range
+    inside = [s for s in explanation.sentences
+              if top.start_char <= s.range.start_char and
+              s.range.end_char <= top.end_char]
+    assert inside and all(s.attention is not None for s in inside)
+    assert result.passages[0].views  # "sentences" includes the scores.
+
+
 def test_score_texts_and_spans(server, document):
     start = document.index("written offer")
     with attnr.Retriever(server.target) as client:
