@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "model/views/deadline_pacer.h"
 
 namespace attnr::views {
 namespace {
@@ -158,26 +159,18 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
     out->units[missing[i].unit] = std::move(value);
     done[i] = true;
   };
-  // Paced by the deadline: the budget was sized from earlier calls' speed;
-  // when this one runs slower (a busy machine), a batch that would likely
-  // end past the deadline is not started and the call answers from what it
-  // judged, instead of failing with nothing.
-  const absl::Time encode_start = absl::Now();
-  uint64_t encoded = 0;
+  DeadlinePacer pacer(request.stop.deadline());
   for (size_t first = 0; first < rows.size(); first += params_.batch_units) {
     const size_t last = std::min(rows.size(), first + params_.batch_units);
-    if (encoded > 0 && request.stop.deadline() != absl::InfiniteFuture()) {
-      uint64_t next = 0;
-      for (size_t r = first; r < last; ++r) {
-        next += missing[rows[r].first].pieces[rows[r].second].size() + 2;
+    uint64_t next = 0;
+    for (size_t r = first; r < last; ++r) {
+      next += missing[rows[r].first].pieces[rows[r].second].size() + 2;
+    }
+    if (!pacer.Fits(next)) {
+      for (size_t i = 0; i < missing.size(); ++i) {
+        if (!done[i]) ++usage->unjudged_units;
       }
-      const absl::Duration per_token = (absl::Now() - encode_start) / encoded;
-      if (absl::Now() + 2 * per_token * next > request.stop.deadline()) {
-        for (size_t i = 0; i < missing.size(); ++i) {
-          if (!done[i]) ++usage->unjudged_units;
-        }
-        break;
-      }
+      break;
     }
     auto turn = gate_->Take(request.stop, "dense encode");
     if (!turn.ok()) return turn.status();
@@ -196,15 +189,17 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
     if (batch.empty()) continue;
     auto vectors = encoder_->Embed(batch, request.stop);
     if (!vectors.ok()) return vectors.status();
+    uint64_t encoded = 0;
     for (size_t b = 0; b < todo.size(); ++b) {
       const size_t i = rows[todo[b]].first;
       float* row = embedded[i].data() + rows[todo[b]].second * dim;
       std::copy_n(vectors->data() + b * dim, dim, row);
       Normalize(row, dim);
-      usage->encoded_tokens += batch[b].size() + 2;
       encoded += batch[b].size() + 2;
       if (--pending[i] == 0) finish(i, nullptr);
     }
+    usage->encoded_tokens += encoded;
+    pacer.Done(encoded);
   }
   usage->prepare_ms += absl::ToDoubleMilliseconds(absl::Now() - start);
   return out;

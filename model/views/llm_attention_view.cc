@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "model/views/deadline_pacer.h"
 
 namespace attnr::views {
 namespace {
@@ -165,11 +166,9 @@ LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
                        return missing[a].ids.size() < missing[b].ids.size();
                      });
   }
-  // Paced by the deadline as the dense view is: a batch that would likely
-  // end past it (at this call's speed so far, twice over: the question is
-  // still to read) is not started, and the passages left are unjudged.
-  const absl::Time read_start = absl::Now();
-  uint64_t read_tokens = 0;
+  // Paced by the deadline (the margin also leaves room for the question,
+  // still to read); the passages left are unjudged.
+  DeadlinePacer pacer(request.stop.deadline());
   for (size_t first = 0; first < by_length.size();
        first += params_.batch_passages) {
     const size_t last =
@@ -180,13 +179,7 @@ LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
       batch.push_back(missing[by_length[i]].ids);
       batch_tokens += batch.back().size();
     }
-    if (read_tokens > 0 && request.stop.deadline() != absl::InfiniteFuture()) {
-      const absl::Duration per_token = (absl::Now() - read_start) / read_tokens;
-      if (absl::Now() + 2 * per_token * batch_tokens >
-          request.stop.deadline()) {
-        break;
-      }
-    }
+    if (!pacer.Fits(batch_tokens)) break;
     auto turn = gate_->Take(request.stop, "llm read");
     if (!turn.ok()) return turn.status();
     absl::StatusOr<std::vector<std::shared_ptr<const llama::KvCache>>> kvs =
@@ -199,8 +192,8 @@ LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
       cache_->Put(m.key, value);
       read[m.slot] = std::move(value);
       usage->encoded_tokens += m.ids.size();
-      read_tokens += m.ids.size();
     }
+    pacer.Done(batch_tokens);
   }
   // Passages the pacing left unread are unjudged.
   size_t kept = 0;
