@@ -21,6 +21,8 @@ struct TextLimits {
   uint32_t max_document_tokens = 0;
   uint32_t max_request_tokens = 0;
   uint32_t max_query_tokens = 0;
+  // The query in each neural view's own tokens (0: no limit).
+  uint32_t max_query_model_tokens = 0;
   uint32_t max_document_sentences = 0;
 };
 
@@ -111,6 +113,9 @@ struct RetrievalUsage {
   // Passages a neural view left unjudged because the request's budget
   // (neural_budget_tokens) ran out; Prepare a document to judge them all.
   uint32_t unjudged_passages = 0;
+  // Of those, passages longer in a neural view's own model tokens than its
+  // window cap: never judged by that view, whatever the budget.
+  uint32_t oversized_passages = 0;
   StageTimes times;
 };
 

@@ -189,7 +189,8 @@ absl::StatusOr<std::shared_ptr<const DocumentAnalysis>> Retriever::Analyze(
   // limits), so both make the key.
   const std::string key =
       absl::StrCat(digest, ":", options.max_sentence_tokens, ":",
-                   options.max_tokens, ":", options.max_sentences);
+                   options.max_sentence_chars, ":", options.max_tokens, ":",
+                   options.max_sentences);
   text::AnalyzeOptions capped = options;
   if (max_tokens > 0 &&
       (options.max_tokens == 0 || max_tokens < options.max_tokens)) {
@@ -292,6 +293,7 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     all_hit &= spent.cache_hit;
     usage->encoded_tokens += spent.encoded_tokens;
     usage->unjudged_passages += spent.unjudged_units;
+    usage->oversized_passages += spent.oversized_units;
     usage->times.encode_ms += spent.prepare_ms;
     done.push_back(kinds[slot]);
   }
@@ -328,8 +330,32 @@ absl::StatusOr<std::vector<text::Token>> Retriever::PrepareQuery(
   auto resolved = ResolveViews(requested, "options.views");
   if (!resolved.ok()) return resolved.status();
   *views = *std::move(resolved);
+  if (absl::Status s = CheckQueryModelTokens(query, *views); !s.ok()) return s;
   usage->query_tokens = static_cast<uint32_t>(tokens->size());
   return tokens;
+}
+
+absl::Status Retriever::CheckQueryModelTokens(
+    absl::string_view query, const std::vector<ViewKind>& views) const {
+  const uint32_t limit = config_.limits.max_query_model_tokens;
+  if (limit == 0) return absl::OkStatus();
+  for (ViewKind kind : views) {
+    const views::ScoringView* v = view(kind);
+    if (!v->neural()) continue;
+    // No tokenizer makes fewer than one token per 16 bytes of real text:
+    // a longer query is refused before it is tokenized.
+    const size_t tokens = query.size() > 16 * size_t{limit}
+                              ? query.size() / 16
+                              : v->QueryModelTokens(query);
+    if (tokens > limit) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "query: ", query.size() > 16 * size_t{limit} ? "over " : "",
+          tokens, " tokens for the ", InfoOf(kind).cli_name, " view's model (",
+          v->model_name(), "), over the limit of ", limit,
+          " (max_query_model_tokens)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Retriever::AnalyzedRequest> Retriever::AnalyzeDocuments(
@@ -337,10 +363,12 @@ absl::StatusOr<Retriever::AnalyzedRequest> Retriever::AnalyzeDocuments(
     views::ViewRequest* request, RetrievalUsage* usage) const {
   text::AnalyzeOptions analyze;
   analyze.max_sentence_tokens = params.max_passage_tokens;
+  analyze.max_sentence_chars = text::MaxPassageChars(params.max_passage_tokens);
   analyze.max_tokens = config_.limits.max_document_tokens;
   analyze.max_sentences = config_.limits.max_document_sentences;
   text::PassageOptions passage_options;
   passage_options.max_tokens = params.max_passage_tokens;
+  passage_options.max_chars = analyze.max_sentence_chars;
   passage_options.overlap_sentences = params.overlap_sentences;
   AnalyzedRequest out;
   out.docs.reserve(documents.size());
@@ -671,6 +699,7 @@ absl::StatusOr<PrepareResult> Retriever::Prepare(
     if (!prepared.ok()) return prepared.status();
     all_hit &= spent.cache_hit;
     result.usage.encoded_tokens += spent.encoded_tokens;
+    result.usage.oversized_passages += spent.oversized_units;
     result.usage.times.encode_ms += spent.prepare_ms;
   }
   result.usage.cache_hit = all_hit;
@@ -696,6 +725,8 @@ absl::StatusOr<ScoreResult> Retriever::Score(
   if (context != nullptr) {
     text::AnalyzeOptions analyze;
     analyze.max_sentence_tokens = config_.context_passage_tokens;
+    analyze.max_sentence_chars =
+        text::MaxPassageChars(config_.context_passage_tokens);
     analyze.max_tokens = config_.limits.max_document_tokens;
     analyze.max_sentences = config_.limits.max_document_sentences;
     std::string digest = runtime::Sha256Hex(context->text);
@@ -705,6 +736,7 @@ absl::StatusOr<ScoreResult> Retriever::Score(
     ctx = *std::move(doc);
     text::PassageOptions passage_options;
     passage_options.max_tokens = config_.context_passage_tokens;
+    passage_options.max_chars = analyze.max_sentence_chars;
     ctx_passages = text::BuildPassages(ctx->text, passage_options);
     result.usage.document_tokens += ctx->text.tokens.size();
     result.usage.sentences += static_cast<uint32_t>(ctx->text.sentences.size());

@@ -161,6 +161,12 @@ class Retriever {
       absl::string_view query, const std::vector<ViewKind>& requested,
       std::vector<ViewKind>* views, RetrievalUsage* usage) const;
 
+  // INVALID_ARGUMENT when `query` runs more than max_query_model_tokens
+  // tokens through a neural view of `views` (each counted by its model's
+  // own tokenizer).
+  absl::Status CheckQueryModelTokens(absl::string_view query,
+                                     const std::vector<ViewKind>& views) const;
+
   // The neural budget of a call with `stop`'s deadline: the configured
   // budget, shrunk to the new encoder tokens the recent encode rate fits
   // into half the time left (the rest answers), at least 1 token. Calls

@@ -116,6 +116,7 @@ void ToProto(const RetrievalUsage& usage, double total_ms,
   out->set_cache_hit(usage.cache_hit);
   out->set_encoded_tokens(static_cast<uint32_t>(usage.encoded_tokens));
   out->set_unjudged_passages(usage.unjudged_passages);
+  out->set_oversized_passages(usage.oversized_passages);
   attnr::v1::StageTimings* t = out->mutable_timings();
   t->set_text_ms(usage.times.text_ms);
   t->set_encode_ms(usage.times.encode_ms);

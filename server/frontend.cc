@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -21,7 +22,11 @@ FrontendCall::FrontendCall(Frontend* frontend, const char* transport,
       peer_(std::move(peer)),
       client_(peer_),
       start_(absl::Now()),
-      deadline_(deadline) {
+      deadline_(std::min(
+          deadline,
+          start_ + absl::Seconds(frontend->config().max_call_seconds() > 0
+                                     ? frontend->config().max_call_seconds()
+                                     : 300))) {
   if (frontend_->auth_.has_value()) {
     absl::StatusOr<std::string> name = frontend_->auth_->Check(authorization);
     if (name.ok()) {

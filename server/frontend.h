@@ -33,7 +33,8 @@ class FrontendCall {
  public:
   // `transport` ("grpc", "http") and `method` are static strings;
   // `authorization` is the caller's credential (checked when the server
-  // has auth tokens).
+  // has auth tokens). The call's deadline is the caller's `deadline` or
+  // max_call_seconds from now, whichever comes first.
   FrontendCall(Frontend* frontend, const char* transport, const char* method,
                std::string peer, absl::Time deadline,
                absl::string_view authorization = "");
@@ -42,7 +43,9 @@ class FrontendCall {
   FrontendCall(const FrontendCall&) = delete;
   FrontendCall& operator=(const FrontendCall&) = delete;
 
-  StopSignal stop() const { return StopSignal(deadline_, &stopped_); }
+  StopSignal stop() const {
+    return StopSignal(deadline_, &stopped_, &server_stopped_);
+  }
   // Who admission is fair between: the token's name with auth, else the
   // peer (its connection).
   const std::string& client() const { return client_; }
@@ -54,8 +57,9 @@ class FrontendCall {
   // The caller went away (or its deadline passed first): nobody reads the
   // answer, so the work stops at its next check.
   void CallerGone();
-  // The server stops this call's work (drain past its deadline).
-  void Stop() { stopped_.store(true); }
+  // The server stops this call's work (drain past its deadline): it ends
+  // UNAVAILABLE, which a client retries elsewhere.
+  void Stop() { server_stopped_.store(true); }
 
   // What the call answered; set by the frontend just before `done` runs.
   void SetOutcome(const absl::Status& status, int documents, uint64_t tokens);
@@ -77,6 +81,7 @@ class FrontendCall {
   const absl::Time start_;
   const absl::Time deadline_;
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> server_stopped_{false};
   std::atomic<bool> caller_gone_{false};
   // Written before `done` runs, read in the destructor (after it).
   absl::Status status_;
@@ -128,8 +133,8 @@ class Frontend {
   // Waits until no call is in flight (queued, running or being answered) or
   // `deadline` passes; true when none is left.
   bool AwaitIdle(absl::Time deadline);
-  // Stops every call in flight (their work sees CANCELLED at its next
-  // check).
+  // Stops every call in flight (their work sees UNAVAILABLE, the server
+  // is shutting down, at its next check).
   void CancelAll();
 
  private:

@@ -224,6 +224,7 @@ absl::string_view OpenApiDocument() {
           "sentences": {"type": "integer"}, "passages": {"type": "integer"},
           "cache_hit": {"type": "boolean"}, "encoded_tokens": {"type": "integer"},
           "unjudged_passages": {"type": "integer"},
+          "oversized_passages": {"type": "integer"},
           "timings": {"type": "object", "properties": {
             "validate_ms": {"type": "number"}, "queue_ms": {"type": "number"}, "text_ms": {"type": "number"}, "encode_ms": {"type": "number"},
             "score_ms": {"type": "number"}, "total_ms": {"type": "number"}}}}

@@ -144,6 +144,7 @@ absl::Status Server::LoadModel() {
   rc.limits.max_document_tokens = config_.max_document_tokens();
   rc.limits.max_request_tokens = config_.max_request_tokens();
   rc.limits.max_query_tokens = config_.max_query_tokens();
+  rc.limits.max_query_model_tokens = config_.max_query_model_tokens();
   rc.limits.max_document_sentences = config_.max_document_sentences();
   rc.context_passage_tokens = config_.default_passage_tokens();
   rc.threads = static_cast<int>(config_.intra_op_threads());
@@ -200,12 +201,12 @@ bool Server::Shutdown(absl::Duration drain) {
     spdlog::warn("drain_seconds passed with calls in flight; stopping them");
     frontend_.CancelAll();
   }
-  // Calls still running get a moment to send their CANCELLED; gRPC then
+  // Calls still running get a moment to send their UNAVAILABLE; gRPC then
   // cancels whatever is left.
   server_->Shutdown(std::chrono::system_clock::now() +
-                    std::chrono::milliseconds(clean ? 0 : 250));
+                    std::chrono::milliseconds(clean ? 0 : 500));
   server_->Wait();
-  // HTTP calls still running finish (with CANCELLED) before their threads
+  // HTTP calls still running finish (with UNAVAILABLE) before their threads
   // are joined.
   if (http_ != nullptr) http_->Stop();
   if (metrics_ != nullptr) metrics_->Stop();

@@ -75,6 +75,8 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_max_document_tokens(250000);
   c.set_max_request_tokens(500000);
   c.set_max_query_tokens(256);
+  c.set_max_query_model_tokens(512);
+  c.set_max_call_seconds(300);
   c.set_default_top_k(5);
   c.set_max_top_k(100);
   c.set_default_passage_tokens(128);
@@ -144,9 +146,12 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
     return fail("default_passage_tokens must be in [1, max_passage_tokens]");
   }
   if (c.max_document_tokens() == 0 || c.max_request_tokens() == 0 ||
-      c.max_query_tokens() == 0) {
-    return fail("token limits must be > 0");
+      c.max_query_tokens() == 0 || c.max_query_model_tokens() == 0) {
+    return fail(
+        "token limits (max_document_tokens, max_request_tokens, "
+        "max_query_tokens, max_query_model_tokens) must be > 0");
   }
+  if (c.max_call_seconds() == 0) return fail("max_call_seconds must be > 0");
   if (c.max_document_bytes() == 0 || c.max_request_bytes() == 0 ||
       c.max_query_bytes() == 0 || c.max_document_id_bytes() == 0 ||
       c.max_document_sentences() == 0) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace attnr::text {
@@ -53,28 +54,71 @@ absl::StatusOr<AnalyzedDocument> AnalyzeDocument(absl::string_view text,
 
   doc.sentences.reserve(bounds.size());
   const uint32_t cap = options.max_sentence_tokens;
+  const uint32_t char_cap = options.max_sentence_chars;
   uint32_t t = 0;  // First token not before the current sentence.
   const uint32_t n_tokens = static_cast<uint32_t>(doc.tokens.size());
+  const Utf8Index& index = *doc.index;
   for (const SentenceBounds& b : bounds) {
     while (t < n_tokens && doc.tokens[t].span.begin_byte < b.begin_byte) ++t;
     uint32_t end = t;
     while (end < n_tokens && doc.tokens[end].span.end_byte <= b.end_byte) {
       ++end;
     }
-    // Pieces of at most `cap` tokens; the first keeps the sentence's start,
-    // the last its end, cuts fall between tokens.
+    // Pieces of at most `cap` tokens and `char_cap` code points; the first
+    // keeps the sentence's start, the last its end. A token cap cuts
+    // between tokens (the next piece starts at its first token); a code
+    // point cap cuts at the cap or before a token crossing it (the next
+    // piece starts there, past whitespace).
     uint32_t piece_begin_byte = b.begin_byte;
     uint32_t first = t;
     bool starts_block = b.starts_block;
+    const uint32_t end_char = index.CharAt(b.end_byte);
     while (true) {
-      const bool last = cap == 0 || end - first <= cap;
-      const uint32_t piece_end_tok = last ? end : first + cap;
-      const uint32_t piece_end_byte =
-          last ? b.end_byte : doc.tokens[piece_end_tok - 1].span.end_byte;
+      const uint32_t begin_char = index.CharAt(piece_begin_byte);
+      const bool tokens_fit = cap == 0 || end - first <= cap;
+      const bool chars_fit = char_cap == 0 || end_char - begin_char <= char_cap;
+      uint32_t piece_end_tok = tokens_fit ? end : first + cap;
+      uint32_t piece_end_byte =
+          tokens_fit ? b.end_byte : doc.tokens[piece_end_tok - 1].span.end_byte;
+      uint32_t next_begin_byte =
+          piece_end_tok < end ? doc.tokens[piece_end_tok].span.begin_byte
+                              : b.end_byte;
+      if (!chars_fit) {
+        uint32_t limit = index.ByteAt(begin_char + char_cap);
+        if (limit < piece_end_byte) {
+          // Tokens wholly before the cut stay; one crossing it moves the
+          // cut to its start (tokens are shorter than any cap, so the piece
+          // keeps something).
+          uint32_t k = first;
+          while (k < end && doc.tokens[k].span.end_byte <= limit) ++k;
+          if (k < end && doc.tokens[k].span.begin_byte < limit &&
+              doc.tokens[k].span.begin_byte > piece_begin_byte) {
+            limit = doc.tokens[k].span.begin_byte;
+          }
+          piece_end_tok = k;
+          piece_end_byte = limit;
+          next_begin_byte = limit;
+          while (piece_end_byte > piece_begin_byte + 1 &&
+                 absl::ascii_isspace(
+                     static_cast<unsigned char>(text[piece_end_byte - 1]))) {
+            --piece_end_byte;
+          }
+          while (next_begin_byte < b.end_byte &&
+                 absl::ascii_isspace(
+                     static_cast<unsigned char>(text[next_begin_byte]))) {
+            ++next_begin_byte;
+          }
+        }
+      }
+      const bool last = piece_end_byte >= b.end_byte ||
+                        next_begin_byte >= b.end_byte;
+      if (last) {
+        piece_end_tok = end;
+        piece_end_byte = b.end_byte;
+      }
       Sentence s;
       s.span = {piece_begin_byte, piece_end_byte,
-                doc.index->CharAt(piece_begin_byte),
-                doc.index->CharAt(piece_end_byte)};
+                index.CharAt(piece_begin_byte), index.CharAt(piece_end_byte)};
       s.kind = b.kind;
       s.starts_block = starts_block;
       s.token_begin = first;
@@ -83,7 +127,7 @@ absl::StatusOr<AnalyzedDocument> AnalyzeDocument(absl::string_view text,
       if (last) break;
       starts_block = false;
       first = piece_end_tok;
-      piece_begin_byte = doc.tokens[first].span.begin_byte;
+      piece_begin_byte = next_begin_byte;
     }
     t = end;
   }

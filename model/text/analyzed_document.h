@@ -41,6 +41,12 @@ struct AnalyzeOptions {
   // look up).
   const char* max_tokens_name = "max_document_tokens";
   const char* max_sentences_name = "max_document_sentences";
+  // Sentences are also cut into pieces of at most this many code points, so text with few
+  // or no words (punctuation, digits, symbols, one long "word") still makes
+  // units that every model reads in bounded tokens: a model's tokenizer
+  // yields at most a few tokens per code point. A cut falls before a token
+  // that would cross it. 0 means no cap.
+  uint32_t max_sentence_chars = 0;
 };
 
 // One document after the text pipeline: validated, tokenized and split into

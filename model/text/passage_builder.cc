@@ -15,6 +15,12 @@ uint32_t Cost(const Sentence& s) {
 
 }  // namespace
 
+uint32_t MaxPassageChars(uint32_t max_tokens) {
+  constexpr uint32_t kCharsPerWord = 16;
+  return std::max<uint32_t>(kCharsPerWord * std::max<uint32_t>(max_tokens, 1),
+                            4 * static_cast<uint32_t>(kMaxTokenCodePoints));
+}
+
 std::vector<PassageBounds> BuildPassages(const AnalyzedDocument& doc,
                                          const PassageOptions& options) {
   std::vector<PassageBounds> passages;
@@ -27,6 +33,11 @@ std::vector<PassageBounds> BuildPassages(const AnalyzedDocument& doc,
     while (end < n) {
       const Sentence& next = doc.sentences[end];
       if (tokens + Cost(next) > max_tokens) break;
+      if (options.max_chars > 0 &&
+          next.span.end_char - doc.sentences[begin].span.begin_char >
+              options.max_chars) {
+        break;
+      }
       if (next.kind == SentenceKind::kHeading) break;
       if (next.starts_block &&
           tokens >= options.paragraph_break_fill * max_tokens) {

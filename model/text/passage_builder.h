@@ -29,6 +29,11 @@ struct PassageOptions {
   // best for both views on the training corpus's held-out split (the sweep
   // is in MODEL_CARD.md, "Engineering measurements").
   double paragraph_break_fill = 0.25;
+  // Passages hold at most this many code points (0: no cap), so a passage of few
+  // words (punctuation, numbers, symbols) stays within what the models
+  // read in bounded tokens. A single sentence is never longer than
+  // AnalyzeOptions::max_sentence_chars.
+  uint32_t max_chars = 0;
 };
 
 // Packs whole sentences into passages of at most `max_tokens` tokens (a
@@ -38,6 +43,14 @@ struct PassageOptions {
 // once the current passage holds paragraph_break_fill of max_tokens. Every
 // sentence belongs to at least one passage; passages advance even with large
 // overlaps.
+// The code point cap of passages (and of sentence pieces) of at most
+// `max_tokens` words: 16 code points a word, so prose (~6 a word) and code
+// (~8-10) never meet it, while a passage of punctuation or digits stays
+// within ~16 model tokens a word (WordPiece splits every punctuation mark;
+// byte-level BPE yields at most one token a byte). Never below four of the
+// longest tokens (text::kMaxTokenCodePoints), so a cut always fits a token.
+uint32_t MaxPassageChars(uint32_t max_tokens);
+
 std::vector<PassageBounds> BuildPassages(const AnalyzedDocument& doc,
                                          const PassageOptions& options);
 

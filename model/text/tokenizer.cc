@@ -100,7 +100,9 @@ void ScanTokens(absl::string_view text, Visit visit) {
     }
     const size_t begin = i;
     char32_t prev = 0;
-    while (i < n) {
+    size_t code_points = 0;
+    while (i < n && code_points < kMaxTokenCodePoints) {
+      ++code_points;
       cp = peek(i, &len);
       if (IsWordCodePoint(cp) && !IsCjkIdeograph(cp)) {
         prev = cp;

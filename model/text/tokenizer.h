@@ -15,6 +15,10 @@ namespace attnr::text {
 // letters ("don't") and '.' or ',' kept between digits ("3.14", "10,000").
 // Each CJK ideograph is a token of its own, since those scripts do not
 // separate words by spaces. Punctuation, symbols and emoji are not tokens.
+// No word is longer than kMaxTokenCodePoints: a longer run of word
+// characters ("a_a_a_...", "1.1.1...", base64) is cut into tokens of that
+// many code points, so a token stays small for every model's tokenizer.
+inline constexpr size_t kMaxTokenCodePoints = 64;
 struct Token {
   TextSpan span;
   // Lower-cased surface form (ASCII, Latin-1/Extended-A, Greek, Cyrillic).

@@ -52,6 +52,12 @@ std::vector<std::vector<int32_t>> DenseView::Pieces(
   return out;
 }
 
+size_t DenseView::QueryModelTokens(absl::string_view query) const {
+  return encoder_->tokenizer()
+      .Tokenize(absl::StrCat(params_.query_prefix, query))
+      .size();
+}
+
 absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
     const ViewRequest& request, uint64_t budget_tokens,
     ViewUsage* usage) const {
@@ -74,6 +80,10 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
   };
   std::vector<Missing> missing;
   uint64_t spent = 0;
+  // A budget smaller than one window still judges a first unit of one
+  // window.
+  const uint64_t first_allowance = std::max<uint64_t>(
+      budget_tokens, static_cast<uint64_t>(encoder_->max_tokens()) + 2);
   for (size_t rank = 0; rank < order.size(); ++rank) {
     const uint32_t u = order[rank];
     const Unit& unit = request.units[u];
@@ -91,7 +101,19 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
               Pieces(seq.text.substr(unit.begin_byte,
                                      unit.end_byte - unit.begin_byte)),
               0};
+    if (m.pieces.size() > params_.max_unit_pieces) {
+      ++usage->unjudged_units;
+      ++usage->oversized_units;
+      continue;
+    }
     for (const auto& p : m.pieces) m.tokens += p.size() + 2;
+    // Within the budget in the encoder's own tokens: a unit that does not
+    // fit is left for a later call, a smaller one after it may still fit.
+    if (budget_tokens > 0 &&
+        spent + m.tokens > (spent == 0 ? first_allowance : budget_tokens)) {
+      ++usage->unjudged_units;
+      continue;
+    }
     spent += m.tokens;
     missing.push_back(std::move(m));
   }

@@ -26,6 +26,11 @@ struct DenseViewParams {
   // Text put before the query (some encoders are trained with one, e.g.
   // "Represent this sentence for searching relevant passages: ").
   std::string query_prefix;
+  // A unit of more of the encoder's windows than this is not embedded (its
+  // cost would be unbounded: a caller's passage of pure punctuation is a
+  // token per character); it is counted in ViewUsage::oversized_units. A
+  // document's passages stay far below it (text::MaxPassageChars).
+  size_t max_unit_pieces = 16;
 };
 
 // The dense view: a pretrained sentence encoder (bert::BertEncoder) embeds
@@ -36,7 +41,9 @@ struct DenseViewParams {
 // digest and byte range, so a warmed document (Prepare without a budget)
 // costs each later query only its own embedding.
 // The budget counts the encoder's tokens (with [CLS] and [SEP]) of units
-// not yet cached, spent in the request's priority order.
+// not yet cached, spent in the request's priority order; a unit that would
+// take the spend past it is skipped (a budget below one window still
+// judges a first unit of one window).
 class DenseView : public ScoringView {
  public:
   DenseView(std::unique_ptr<bert::BertEncoder> encoder, DenseViewParams params,
@@ -46,6 +53,7 @@ class DenseView : public ScoringView {
   bool neural() const override { return true; }
   std::string model_name() const override { return encoder_->name(); }
   std::string model_sha256() const override { return encoder_->sha256(); }
+  size_t QueryModelTokens(absl::string_view query) const override;
 
   absl::StatusOr<std::unique_ptr<const Prepared>> Prepare(
       const ViewRequest& request, uint64_t budget_tokens,

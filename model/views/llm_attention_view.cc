@@ -102,6 +102,10 @@ absl::StatusOr<std::unique_ptr<LlmAttentionView>> LlmAttentionView::Load(
   return view;
 }
 
+size_t LlmAttentionView::QueryModelTokens(absl::string_view query) const {
+  return decoder_->tokenizer().Tokenize(query).size();
+}
+
 absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>>
 LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
                           ViewUsage* usage) const {
@@ -138,10 +142,23 @@ LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
                                    unit.begin_byte, "-", unit.end_byte);
     std::shared_ptr<const ReadPassage> passage = cache_->Get(key);
     if (passage == nullptr) {
-      std::vector<int32_t> ids = reader_->PassageIds(
-          seq.text.substr(unit.begin_byte, unit.end_byte - unit.begin_byte));
-      // The first passage is read whatever its length; later ones only
-      // within the budget.
+      const absl::string_view text =
+          seq.text.substr(unit.begin_byte, unit.end_byte - unit.begin_byte);
+      // Text of more than 16 bytes a window token (real text has 4-5 bytes
+      // a token) is over the window without being tokenized: the
+      // tokenizer's cost grows with it.
+      std::vector<int32_t> ids;
+      if (text.size() <= 16 * params_.window_tokens) {
+        ids = reader_->PassageIds(text);
+      }
+      if (ids.size() > params_.window_tokens ||
+          text.size() > 16 * params_.window_tokens) {
+        ++usage->unjudged_units;
+        ++usage->oversized_units;
+        continue;
+      }
+      // The first passage is read within the window whatever the budget;
+      // later ones only within the budget.
       if (ids.empty() ||
           (budget > 0 && spent > 0 && spent + ids.size() > budget)) {
         ++usage->unjudged_units;
@@ -169,15 +186,18 @@ LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
   // Paced by the deadline (the margin also leaves room for the question,
   // still to read); the passages left are unjudged.
   DeadlinePacer pacer(request.stop.deadline());
-  for (size_t first = 0; first < by_length.size();
-       first += params_.batch_passages) {
-    const size_t last =
-        std::min(by_length.size(), first + params_.batch_passages);
+  for (size_t first = 0, last = 0; first < by_length.size(); first = last) {
     std::vector<std::vector<int32_t>> batch;
     uint64_t batch_tokens = 0;
-    for (size_t i = first; i < last; ++i) {
-      batch.push_back(missing[by_length[i]].ids);
-      batch_tokens += batch.back().size();
+    for (last = first; last < by_length.size() &&
+                       last - first < params_.batch_passages;
+         ++last) {
+      const std::vector<int32_t>& ids = missing[by_length[last]].ids;
+      if (!batch.empty() && batch_tokens + ids.size() > params_.batch_tokens) {
+        break;
+      }
+      batch.push_back(ids);
+      batch_tokens += ids.size();
     }
     if (!pacer.Fits(batch_tokens)) break;
     auto turn = gate_->Take(request.stop, "llm read");

@@ -21,8 +21,17 @@ struct LlmViewParams {
   // New passage tokens one Retrieve may read before answering (0: no
   // limit); a warm-up (Prepare) reads every passage whatever this says.
   uint64_t budget_tokens = 1024;
-  // Passages read per batched pass (one turn of the model gate).
+  // Passages read per batched pass (one turn of the model gate)...
   size_t batch_passages = 8;
+  // ...and at most this many passage tokens per pass (a passage longer than
+  // that is read alone), which bounds a pass's attention memory.
+  size_t batch_tokens = 2048;
+  // A passage of more of the decoder's tokens than this is never read (its
+  // attention memory grows with the square of its length); it is counted in
+  // ViewUsage::oversized_units. A document's passages of up to
+  // max_passage_tokens words stay below it; a caller's passage of symbols
+  // may not.
+  size_t window_tokens = 1024;
   std::string device = "cpu";
 };
 
@@ -50,6 +59,7 @@ class LlmAttentionView : public ScoringView {
   std::string model_name() const override { return decoder_->name(); }
   std::string model_sha256() const override { return decoder_->sha256(); }
   size_t cache_bytes() const override { return cache_->bytes(); }
+  size_t QueryModelTokens(absl::string_view query) const override;
 
   absl::StatusOr<std::unique_ptr<const Prepared>> Prepare(
       const ViewRequest& request, uint64_t budget_tokens,

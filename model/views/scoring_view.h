@@ -84,6 +84,9 @@ struct ViewUsage {
   bool cache_hit = true;
   // Units the view left unjudged because its budget ran out.
   uint32_t unjudged_units = 0;
+  // Of those, units longer in the view's own model tokens than its window
+  // cap: the view never judges them (their cost would be unbounded).
+  uint32_t oversized_units = 0;
   double prepare_ms = 0;
 };
 
@@ -105,6 +108,11 @@ class ScoringView {
   virtual std::string model_sha256() const { return ""; }
   // Bytes its caches hold now (0: it keeps none).
   virtual size_t cache_bytes() const { return 0; }
+  // The tokens this view's model runs for `query` (0: a view without a
+  // model), counted by the model's own tokenizer.
+  virtual size_t QueryModelTokens(absl::string_view query) const {
+    return 0;
+  }
 
   // Derives and caches the per-document artifacts the request needs within
   // `budget_tokens` of new network work (0: no budget; a budget is what a

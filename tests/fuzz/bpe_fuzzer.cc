@@ -11,33 +11,11 @@
 #include "model/tokenizers/bpe_tokenizer.h"
 #include "tests/fuzz/fuzz_models.h"
 
-namespace {
-
-const attnr::tokenizers::BpeTokenizer& Tokenizer() {
-  static const auto* tokenizer = [] {
-    const std::string path = attnr::fuzz::ModelCache() +
-                             "/smollm2-135m-instruct-q4_1/"
-                             "SmolLM2-135M-Instruct.Q4_1.gguf";
-    auto file = attnr::formats::GgufFile::Open(path);
-    if (!file.ok()) {
-      std::fprintf(stderr, "bpe_fuzzer: %s (make models)\n",
-                   std::string(file.status().message()).c_str());
-      std::abort();
-    }
-    auto loaded = attnr::tokenizers::BpeTokenizer::FromGguf(**file);
-    if (!loaded.ok()) std::abort();
-    return new attnr::tokenizers::BpeTokenizer(*std::move(loaded));
-  }();
-  return *tokenizer;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
   if (!attnr::text::ValidateUtf8(text).ok()) return 0;  // Refused upstream.
   uint32_t last_end = 0;
-  for (const auto& token : Tokenizer().Tokenize(text)) {
+  for (const auto& token : attnr::fuzz::Bpe().Tokenize(text)) {
     if (token.span.end_byte > size ||
         token.span.begin_byte > token.span.end_byte ||
         token.span.end_byte < last_end || token.id < 0) {

@@ -1,10 +1,12 @@
 #include "model/text/passage_builder.h"
 
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/text/analyzed_document.h"
+#include "model/text/tokenizer.h"
 
 namespace attnr::text {
 namespace {
@@ -148,6 +150,79 @@ TEST(PassageBuilderTest, SentenceLongerThanTheCapStandsAlone) {
   const auto passages = BuildPassages(doc, {3, 0});
   ASSERT_EQ(passages.size(), 3u);
   EXPECT_EQ(passages[1].sentence_end - passages[1].sentence_begin, 1u);
+}
+
+// Text with few or no words (the shapes that once made one unbounded unit:
+// punctuation, digits joined by dots, one long "word" of underscores,
+// nested brackets, emoji) yields units of at most MaxPassageChars code
+// points that tile the text.
+TEST(PassageBuilderTest, WordlessTextYieldsBoundedUnits) {
+  auto repeat = [](const std::string& piece, size_t times) {
+    std::string out;
+    for (size_t i = 0; i < times; ++i) out += piece;
+    return out;
+  };
+  const uint32_t words = 128;
+  const uint32_t cap = MaxPassageChars(words);
+  EXPECT_EQ(cap, 2048u);
+  const std::vector<std::string> texts = {
+      repeat("!", 100000),
+      repeat(".", 50000),
+      repeat("a_", 50000),
+      repeat("1.", 50000),
+      repeat("(", 50000) + repeat(")", 50000),
+      repeat("\xF0\x9F\x98\x80", 20000),
+      "Some words first. " + repeat("?!", 30000) + " and words after.",
+  };
+  for (const std::string& text : texts) {
+    AnalyzeOptions options;
+    options.max_sentence_tokens = words;
+    options.max_sentence_chars = cap;
+    auto doc = AnalyzeDocument(text, options);
+    ASSERT_TRUE(doc.ok()) << doc.status();
+    for (const Token& t : doc->tokens) {
+      EXPECT_LE(t.span.end_char - t.span.begin_char, kMaxTokenCodePoints);
+    }
+    PassageOptions passage_options;
+    passage_options.max_tokens = words;
+    passage_options.max_chars = cap;
+    const auto passages = BuildPassages(*doc, passage_options);
+    ASSERT_GT(passages.size(), 1u) << text.substr(0, 8);
+    uint32_t covered_to = 0;
+    for (const PassageBounds& p : passages) {
+      EXPECT_LE(p.span.end_char - p.span.begin_char, cap) << text.substr(0, 8);
+      EXPECT_LE(p.token_end - p.token_begin, words);
+      // In order, nothing but whitespace between one unit and the next.
+      ASSERT_GE(p.span.begin_byte, covered_to);
+      for (uint32_t b = covered_to; b < p.span.begin_byte; ++b) {
+        EXPECT_TRUE(text[b] == ' ') << "byte " << b << " not in any unit";
+      }
+      covered_to = p.span.end_byte;
+    }
+    EXPECT_EQ(covered_to, text.size());
+  }
+}
+
+// Ordinary prose never meets the code point cap: the passages are the ones
+// the token cap alone makes.
+TEST(PassageBuilderTest, TheCodePointCapLeavesProseAlone) {
+  const std::string text = Sentences(200, "Sentence number");
+  AnalyzeOptions capped;
+  capped.max_sentence_tokens = 128;
+  capped.max_sentence_chars = MaxPassageChars(128);
+  auto with = AnalyzeDocument(text, capped);
+  auto without = AnalyzeDocument(text, {128});
+  ASSERT_TRUE(with.ok() && without.ok());
+  PassageOptions options;
+  options.max_tokens = 128;
+  const auto plain = BuildPassages(*without, options);
+  options.max_chars = capped.max_sentence_chars;
+  const auto bounded = BuildPassages(*with, options);
+  ASSERT_EQ(plain.size(), bounded.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_EQ(plain[i].span.begin_byte, bounded[i].span.begin_byte);
+    EXPECT_EQ(plain[i].span.end_byte, bounded[i].span.end_byte);
+  }
 }
 
 }  // namespace

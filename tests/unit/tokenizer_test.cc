@@ -85,5 +85,21 @@ TEST(TokenizerTest, CountTokensAgreesWithTokenizeAndStopsAtTheLimit) {
   EXPECT_EQ(CountTokens("", 10), 0u);
 }
 
+// No word is that long: a run of word characters past kMaxTokenCodePoints
+// ("a_a_...", "1.1.1...", base64) is cut into tokens of that many code
+// points, counted the same by CountTokens.
+TEST(TokenizerTest, RunsLongerThanAnyWordAreCut) {
+  std::string run;
+  for (int i = 0; i < 100; ++i) run += "a_";
+  const std::vector<Token> tokens = Tokenize(run + " end");
+  ASSERT_EQ(tokens.size(), 5u);  // 64 + 64 + 64 + 8 code points, then "end".
+  EXPECT_EQ(tokens[0].span.end_char, kMaxTokenCodePoints);
+  EXPECT_EQ(tokens[1].span.begin_char, kMaxTokenCodePoints);
+  EXPECT_EQ(tokens[3].span.end_char, 200u);
+  EXPECT_EQ(tokens[4].norm, "end");
+  EXPECT_EQ(CountTokens(run + " end", 100), 5u);
+  EXPECT_EQ(Tokenize("internationalization").size(), 1u);
+}
+
 }  // namespace
 }  // namespace attnr::text
