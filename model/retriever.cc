@@ -699,6 +699,9 @@ absl::StatusOr<PrepareResult> Retriever::Prepare(
     if (!prepared.ok()) return prepared.status();
     all_hit &= spent.cache_hit;
     result.usage.encoded_tokens += spent.encoded_tokens;
+    // Left by the deadline's pacing (or over a window): the warm-up is
+    // partial, and says so.
+    result.usage.unjudged_passages += spent.unjudged_units;
     result.usage.oversized_passages += spent.oversized_units;
     result.usage.times.encode_ms += spent.prepare_ms;
   }
