@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "model/views/view_registry.h"
 #include "server/api_mapping.h"
+#include "server/request_echo.h"
 
 namespace attnr::server {
 
@@ -53,7 +54,7 @@ FrontendCall::~FrontendCall() {
       method_, absl::StatusCodeToString(got.code()), documents_, tokens_,
       absl::ToDoubleMilliseconds(absl::Now() - start_), transport_, peer_,
       got.ok() ? "" : " error=",
-      got.ok() ? std::string() : std::string(got.message()));
+      got.ok() ? std::string() : BoundedForLog(got.message()));
   frontend_->metrics().RecordCall(method_, transport_, got.code(),
                                   absl::ToDoubleSeconds(absl::Now() - start_),
                                   has_usage_ ? &usage_ : nullptr);

@@ -13,6 +13,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "model/text/utf8.h"
 #include "model/views/view_registry.h"
+#include "server/request_echo.h"
 
 namespace attnr::server {
 namespace {
@@ -30,9 +31,16 @@ absl::Status CheckMembers(const json& object, absl::string_view field,
                           const std::vector<absl::string_view>& allowed) {
   for (const auto& [key, value] : object.items()) {
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field.empty() ? "" : absl::StrCat(field, "."), key,
-          ": unknown field (known: ", absl::StrJoin(allowed, ", "), ")"));
+      // The field's path when its name is a plain short one; else its size.
+      const std::string path =
+          IsEchoable(key) ? absl::StrCat(field.empty() ? "" : absl::StrCat(
+                                                                field, "."),
+                                         key)
+                          : absl::StrCat(field.empty() ? "body" : field,
+                                         " (", EchoName(key), ")");
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": unknown field (known: ",
+                       absl::StrJoin(allowed, ", "), ")"));
     }
   }
   return absl::OkStatus();
@@ -83,9 +91,11 @@ absl::StatusOr<attnr::v1::ScoringView> View(const json& value,
       }
     }
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat(field, ": ", value.dump(), " is not a scoring view (use ",
-                   absl::StrJoin(names, ", "), ")"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, ": ",
+      value.is_string() ? EchoName(value.get<std::string>())
+                        : std::string("a JSON ") + value.type_name(),
+      " is not a scoring view (use ", absl::StrJoin(names, ", "), ")"));
 }
 
 absl::Status Views(const json& value, absl::string_view field,
@@ -256,14 +266,14 @@ absl::StatusOr<json> ParseJsonBody(absl::string_view body) {
     if (const size_t end = what.find("] "); end != absl::string_view::npos) {
       what.remove_prefix(end + 2);
     }
-    // Without the "last read: '...'" part: it quotes the body, and error
-    // messages reach the access log, which never carries request text.
-    std::string reason(what);
-    if (const size_t quote = reason.find("; last read: ");
-        quote != std::string::npos) {
-      const size_t after = reason.find("; ", quote + 13);
-      reason.erase(quote, after == std::string::npos ? std::string::npos
-                                                     : after - quote);
+    // Only the parser's reason ("syntax error while parsing value -
+    // invalid literal"): what follows it ("; last read: '...'; expected
+    // ...") quotes the body, and error messages reach the access log, which
+    // never carries request text. The quote may itself hold "; ", so
+    // everything from its start is dropped.
+    std::string reason(what.substr(0, what.find("; last read")));
+    if (const size_t at = reason.find(": "); at != std::string::npos) {
+      reason.erase(0, at + 2);  // "parse error at line 1, column 7: ".
     }
     // e.byte counts from 1; offsets in this API count from 0.
     return absl::InvalidArgumentError(
@@ -272,12 +282,12 @@ absl::StatusOr<json> ParseJsonBody(absl::string_view body) {
   } catch (const json::exception& e) {
     // Valid syntax the parser still refuses: a number out of range
     // ("1e999"), nesting too deep. (Found by the request fuzzer: it was
-    // uncaught and ended the process.)
-    absl::string_view what = e.what();
-    if (const size_t end = what.find("] "); end != absl::string_view::npos) {
-      what.remove_prefix(end + 2);
-    }
-    return absl::InvalidArgumentError(absl::StrCat("body: ", what));
+    // uncaught and ended the process.) The parser's message quotes the
+    // number, so only its kind is named.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "body: a value the JSON parser refuses (a number out of range?): "
+        "nlohmann::json error ",
+        e.id));
   }
 }
 

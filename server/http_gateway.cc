@@ -12,6 +12,8 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -38,9 +40,10 @@ absl::Time DeadlineOf(const HttpRequest& req) {
   return absl::InfiniteFuture();
 }
 
-HttpResponse ErrorResponse(const absl::Status& status) {
+// `http_status` 0: the status's own mapping (status_mapping).
+HttpResponse ErrorResponse(const absl::Status& status, int http_status = 0) {
   HttpResponse res;
-  res.status = ToHttpStatus(status);
+  res.status = http_status != 0 ? http_status : ToHttpStatus(status);
   if (const absl::Duration wait = RetryAfterOf(status);
       wait > absl::ZeroDuration()) {
     res.headers.emplace_back("Retry-After",
@@ -76,15 +79,33 @@ struct PendingCall {
   Response response;
 };
 
+// Whether a Content-Type names JSON ("application/json", parameters such
+// as "; charset=utf-8" allowed).
+bool IsJson(absl::string_view content_type) {
+  absl::string_view type =
+      absl::StripAsciiWhitespace(content_type.substr(0, content_type.find(';')));
+  return absl::EqualsIgnoreCase(type, kJson);
+}
+
 // Checks and parses an HTTP call into `pending.request`: an
-// unauthenticated caller is refused before its body is read, then the body
-// is parsed as JSON and by `parse`. False when the call was answered here
-// (with the error).
+// unauthenticated caller is refused before its body is read, then a body
+// not declared as JSON (415: a form or text/plain POST needs no CORS
+// preflight, so any web page could send one from a user's browser), then
+// the body is parsed as JSON and by `parse`. False when the call was
+// answered here (with the error). An admitted call stops when its client
+// hangs up (as a gRPC call does when cancelled).
 template <typename Request, typename Response, typename Parse>
-bool Admit(PendingCall<Request, Response>& pending, const HttpRequest& req,
-           Parse parse, const HttpReply& reply) {
+bool Admit(const std::shared_ptr<PendingCall<Request, Response>>& call,
+           const HttpRequest& req, Parse parse, const HttpReply& reply) {
+  PendingCall<Request, Response>& pending = *call;
+  int http_status = 0;
   absl::Status status = [&] {
     if (!pending.call.auth_status().ok()) return pending.call.auth_status();
+    if (!IsJson(req.Header("content-type"))) {
+      http_status = 415;
+      return absl::InvalidArgumentError(
+          "Content-Type: must be application/json");
+    }
     auto body = ParseJsonBody(req.body);
     if (!body.ok()) return body.status();
     auto parsed = parse(*body);
@@ -92,9 +113,12 @@ bool Admit(PendingCall<Request, Response>& pending, const HttpRequest& req,
     pending.request = *std::move(parsed);
     return absl::OkStatus();
   }();
-  if (status.ok()) return true;
+  if (status.ok()) {
+    req.hangup->OnHangup([call] { call->call.CallerGone(); });
+    return true;
+  }
   pending.call.SetOutcome(status, 0, 0);
-  reply(ErrorResponse(status));
+  reply(ErrorResponse(status, http_status));
   return false;
 }
 
@@ -110,7 +134,7 @@ void ServeMethod(HttpServer& server, const char* path, const char* method,
   server.Route("POST", path, [=](const HttpRequest& req, HttpReply reply) {
     auto pending =
         std::make_shared<PendingCall<Request, Response>>(frontend, method, req);
-    if (!Admit(*pending, req, parse, reply)) return;
+    if (!Admit(pending, req, parse, reply)) return;
     (frontend->*run)(
         &pending->call, &pending->request, &pending->response,
         [pending, reply, documents](const absl::Status& status) {
@@ -171,7 +195,10 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
     }
   }
   gateway->server_ =
-      std::make_unique<HttpServer>(std::move(options), ErrorResponse);
+      std::make_unique<HttpServer>(
+      std::move(options), [](const absl::Status& status, int http_status) {
+        return ErrorResponse(status, http_status);
+      });
   gateway->AddRoutes();
   return gateway;
 }
@@ -186,7 +213,10 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::CreateMetrics(
   options.max_connections = 16;
   options.max_body_bytes = 4096;
   gateway->server_ =
-      std::make_unique<HttpServer>(std::move(options), ErrorResponse);
+      std::make_unique<HttpServer>(
+      std::move(options), [](const absl::Status& status, int http_status) {
+        return ErrorResponse(status, http_status);
+      });
   gateway->AddMetricsRoutes();
   return gateway;
 }
@@ -279,7 +309,7 @@ void HttpGateway::AddRoutes() {
         auto pending =
             std::make_shared<PendingCall<RerankCall, attnr::v1::ScoreResponse>>(
                 frontend, "Rerank", req);
-        if (!Admit(*pending, req, RerankCallFromJson, reply)) return;
+        if (!Admit(pending, req, RerankCallFromJson, reply)) return;
         frontend->Score(
             &pending->call, &pending->request.request, &pending->response,
             [pending, reply](const absl::Status& score_status) {

@@ -4,6 +4,7 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,7 +19,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "server/request_echo.h"
 
 namespace attnr::server {
 
@@ -43,6 +46,7 @@ struct HttpServer::Exchange {
   std::optional<HttpResponse> response ABSL_GUARDED_BY(mu);
 
   void Answer(HttpResponse r) {
+    request.hangup->Clear();
     bool resume = false;
     {
       absl::MutexLock lock(&mu);
@@ -50,10 +54,36 @@ struct HttpServer::Exchange {
       resume = suspended;
       suspended = false;
     }
-    if (resume) MHD_resume_connection(connection);
+    if (resume) {
+      server->Unwatch(this);
+      MHD_resume_connection(connection);
+    }
     server->EndPending();
   }
 };
+
+void HttpHangup::OnHangup(std::function<void()> hook) {
+  absl::MutexLock lock(&mu_);
+  if (!cleared_) hook_ = std::move(hook);
+}
+
+void HttpHangup::Fire() {
+  std::function<void()> hook;
+  {
+    absl::MutexLock lock(&mu_);
+    hook = std::move(hook_);
+    hook_ = nullptr;
+  }
+  if (hook) hook();
+}
+
+void HttpHangup::Clear() {
+  std::function<void()> drop;
+  absl::MutexLock lock(&mu_);
+  cleared_ = true;
+  drop = std::move(hook_);  // Released (with what it holds) after the lock.
+  hook_ = nullptr;
+}
 
 namespace {
 
@@ -191,12 +221,13 @@ struct HttpServerCallbacks {
     if (ex->body_too_large) {
       return Queue(connection, server->BodyTooLarge(), true);
     }
-    bool path_known = false;
+    if (absl::Status s = HttpServer::CheckPath(ex->request.path); !s.ok()) {
+      return Queue(connection, server->render_error_(s, 0), true);
+    }
     const HttpHandler* handler =
-        server->FindRoute(ex->request.method, ex->request.path, &path_known);
+        server->FindRoute(ex->request.method, ex->request.path);
     if (handler == nullptr) {
-      return Queue(connection, server->NoRoute(ex->request, path_known),
-                   ex->close_after);
+      return Queue(connection, server->NoRoute(ex->request), ex->close_after);
     }
     server->BeginPending();
     ExchangePtr keep = ex;
@@ -206,8 +237,10 @@ struct HttpServerCallbacks {
     if (ex->response.has_value()) {
       return Queue(connection, *ex->response, ex->close_after);
     }
-    // Held without a thread until the handler answers (Exchange::Answer).
+    // Held without a thread until the handler answers (Exchange::Answer),
+    // its socket watched for the client hanging up meanwhile.
     ex->suspended = true;
+    server->Watch(ex);
     MHD_suspend_connection(connection);
     return MHD_YES;
   }
@@ -235,9 +268,11 @@ struct HttpServerCallbacks {
         !ClientCertificateVerified(connection)) {
       ex->refused = true;
       return Queue(connection,
-                   server->render_error_(absl::PermissionDeniedError(
-                       "a client certificate signed by tls_client_ca_file is "
-                       "required")),
+                   server->render_error_(
+                       absl::PermissionDeniedError(
+                           "a client certificate signed by tls_client_ca_file "
+                           "is required"),
+                       0),
                    true);
     }
     // A declared body over the limit: a client that waits for "100
@@ -255,6 +290,10 @@ struct HttpServerCallbacks {
       ex->body_too_large = true;
     }
     return MHD_YES;
+  }
+
+  static size_t KeepEscaped(void*, MHD_Connection*, char* text) {
+    return std::strlen(text);
   }
 
   static void OnCompleted(void* cls, MHD_Connection*, void** request_context,
@@ -286,31 +325,81 @@ void HttpServer::Route(const std::string& method, const std::string& path,
 }
 
 const HttpHandler* HttpServer::FindRoute(const std::string& method,
-                                         const std::string& path,
-                                         bool* path_known) const {
-  auto it = routes_.find(absl::StrCat(method, " ", path));
-  if (it != routes_.end()) return &it->second;
-  *path_known = false;
-  for (const auto& [key, handler] : routes_) {
-    if (absl::string_view(key).substr(key.find(' ') + 1) == path) {
-      *path_known = true;
-    }
-  }
-  return nullptr;
+                                         const std::string& path) const {
+  // HEAD is GET without the body (libmicrohttpd sends only the headers).
+  auto it = routes_.find(
+      absl::StrCat(method == "HEAD" ? std::string("GET") : method, " ", path));
+  return it == routes_.end() ? nullptr : &it->second;
 }
 
-HttpResponse HttpServer::NoRoute(const HttpRequest& request,
-                                 bool path_known) const {
-  HttpResponse r = render_error_(absl::NotFoundError(absl::StrCat(
-      "no route ", request.method, " ", request.path, " (see /openapi.json)")));
-  if (path_known) r.status = 405;
+std::vector<std::string> HttpServer::AllowedMethods(
+    const std::string& path) const {
+  std::vector<std::string> methods;
+  for (const auto& [key, handler] : routes_) {
+    if (absl::string_view(key).substr(key.find(' ') + 1) != path) continue;
+    const std::string method = key.substr(0, key.find(' '));
+    methods.push_back(method);
+    if (method == "GET") methods.push_back("HEAD");
+  }
+  std::sort(methods.begin(), methods.end());
+  return methods;
+}
+
+HttpResponse HttpServer::NoRoute(const HttpRequest& request) const {
+  const std::vector<std::string> allowed = AllowedMethods(request.path);
+  // Plain short names as they are ("POST /v1/nothing"); others by size.
+  const std::string method = IsEchoable(request.method, 16)
+                                 ? request.method
+                                 : EchoName(request.method, 16);
+  const std::string path = IsEchoable(request.path, 128)
+                               ? request.path
+                               : EchoName(request.path, 128);
+  if (allowed.empty()) {
+    return render_error_(
+        absl::NotFoundError(absl::StrCat("no route ", method, " ", path,
+                                         " (see /openapi.json)")),
+        0);
+  }
+  // 405 with the methods the path has (RFC 9110 15.5.6).
+  HttpResponse r = render_error_(
+      absl::InvalidArgumentError(absl::StrCat(
+          "method ", method, " is not allowed on ", path, " (allowed: ",
+          absl::StrJoin(allowed, ", "), ")")),
+      405);
+  r.headers.emplace_back("Allow", absl::StrJoin(allowed, ", "));
   return r;
 }
 
+absl::Status HttpServer::CheckPath(const std::string& path) {
+  // The path as sent (libmicrohttpd's unescaping is turned off): this API's
+  // paths are plain ASCII, so any percent-encoding (%00 included: a NUL
+  // would otherwise cut the path), control byte, empty segment or dot
+  // segment is a request for something else under a name that looks like
+  // one of ours.
+  bool canonical = !path.empty() && path[0] == '/';
+  for (size_t i = 0; canonical && i < path.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(path[i]);
+    canonical = c > 0x20 && c < 0x7F && c != '%' && c != '\\';
+  }
+  if (canonical) {
+    for (absl::string_view bad : {"//", "/./", "/../"}) {
+      canonical = canonical && !absl::StrContains(path, bad);
+    }
+    canonical = canonical && !absl::EndsWith(path, "/.") &&
+                !absl::EndsWith(path, "/..");
+  }
+  if (canonical) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("path: ", EchoName(path, 128),
+                   " is not in canonical form (percent-encoding, control "
+                   "bytes, empty or dot segments)"));
+}
+
 HttpResponse HttpServer::BodyTooLarge() const {
-  return render_error_(absl::ResourceExhaustedError(
-      absl::StrCat("body: over the limit of ", options_.max_body_bytes,
-                   " bytes (max_message_bytes)")));
+  return render_error_(absl::ResourceExhaustedError(absl::StrCat(
+                           "body: over the limit of ", options_.max_body_bytes,
+                           " bytes (max_message_bytes)")),
+                       0);
 }
 
 void HttpServer::BeginPending() {
@@ -321,6 +410,51 @@ void HttpServer::BeginPending() {
 void HttpServer::EndPending() {
   absl::MutexLock lock(&mu_);
   --pending_;
+}
+
+void HttpServer::Watch(const std::shared_ptr<Exchange>& exchange) {
+  absl::MutexLock lock(&mu_);
+  watched_[exchange.get()] = exchange;
+}
+
+void HttpServer::Unwatch(Exchange* exchange) {
+  std::shared_ptr<Exchange> drop;
+  absl::MutexLock lock(&mu_);
+  auto it = watched_.find(exchange);
+  if (it == watched_.end()) return;
+  drop = std::move(it->second);
+  watched_.erase(it);
+}
+
+void HttpServer::WatchHangups() {
+  // A suspended connection is not read by libmicrohttpd, so nothing else
+  // would notice its client leaving. POLLRDHUP reports the client's FIN
+  // even with unread bytes before it (a TLS close_notify); POLLHUP and
+  // POLLERR a reset. A socket number reused after an answer can only fire
+  // a hangup already cleared.
+  std::vector<std::shared_ptr<Exchange>> exchanges;
+  std::vector<pollfd> fds;
+  while (!stop_watching_.WaitForNotificationWithTimeout(
+      absl::Milliseconds(50))) {
+    exchanges.clear();
+    fds.clear();
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [raw, exchange] : watched_) {
+        const MHD_ConnectionInfo* info = MHD_get_connection_info(
+            exchange->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (info == nullptr) continue;
+        exchanges.push_back(exchange);
+        fds.push_back({info->connect_fd, POLLRDHUP, 0});
+      }
+    }
+    if (fds.empty() || poll(fds.data(), fds.size(), 0) <= 0) continue;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+        exchanges[i]->request.hangup->Fire();
+      }
+    }
+  }
 }
 
 absl::Status HttpServer::Start() {
@@ -365,6 +499,9 @@ absl::Status HttpServer::Start() {
        reinterpret_cast<intptr_t>(&HttpServerCallbacks::OnCompleted), this},
       {MHD_OPTION_NOTIFY_CONNECTION,
        reinterpret_cast<intptr_t>(&HttpServerCallbacks::OnConnection), this},
+      // Paths reach the handlers as sent, so CheckPath sees any encoding.
+      {MHD_OPTION_UNESCAPE_CALLBACK,
+       reinterpret_cast<intptr_t>(&HttpServerCallbacks::KeepEscaped), nullptr},
       {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&Log), nullptr},
   };
   if (options_.max_connections_per_ip > 0) {
@@ -397,6 +534,7 @@ absl::Status HttpServer::Start() {
   port_ = info != nullptr ? info->port : port;
   spdlog::info("{} listening on {} (port {})", options_.name, options_.address,
                port_);
+  watcher_ = std::thread([this] { WatchHangups(); });
   return absl::OkStatus();
 }
 
@@ -416,6 +554,8 @@ void HttpServer::Stop() {
   }
   // Answers just queued get a moment to be written.
   absl::SleepFor(absl::Milliseconds(50));
+  stop_watching_.Notify();
+  if (watcher_.joinable()) watcher_.join();
   MHD_stop_daemon(daemon_);
   daemon_ = nullptr;
 }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -14,10 +15,28 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 
 struct MHD_Daemon;
 
 namespace attnr::server {
+
+// Tells a handler's work that its client went away (closed or reset the
+// connection) before the answer: the handler sets what to do with
+// OnHangup; the server fires it at most once, and not after the answer.
+class HttpHangup {
+ public:
+  // `hook` runs on the server's watcher thread; it must be quick.
+  void OnHangup(std::function<void()> hook);
+  // The server's side.
+  void Fire();
+  void Clear();
+
+ private:
+  absl::Mutex mu_;
+  std::function<void()> hook_ ABSL_GUARDED_BY(mu_);
+  bool cleared_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 struct HttpRequest {
   std::string method;
@@ -27,6 +46,8 @@ struct HttpRequest {
   std::string peer;
   // Header names in lower case.
   absl::flat_hash_map<std::string, std::string> headers;
+  // Set while the request waits for its answer.
+  std::shared_ptr<HttpHangup> hangup = std::make_shared<HttpHangup>();
 
   // The header's value, "" when absent (`name` in lower case).
   std::string Header(absl::string_view name) const;
@@ -52,7 +73,9 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpReply)>;
 // beyond `max_connections_per_ip` one address's new connections are closed
 // at once, and a connection with no traffic for
 // `idle_timeout_seconds` (an idle kept-alive connection, a client that
-// connects and never sends, a body that stops arriving) is closed.
+// connects and never sends, a body that stops arriving) is closed. A
+// client that closes or resets its connection while its request is worked
+// on is noticed within ~50 ms (HttpRequest::hangup), so its work stops.
 class HttpServer {
  public:
   struct Options {
@@ -77,8 +100,10 @@ class HttpServer {
   };
 
   // Renders the server's own errors (no route, body over the limit, no
-  // client certificate) in the API's error format.
-  using ErrorRenderer = std::function<HttpResponse(const absl::Status&)>;
+  // client certificate) in the API's error format, with `http_status` (0:
+  // the status's own mapping).
+  using ErrorRenderer =
+      std::function<HttpResponse(const absl::Status&, int http_status)>;
 
   HttpServer(Options options, ErrorRenderer render_error);
   ~HttpServer();
@@ -101,13 +126,23 @@ class HttpServer {
   struct Exchange;
   friend struct HttpServerCallbacks;
 
+  // The handler of `method` (HEAD: GET's) on `path`, or null.
   const HttpHandler* FindRoute(const std::string& method,
-                               const std::string& path, bool* path_known) const;
-  HttpResponse NoRoute(const HttpRequest& request, bool path_known) const;
+                               const std::string& path) const;
+  // The methods `path` has routes for (with HEAD where it has GET).
+  std::vector<std::string> AllowedMethods(const std::string& path) const;
+  // 404 for a path with no route; 405 with Allow for a known path.
+  HttpResponse NoRoute(const HttpRequest& request) const;
+  // INVALID_ARGUMENT unless `path` (as sent) is canonical.
+  static absl::Status CheckPath(const std::string& path);
   HttpResponse BodyTooLarge() const;
   // A request was handed to its handler and has not been answered yet.
   void BeginPending();
   void EndPending();
+  // Suspended exchanges, watched for their client hanging up.
+  void Watch(const std::shared_ptr<Exchange>& exchange);
+  void Unwatch(Exchange* exchange);
+  void WatchHangups();
 
   const Options options_;
   const ErrorRenderer render_error_;
@@ -116,6 +151,10 @@ class HttpServer {
   int port_ = 0;
   absl::Mutex mu_;
   int pending_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<Exchange*, std::shared_ptr<Exchange>> watched_
+      ABSL_GUARDED_BY(mu_);
+  absl::Notification stop_watching_;
+  std::thread watcher_;
 };
 
 }  // namespace attnr::server

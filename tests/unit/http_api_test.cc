@@ -1,5 +1,6 @@
 #include "server/http_api.h"
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -21,6 +22,18 @@ TEST(HttpApiTest, BadJsonNamesTheByteOffset) {
   auto secret = ParseJsonBody(R"({"query": "my secret question" x})");
   ASSERT_FALSE(secret.ok());
   EXPECT_THAT(secret.status().message(), ::testing::Not(HasSubstr("secret")));
+  // Nor when the quoted part itself holds "; " (the parser's "last read"
+  // runs to the offending byte), nor a number the parser refuses.
+  for (const std::string& leaky :
+       {std::string(R"({"query": "a; b; my secret; expected" x})"),
+        std::string(R"({"q": 1e999, "secret": 1})"),
+        std::string("{\"") + std::string(100000, 's') + "\": 1e999}"}) {
+    auto refused = ParseJsonBody(leaky);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_THAT(refused.status().message(),
+                ::testing::Not(HasSubstr("secret")));
+    EXPECT_LT(refused.status().message().size(), 200u);
+  }
   // JSON is UTF-8: a bad byte inside a string is named by its offset.
   auto bad_utf8 = ParseJsonBody(std::string("{\"query\": \"a\xff\"}"));
   ASSERT_FALSE(bad_utf8.ok());
@@ -76,7 +89,7 @@ TEST(HttpApiTest, ShapeErrorsNameTheField) {
                "options.topk: unknown field"},
           Case{
               R"({"query": "q", "documents": ["x"], "options": {"views": ["bm25"]}})",
-              "options.views[0]: \"bm25\" is not a scoring view"},
+              "options.views[0]: 'bm25' is not a scoring view"},
           Case{R"({"query": "q", "docs": ["x"]})", "docs: unknown field"},
       }) {
     auto request = RetrieveRequestFromJson(Parse(c.body));
@@ -155,6 +168,23 @@ TEST(HttpApiTest, ResponsesPrintZerosAndErrorsCarryTheCode) {
   EXPECT_EQ(error["error"]["code"], "INVALID_ARGUMENT");
   EXPECT_EQ(error["error"]["status"], 400);
   EXPECT_EQ(error["error"]["message"], "query: is empty");
+}
+
+// Field and view names a client sent are repeated only when short and
+// plain; anything else is described by its size, never quoted.
+TEST(HttpApiTest, ErrorsRepeatOnlyShortPlainNames) {
+  const std::string long_key(5000, 'k');
+  auto unknown = RetrieveRequestFromJson(
+      Parse(absl::StrCat(R"({"query": "q", "documents": ["x"], ")", long_key,
+                         R"(": 1})")));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().message(),
+              HasSubstr("body (a name of 5000 bytes): unknown field"));
+  auto view = RetrieveRequestFromJson(Parse(
+      R"({"query": "q", "documents": ["x"], "options": {"views": ["my secret view"]}})"));
+  ASSERT_FALSE(view.ok());
+  EXPECT_THAT(view.status().message(), HasSubstr("a name of 14 bytes"));
+  EXPECT_THAT(view.status().message(), ::testing::Not(HasSubstr("secret")));
 }
 
 }  // namespace
