@@ -30,6 +30,7 @@ absl::Status ValidateConnectionLimits(const attnr::v1::ServerConfig& c) {
       {"handshake_timeout_ms", c.handshake_timeout_ms(), kMaxMs},
       {"max_concurrent_streams", c.max_concurrent_streams(), 10000},
       {"http_idle_timeout_seconds", c.http_idle_timeout_seconds(), 3600},
+      {"http_request_timeout_seconds", c.http_request_timeout_seconds(), 3600},
       {"max_http_connections", c.max_http_connections(), 100000},
       {"max_http_connections_per_ip", c.max_http_connections_per_ip(), 100000},
       {"http_keep_alive_max_requests", c.http_keep_alive_max_requests(),
@@ -59,8 +60,8 @@ ConnectionLimits ResolveConnectionLimits(const attnr::v1::ServerConfig& c) {
   l.max_concurrent_streams = Or(c.max_concurrent_streams(), 100);
   l.http_idle_timeout_seconds = Or(c.http_idle_timeout_seconds(), 10);
   l.max_http_connections = Or(c.max_http_connections(), 2048);
-  l.max_http_connections_per_ip =
-      static_cast<int>(c.max_http_connections_per_ip());
+  l.max_http_connections_per_ip = Or(c.max_http_connections_per_ip(), 128);
+  l.http_request_timeout_seconds = Or(c.http_request_timeout_seconds(), 30);
   l.http_keep_alive_max_requests = Or(c.http_keep_alive_max_requests(), 100);
   return l;
 }
@@ -95,6 +96,7 @@ void ApplyConnectionLimits(const ConnectionLimits& l,
   options->max_requests_per_connection = l.http_keep_alive_max_requests;
   options->max_connections = l.max_http_connections;
   options->max_connections_per_ip = l.max_http_connections_per_ip;
+  options->request_timeout_seconds = l.http_request_timeout_seconds;
 }
 
 }  // namespace attnr::server

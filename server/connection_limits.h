@@ -28,6 +28,7 @@ struct ConnectionLimits {
   int http_keep_alive_max_requests = 0;
   int max_http_connections = 0;
   int max_http_connections_per_ip = 0;
+  int http_request_timeout_seconds = 0;
 };
 
 // INVALID_ARGUMENT naming the field when a value is out of range.

@@ -29,11 +29,17 @@ FrontendCall::FrontendCall(Frontend* frontend, const char* transport,
                                      ? frontend->config().max_call_seconds()
                                      : 300))) {
   if (frontend_->auth_.has_value()) {
-    absl::StatusOr<std::string> name = frontend_->auth_->Check(authorization);
-    if (name.ok()) {
-      client_ = *std::move(name);
-    } else {
-      auth_ = name.status();
+    // An address that failed too often is refused before its token is
+    // compared (AuthThrottle).
+    auth_ = frontend_->auth_throttle_->Admit(peer_);
+    if (auth_.ok()) {
+      absl::StatusOr<std::string> name = frontend_->auth_->Check(authorization);
+      if (name.ok()) {
+        client_ = *std::move(name);
+      } else {
+        auth_ = name.status();
+        frontend_->auth_throttle_->Failed(peer_);
+      }
     }
   }
   frontend_->Register(this);
@@ -148,7 +154,11 @@ Frontend::Frontend(const attnr::v1::ServerConfig& config)
 
 Frontend::~Frontend() = default;
 
-void Frontend::SetAuthTokens(AuthTokens tokens) { auth_ = std::move(tokens); }
+void Frontend::SetAuthTokens(AuthTokens tokens) {
+  auth_ = std::move(tokens);
+  auth_throttle_ = std::make_unique<AuthThrottle>(
+      config_.auth_failure_burst() > 0 ? config_.auth_failure_burst() : 20);
+}
 
 void Frontend::SetRetriever(const attnr::Retriever* retriever) {
   retriever_.store(retriever, std::memory_order_release);

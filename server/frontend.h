@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -16,6 +17,7 @@
 #include "model/stop_signal.h"
 #include "proto/attnr/v1/config.pb.h"
 #include "proto/attnr/v1/retriever.pb.h"
+#include "server/auth_throttle.h"
 #include "server/auth_tokens.h"
 #include "server/metrics.h"
 #include "server/worker_pool.h"
@@ -162,6 +164,7 @@ class Frontend {
   absl::flat_hash_set<FrontendCall*> calls_ ABSL_GUARDED_BY(mu_);
   Metrics metrics_;
   std::optional<AuthTokens> auth_;
+  std::unique_ptr<AuthThrottle> auth_throttle_;  // With auth_.
   // Last: destroyed first, so queued work still finds the frontend.
   // Calls that use no neural view, and calls that do.
   WorkerPool pool_;

@@ -207,7 +207,11 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::CreateMetrics(
     const std::string& address, Frontend* frontend) {
   std::unique_ptr<HttpGateway> gateway(new HttpGateway(frontend));
   HttpServer::Options options;
-  options.address = address;
+  // A host-less ":port" is this machine only: metrics describe the load
+  // and the documents' sizes, not for every network by accident.
+  options.address =
+      absl::StartsWith(address, ":") ? absl::StrCat("localhost", address)
+                                     : address;
   options.name = "metrics";
   options.threads = 1;
   options.max_connections = 16;
@@ -223,8 +227,20 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::CreateMetrics(
 
 void HttpGateway::AddMetricsRoutes() {
   Frontend* const frontend = frontend_;
+  const bool require_auth = frontend->config().metrics_require_auth();
   server_->Route(
-      "GET", "/metrics", [frontend](const HttpRequest&, HttpReply reply) {
+      "GET", "/metrics",
+      [frontend, require_auth](const HttpRequest& req, HttpReply reply) {
+        if (require_auth) {
+          // Through the frontend's auth (and its throttle); logged.
+          FrontendCall call(frontend, "http", "Metrics", req.peer,
+                            absl::InfiniteFuture(),
+                            req.Header("authorization"));
+          call.SetOutcome(call.auth_status(), 0, 0);
+          if (!call.auth_status().ok()) {
+            return reply(ErrorResponse(call.auth_status()));
+          }
+        }
         HttpResponse res;
         res.content_type = "text/plain; version=0.0.4; charset=utf-8";
         res.body = frontend->metrics().Render();
@@ -255,8 +271,12 @@ void HttpGateway::AddRoutes() {
   Frontend* const frontend = frontend_;
 
   // The playground page (client/web/, embedded in the binary): open, like
-  // /health; what it asks goes through the API and its auth.
-  for (const WebAsset& asset : WebAssets()) {
+  // /health; what it asks goes through the API and its auth (disable_page
+  // turns it off).
+  const absl::Span<const WebAsset> assets =
+      frontend->config().disable_page() ? absl::Span<const WebAsset>()
+                                        : WebAssets();
+  for (const WebAsset& asset : assets) {
     s.Route("GET", std::string(asset.path),
             [&asset](const HttpRequest&, HttpReply reply) {
               HttpResponse res;
@@ -277,9 +297,11 @@ void HttpGateway::AddRoutes() {
     res.status = serving ? 200 : 503;
     reply(std::move(res));
   });
-  s.Route("GET", "/openapi.json", [](const HttpRequest&, HttpReply reply) {
-    reply(JsonResponse(std::string(OpenApiDocument())));
-  });
+  if (!frontend->config().disable_openapi()) {
+    s.Route("GET", "/openapi.json", [](const HttpRequest&, HttpReply reply) {
+      reply(JsonResponse(std::string(OpenApiDocument())));
+    });
+  }
   s.Route("GET", "/v1/model_info",
           [frontend](const HttpRequest& req, HttpReply reply) {
             FrontendCall call(frontend, "http", "GetModelInfo", req.peer,

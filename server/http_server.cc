@@ -218,6 +218,8 @@ struct HttpServerCallbacks {
     }
     if (ex->started) return MHD_YES;
     ex->started = true;
+    // Received whole: the request deadline stops counting for it.
+    server->SetReceiving(ConnectionOf(connection), false);
     if (ex->body_too_large) {
       return Queue(connection, server->BodyTooLarge(), true);
     }
@@ -258,11 +260,9 @@ struct HttpServerCallbacks {
                               &ex->request.headers);
     *request_context = new ExchangePtr(ex);
     const HttpServer::Options& o = server->options_;
-    if (const MHD_ConnectionInfo* info = MHD_get_connection_info(
-            connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        info != nullptr && info->socket_context != nullptr) {
-      int& served = *static_cast<int*>(info->socket_context);
-      ex->close_after = ++served >= o.max_requests_per_connection;
+    if (HttpServer::Connection* c = ConnectionOf(connection); c != nullptr) {
+      absl::MutexLock lock(&server->mu_);
+      ex->close_after = ++c->served >= o.max_requests_per_connection;
     }
     if (!o.tls_client_ca_pem.empty() &&
         !ClientCertificateVerified(connection)) {
@@ -296,26 +296,50 @@ struct HttpServerCallbacks {
     return std::strlen(text);
   }
 
-  static void OnCompleted(void* cls, MHD_Connection*, void** request_context,
-                          MHD_RequestTerminationCode) {
+  static HttpServer::Connection* ConnectionOf(MHD_Connection* connection) {
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(
+        connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info == nullptr
+               ? nullptr
+               : static_cast<HttpServer::Connection*>(info->socket_context);
+  }
+
+  static void OnCompleted(void* cls, MHD_Connection* connection,
+                          void** request_context, MHD_RequestTerminationCode) {
+    // The next request's time on this connection starts now.
+    static_cast<HttpServer*>(cls)->SetReceiving(ConnectionOf(connection), true);
     if (*request_context == nullptr) return;
     delete static_cast<ExchangePtr*>(*request_context);
     *request_context = nullptr;
   }
 
-  static void OnConnection(void*, MHD_Connection*, void** socket_context,
+  // Before libmicrohttpd closes a connection's socket (so a socket the
+  // sweeper shuts down, under the same lock, is still this connection's).
+  static void OnConnection(void* cls, MHD_Connection* connection,
+                           void** socket_context,
                            MHD_ConnectionNotificationCode code) {
+    auto* server = static_cast<HttpServer*>(cls);
+    absl::MutexLock lock(&server->mu_);
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-      *socket_context = new int(0);
+      auto* c = new HttpServer::Connection{connection, 0, absl::Now()};
+      server->connections_[connection] = c;
+      *socket_context = c;
     } else if (*socket_context != nullptr) {
-      delete static_cast<int*>(*socket_context);
+      server->connections_.erase(connection);
+      delete static_cast<HttpServer::Connection*>(*socket_context);
       *socket_context = nullptr;
     }
   }
 };
 
 HttpServer::HttpServer(Options options, ErrorRenderer render_error)
-    : options_(std::move(options)), render_error_(std::move(render_error)) {}
+    : options_(std::move(options)),
+      render_error_(std::move(render_error)),
+      request_timeout_(absl::Seconds(options_.request_timeout_seconds)) {}
+
+int HttpServer::ReserveFor(int max_connections) {
+  return std::max(8, max_connections / 16);
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -426,6 +450,54 @@ void HttpServer::Unwatch(Exchange* exchange) {
   watched_.erase(it);
 }
 
+void HttpServer::SetReceiving(Connection* connection, bool receiving) {
+  if (connection == nullptr) return;
+  absl::MutexLock lock(&mu_);
+  connection->receiving = receiving;
+  connection->receiving_since = absl::Now();
+}
+
+void HttpServer::SweepConnections() {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  auto shut = [](Connection* c) {
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(
+        c->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    // libmicrohttpd sees the socket end and closes the connection; it
+    // cannot have closed it yet (OnConnection's CLOSED takes mu_ first).
+    if (info != nullptr) shutdown(info->connect_fd, SHUT_RDWR);
+    c->shut = true;
+  };
+  std::vector<Connection*> receiving;
+  size_t open = 0;
+  for (const auto& [raw, c] : connections_) {
+    if (c->shut) continue;
+    ++open;
+    if (!c->receiving) continue;
+    if (now - c->receiving_since > request_timeout_) {
+      // The request (or the wait for it) took too long as a whole: a
+      // client trickling bytes resets no timer here.
+      shut(c);
+      --open;
+      continue;
+    }
+    receiving.push_back(c);
+  }
+  // Over the cap (the reserve above it is being used): the connections
+  // that have waited longest without a request being worked on make room,
+  // so /health and ordinary calls get through however many slow clients
+  // hold connections.
+  const size_t cap = static_cast<size_t>(options_.max_connections);
+  if (open <= cap) return;
+  std::sort(receiving.begin(), receiving.end(),
+            [](const Connection* a, const Connection* b) {
+              return a->receiving_since < b->receiving_since;
+            });
+  for (size_t i = 0; i < receiving.size() && open > cap; ++i, --open) {
+    shut(receiving[i]);
+  }
+}
+
 void HttpServer::WatchHangups() {
   // A suspended connection is not read by libmicrohttpd, so nothing else
   // would notice its client leaving. POLLRDHUP reports the client's FIN
@@ -436,6 +508,7 @@ void HttpServer::WatchHangups() {
   std::vector<pollfd> fds;
   while (!stop_watching_.WaitForNotificationWithTimeout(
       absl::Milliseconds(50))) {
+    SweepConnections();
     exchanges.clear();
     fds.clear();
     {
@@ -491,8 +564,12 @@ absl::Status HttpServer::Start() {
       {MHD_OPTION_SOCK_ADDR, 0, &address},
       {MHD_OPTION_THREAD_POOL_SIZE,
        static_cast<intptr_t>(std::max(1, options_.threads)), nullptr},
+      // The reserve above max_connections: new connections are accepted
+      // while SweepConnections makes room.
       {MHD_OPTION_CONNECTION_LIMIT,
-       static_cast<intptr_t>(options_.max_connections), nullptr},
+       static_cast<intptr_t>(options_.max_connections +
+                             ReserveFor(options_.max_connections)),
+       nullptr},
       {MHD_OPTION_CONNECTION_TIMEOUT,
        static_cast<intptr_t>(options_.idle_timeout_seconds), nullptr},
       {MHD_OPTION_NOTIFY_COMPLETED,

@@ -16,8 +16,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 
 struct MHD_Daemon;
+struct MHD_Connection;
 
 namespace attnr::server {
 
@@ -68,10 +70,13 @@ using HttpHandler = std::function<void(const HttpRequest&, HttpReply)>;
 // a connection whose request is being worked on is suspended, holding no
 // thread, and a few event-loop threads (epoll) serve every connection. So
 // open connections cost a socket and a little memory, not a thread each,
-// and they are bounded: beyond `max_connections` new connections are not
-// accepted (they wait in the kernel's listen backlog until one closes),
-// beyond `max_connections_per_ip` one address's new connections are closed
-// at once, and a connection with no traffic for
+// and they are bounded: past `max_connections` the connections that have
+// waited longest without a request being worked on are closed to make room
+// (a reserve of ReserveFor(max_connections) more is accepted meanwhile;
+// past that, new ones wait in the kernel's listen backlog), beyond
+// `max_connections_per_ip` one address's new connections are closed at
+// once, a request that has not arrived whole within
+// `request_timeout_seconds` is closed, and a connection with no traffic for
 // `idle_timeout_seconds` (an idle kept-alive connection, a client that
 // connects and never sends, a body that stops arriving) is closed. A
 // client that closes or resets its connection while its request is worked
@@ -88,6 +93,10 @@ class HttpServer {
     // 0: no per-address limit.
     int max_connections_per_ip = 0;
     int idle_timeout_seconds = 10;
+    // A request's headers and body must arrive within this long of the
+    // connection opening (or of its previous answer), however the bytes
+    // trickle in: the idle timeout restarts with every byte, this does not.
+    int request_timeout_seconds = 30;
     // Requests one connection carries before the server closes it (the
     // last answer says "Connection: close").
     int max_requests_per_connection = 100;
@@ -139,6 +148,21 @@ class HttpServer {
   // A request was handed to its handler and has not been answered yet.
   void BeginPending();
   void EndPending();
+  // A connection (libmicrohttpd's socket context), under mu_.
+  struct Connection {
+    MHD_Connection* connection = nullptr;
+    int served = 0;  // Requests so far.
+    // Since when it has been waiting for or receiving a request (no
+    // handler working on one).
+    absl::Time receiving_since;
+    bool receiving = true;
+    bool shut = false;  // Shut down by the sweeper; closing.
+  };
+  static int ReserveFor(int max_connections);
+  void SetReceiving(Connection* connection, bool receiving);
+  // Closes connections whose request is overdue, and the longest-waiting
+  // ones while over max_connections.
+  void SweepConnections();
   // Suspended exchanges, watched for their client hanging up.
   void Watch(const std::shared_ptr<Exchange>& exchange);
   void Unwatch(Exchange* exchange);
@@ -153,6 +177,9 @@ class HttpServer {
   int pending_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<Exchange*, std::shared_ptr<Exchange>> watched_
       ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<MHD_Connection*, Connection*> connections_
+      ABSL_GUARDED_BY(mu_);
+  const absl::Duration request_timeout_;
   absl::Notification stop_watching_;
   std::thread watcher_;
 };

@@ -93,7 +93,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  if (config.disable_reflection()) {
+  if (config.disable_reflection() || !config.auth_tokens_file().empty()) {
+    if (!config.disable_reflection()) {
+      spdlog::info(
+          "gRPC reflection off: authentication is on and reflection cannot "
+          "check a token");
+    }
     builder.SetOption(std::make_unique<WithoutReflection>());
   }
   builder.AddListeningPort(config.listen_address(), *credentials,

@@ -155,44 +155,113 @@ TEST(ConnectionLimitsTest, HttpDropsAClientThatNeverSends) {
   EXPECT_EQ(r.bytes, "");
 }
 
-TEST(ConnectionLimitsTest, HttpDoesNotAcceptConnectionsBeyondTheCap) {
+// Past the cap the connections that have waited longest without a request
+// being worked on make room, so a new client (a health probe) is served
+// however many silent connections are held.
+TEST(ConnectionLimitsTest, HttpMakesRoomPastTheCapForNewClients) {
   ServerProcess server;
   server.EnableHttp();
   ASSERT_TRUE(server.Start(
       absl::StrCat(kSmallLimitsConfig, "max_http_connections: 4\n")))
       << server.error();
-  // Four silent connections fill the cap (the idle timeout, 10 s, has not
-  // closed them yet when the fifth arrives).
+  // Twelve silent connections: the cap and its reserve (max(8, 4/16)).
+  // The idle timeout (10 s) would close them much later.
   std::vector<int> held;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 12; ++i) {
+    held.push_back(Connect(server.http_port()));
+    ASSERT_GE(held.back(), 0);
+    absl::SleepFor(absl::Milliseconds(20));  // In order of age.
+  }
+  absl::SleepFor(absl::Milliseconds(500));  // Accepted and swept.
+  // The eight oldest were closed to bring them back to the cap...
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_TRUE(ReadUntilClosed(held[i], absl::Milliseconds(500)).closed)
+        << "connection " << i;
+  }
+  // ...the four youngest are still served...
+  Send(held[11], kHealth);
+  EXPECT_THAT(ReadUntilClosed(held[11], absl::Seconds(1)).bytes,
+              HasSubstr("200 OK"));
+  // ...and a new client is served at once.
+  const int fresh = Connect(server.http_port());
+  ASSERT_GE(fresh, 0);
+  Send(fresh, kHealth);
+  EXPECT_THAT(ReadUntilClosed(fresh, absl::Seconds(2)).bytes,
+              HasSubstr("200 OK"));
+  close(fresh);
+  for (int fd : held) close(fd);
+}
+
+// A request that trickles in (a byte every 300 ms: the idle timeout never
+// fires) is closed when http_request_timeout_seconds has passed since the
+// connection opened.
+TEST(ConnectionLimitsTest, HttpClosesARequestThatArrivesTooSlowly) {
+  ServerProcess server;
+  server.EnableHttp();
+  ASSERT_TRUE(server.Start(absl::StrCat(kSmallLimitsConfig,
+                                        "http_request_timeout_seconds: 2\n"
+                                        "http_idle_timeout_seconds: 10\n")))
+      << server.error();
+  const int fd = Connect(server.http_port());
+  ASSERT_GE(fd, 0);
+  const absl::Time start = absl::Now();
+  const std::string request =
+      "GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+  bool closed = false;
+  for (char c : request) {
+    if (send(fd, &c, 1, MSG_NOSIGNAL) != 1) {
+      closed = true;
+      break;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 300) == 1) {
+      char b;
+      if (read(fd, &b, 1) <= 0) {
+        closed = true;
+        break;
+      }
+    }
+  }
+  const absl::Duration took = absl::Now() - start;
+  close(fd);
+  EXPECT_TRUE(closed) << "served after " << absl::FormatDuration(took);
+  EXPECT_GE(took, absl::Seconds(2));
+  EXPECT_LT(took, absl::Seconds(5));
+}
+
+// One address may hold at most 128 connections by default: past that its
+// new connections are closed at once, while another address is served.
+TEST(ConnectionLimitsTest, HttpCapsConnectionsPerAddressByDefault) {
+  ServerProcess server;
+  server.EnableHttp();
+  ASSERT_TRUE(server.Start(kSmallLimitsConfig)) << server.error();
+  std::vector<int> held;
+  for (int i = 0; i < 128; ++i) {
     held.push_back(Connect(server.http_port()));
     ASSERT_GE(held.back(), 0);
   }
-  absl::SleepFor(absl::Milliseconds(300));  // Accepted by the server.
-  // The fifth is not accepted: it waits in the kernel's listen backlog,
-  // holding nothing of the server's, and is not served...
-  const int fifth = Connect(server.http_port());
-  ASSERT_GE(fifth, 0);
-  Send(fifth, kHealth);
-  const ReadResult waiting = ReadUntilClosed(fifth, absl::Seconds(2));
-  EXPECT_FALSE(waiting.closed);
-  EXPECT_EQ(waiting.bytes, "") << "a connection beyond the cap was served";
-  // ...while a held connection still is...
-  Send(held[0], kHealth);
-  pollfd p{held[0], POLLIN, 0};
-  ASSERT_EQ(poll(&p, 1, 5000), 1);
-  char buffer[512];
-  const ssize_t n = read(held[0], buffer, sizeof(buffer));
-  ASSERT_GT(n, 0);
-  EXPECT_THAT(std::string(buffer, static_cast<size_t>(n)), HasSubstr("200 OK"));
-  // ...and once the held ones close, the waiting one is served.
+  absl::SleepFor(absl::Milliseconds(300));
+  const int over = Connect(server.http_port());
+  ASSERT_GE(over, 0);
+  EXPECT_TRUE(ReadUntilClosed(over, absl::Seconds(2)).closed);
+  close(over);
+  // 127.0.0.2 is another address (loopback): it is served.
+  const int other = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  from.sin_addr.s_addr = htonl(0x7F000002);
+  ASSERT_EQ(bind(other, reinterpret_cast<sockaddr*>(&from), sizeof(from)), 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(server.http_port()));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(other, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+  Send(other, kHealth);
+  EXPECT_THAT(ReadUntilClosed(other, absl::Seconds(2)).bytes,
+              HasSubstr("200 OK"));
+  close(other);
   for (int fd : held) close(fd);
-  pollfd q{fifth, POLLIN, 0};
-  ASSERT_EQ(poll(&q, 1, 5000), 1);
-  const ssize_t m = read(fifth, buffer, sizeof(buffer));
-  close(fifth);
-  ASSERT_GT(m, 0);
-  EXPECT_THAT(std::string(buffer, static_cast<size_t>(m)), HasSubstr("200 OK"));
 }
 
 TEST(ConnectionLimitsTest, HttpClosesAConnectionAfterItsRequestQuota) {

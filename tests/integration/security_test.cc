@@ -39,7 +39,7 @@ class SecurityTest : public ::testing::Test {
     server_->Start(absl::StrCat(kSmallLimitsConfig, "auth_tokens_file: \"",
                                 *dir_, "/tokens.txt\"\ntls_cert_file: \"",
                                 *dir_, "/cert.pem\"\ntls_key_file: \"", *dir_,
-                                "/key.pem\"\ndisable_reflection: true\n"),
+                                "/key.pem\"\nauth_failure_burst: 1000\n"),
                    {}, Tls());
   }
   static void TearDownTestSuite() {
@@ -159,7 +159,9 @@ TEST_F(SecurityTest, CliTakesTheTokenAndTheRootCertificate) {
   EXPECT_THAT(none.err, HasSubstr("UNAUTHENTICATED"));
 }
 
-TEST_F(SecurityTest, ReflectionIsOffWhenDisabled) {
+// With auth on, reflection is off (it cannot check a token), though the
+// config does not say disable_reflection.
+TEST_F(SecurityTest, ReflectionIsOffWhenAuthIsOn) {
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = ReadFile(*dir_ + "/cert.pem");
   auto channel = grpc::CreateChannel(Target(), grpc::SslCredentials(ssl));
@@ -176,6 +178,7 @@ TEST_F(SecurityTest, ReflectionIsOffWhenDisabled) {
   while (stream->Read(&response)) {
   }
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_THAT(server_->log(), HasSubstr("gRPC reflection off"));
 }
 
 TEST_F(SecurityTest, MutualTlsNeedsAClientCertificateOnBothTransports) {
@@ -221,6 +224,77 @@ TEST_F(SecurityTest, MutualTlsNeedsAClientCertificateOnBothTransports) {
   ASSERT_TRUE(refused) << httplib::to_string(refused.error());
   EXPECT_EQ(refused->status, 403);
   EXPECT_THAT(refused->body, HasSubstr("client certificate"));
+}
+
+// A plaintext server with tokens and `extra` settings.
+bool StartWithTokens(ServerProcess* server, const std::string& extra) {
+  WriteFile("tokens2.txt", absl::StrCat("alice:", kToken, "\n"));
+  server->EnableHttp();
+  return server->Start(absl::StrCat(kSmallLimitsConfig, "auth_tokens_file: \"",
+                                    TempDir(), "/tokens2.txt\"\n", extra));
+}
+
+// Failed authentications are limited per address: past the burst every
+// call from it is refused (RESOURCE_EXHAUSTED / 429 with Retry-After, the
+// right token too) until the allowance refills, one a second.
+TEST(AuthThrottleTest, FailedAuthenticationIsRateLimitedPerAddress) {
+  ServerProcess server;
+  ASSERT_TRUE(StartWithTokens(&server, "auth_failure_burst: 3\n"))
+      << server.error();
+  client::ClientOptions wrong;
+  wrong.token = "not-the-token";
+  RetrieverClient guesser(server.target(), wrong);
+  attnr::v1::RetrieveRequest request;
+  request.set_query("grinder");
+  request.add_documents()->set_text("The grinder is descaled weekly.");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(guesser.Retrieve(request, kTimeout).status().code(),
+              absl::StatusCode::kUnauthenticated);
+  }
+  auto throttled = guesser.Retrieve(request, kTimeout);
+  EXPECT_EQ(throttled.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(throttled.status().message(), HasSubstr("retry after"));
+  // The right token from the same address is refused too: the answer
+  // tells a guesser nothing.
+  client::ClientOptions right;
+  right.token = kToken;
+  RetrieverClient owner(server.target(), right);
+  EXPECT_EQ(owner.Retrieve(request, kTimeout).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  httplib::Client http("127.0.0.1", server.http_port());
+  httplib::Headers headers = {{"Authorization", "Bearer not-the-token"}};
+  auto refused = http.Post("/v1/retrieve", headers,
+                           R"({"query": "q", "documents": ["x"]})",
+                           "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
+  // A second later one more attempt is allowed: the right token works.
+  absl::SleepFor(absl::Milliseconds(1300));
+  auto served = owner.Retrieve(request, kTimeout);
+  EXPECT_TRUE(served.ok()) << served.status();
+}
+
+// The page, OpenAPI and metrics are each a choice: off, or behind a token.
+TEST(AuthThrottleTest, PageOpenApiAndMetricsFollowTheirSettings) {
+  ServerProcess server;
+  ASSERT_TRUE(StartWithTokens(&server,
+                              "disable_page: true\ndisable_openapi: true\n"
+                              "metrics_require_auth: true\n"))
+      << server.error();
+  httplib::Client http("127.0.0.1", server.http_port());
+  EXPECT_EQ(http.Get("/")->status, 404);
+  EXPECT_EQ(http.Get("/openapi.json")->status, 404);
+  EXPECT_EQ(http.Get("/health")->status, 200);  // Probes stay open.
+  httplib::Client metrics("127.0.0.1", server.metrics_port());
+  auto refused = metrics.Get("/metrics");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  auto served = metrics.Get("/metrics", {{"Authorization",
+                                         absl::StrCat("Bearer ", kToken)}});
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 200);
+  EXPECT_THAT(served->body, HasSubstr("attnr_requests_total"));
 }
 
 }  // namespace
