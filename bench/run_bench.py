@@ -471,14 +471,16 @@ def speed_table(rows):
 
 def measure_under_load(args):
     """The service under hostile load, each on a server of its own after the
-    runs above (bench/fair_scheduling.py, bench/idle_connections.py): their
-    reports, without their titles, as sections of this one."""
+    runs above (bench/fair_scheduling.py, bench/idle_connections.py,
+    bench/abuse.py): their reports, without their titles, as sections of
+    this one."""
     sections = []
     for script, report, title in (
             ("fair_scheduling.py", "FAIR_SCHEDULING.md",
              "Fair scheduling under a neural flood"),
             ("idle_connections.py", "IDLE_CONNECTIONS.md",
-             "Idle and silent connections")):
+             "Idle and silent connections"),
+            ("abuse.py", "ABUSE.md", "Abuse battery")):
         subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", script),
                         "--build", args.build_dir, "--out", args.out],
                        check=True, stdout=subprocess.DEVNULL)
