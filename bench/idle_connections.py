@@ -52,8 +52,12 @@ def probe(port):
 def hold(port, count, first_bytes, wait_s, pid):
     sel = selectors.DefaultSelector()
     opened = {}
-    for _ in range(count):
-        s = socket.create_connection(("127.0.0.1", port))
+    for i in range(count):
+        # 100 a loopback address (127.0.0.2, ...): under the HTTP gateway's
+        # per-address cap (128), so the idle timeout is what closes them.
+        s = socket.create_connection(("127.0.0.1", port),
+                                     source_address=(f"127.0.0.{2 + i // 100}",
+                                                     0))
         s.setblocking(False)
         if first_bytes:
             s.sendall(first_bytes)
@@ -169,7 +173,8 @@ def main():
         f"`bench/idle_connections.py`, commit {summary['commit']}, "
         f"{summary['date']}, this machine, the shipped config (connection "
         "limits at their defaults: gRPC handshake 10 s, idle 120 s; HTTP "
-        "idle 10 s, at most 2048 connections).",
+        "idle 10 s, at most 2048 connections, 128 an address; the "
+        "connections come from 100 an address, 127.0.0.2 on).",
         "",
         f"Server before: {base_threads} threads, {base_rss:.0f} MB RSS. "
         f"Each set waited at most {args.wait:.0f} s for the server to close "

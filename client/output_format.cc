@@ -130,6 +130,11 @@ std::string FormatRetrieveTable(const std::string& query,
                     "request's budget (warm the documents with `attnr "
                     "prepare` or --prepare to judge them all)\n");
   }
+  if (u.oversized_passages() > 0) {
+    absl::StrAppend(&out, u.oversized_passages(),
+                    " of them longer than a neural view's window in its own "
+                    "tokens (text of symbols): never judged by that view\n");
+  }
   return out;
 }
 

@@ -98,7 +98,7 @@ absl::string_view OpenApiDocument() {
     },
     "responses": {
       "Error": {
-        "description": "400 bad request, 401 unauthenticated, 404 no such route, 413 over a size limit, 429 busy (Retry-After), 503 loading or draining, 504 deadline passed.",
+        "description": "400 bad request (or a path not in canonical form), 401 unauthenticated, 404 no such route, 405 method not allowed (Allow), 413 over a size limit, 415 body not application/json, 429 busy or too many failed authentications (Retry-After), 499 the client went away, 503 loading or draining, 504 deadline passed.",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
       }
     },

@@ -49,27 +49,7 @@ std::string LongDocument(const std::string& first_line) {
   return doc;
 }
 
-class DenseServerTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess();
-    // The shipped config file itself (the later --config wins).
-    server_->Start("", {"--config", ShippedConfig()});
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    ASSERT_TRUE(server_->error().empty()) << server_->error();
-    client_ = std::make_unique<RetrieverClient>(server_->target());
-  }
-  static ServerProcess* server_;
-  std::unique_ptr<RetrieverClient> client_;
-};
-
-ServerProcess* DenseServerTest::server_ = nullptr;
+class DenseServerTest : public ShippedServerTest<DenseServerTest> {};
 
 TEST_F(DenseServerTest, ModelInfoNamesThePinnedEncoder) {
   auto info = client_->GetModelInfo(kTimeout);

@@ -38,26 +38,7 @@ std::string PinnedGgufSha256() {
   return "";
 }
 
-class LlmServerTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess();
-    server_->Start("", {"--config", ShippedConfig()});
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    ASSERT_TRUE(server_->error().empty()) << server_->error();
-    client_ = std::make_unique<RetrieverClient>(server_->target());
-  }
-  static ServerProcess* server_;
-  std::unique_ptr<RetrieverClient> client_;
-};
-
-ServerProcess* LlmServerTest::server_ = nullptr;
+class LlmServerTest : public ShippedServerTest<LlmServerTest> {};
 
 TEST_F(LlmServerTest, ModelInfoNamesThePinnedDecoder) {
   auto info = client_->GetModelInfo(kTimeout);

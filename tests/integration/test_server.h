@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -273,6 +274,32 @@ inline std::string ShippedConfig() {
   return std::string(std::getenv("ATTNR_SOURCE_DIR")) +
          "/config/server.textproto";
 }
+
+// A suite whose tests share one server, started once with the shipped
+// configuration (and the HTTP gateway when `kHttp`); each test gets a
+// client. Derive as `class MyTest : public ShippedServerTest<MyTest> {}`
+// (CRTP: one server per suite).
+template <typename Suite, bool kHttp = false>
+class ShippedServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess();
+    if (kHttp) server_->EnableHttp();
+    // The shipped config file itself (the later --config wins).
+    server_->Start("", {"--config", ShippedConfig()});
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    ASSERT_TRUE(server_->error().empty()) << server_->error();
+    client_ = std::make_unique<RetrieverClient>(server_->target());
+  }
+  static inline ServerProcess* server_ = nullptr;
+  std::unique_ptr<RetrieverClient> client_;
+};
 
 }  // namespace attnr
 

@@ -97,7 +97,7 @@ def _views(breakdown) -> List[ViewScore]:
 
 def _usage(u) -> Usage:
     return Usage(u.query_tokens, u.document_tokens, u.passages, u.cache_hit,
-                 u.unjudged_passages, u.timings.total_ms)
+                 u.unjudged_passages, u.timings.total_ms, u.oversized_passages)
 
 
 def _retrieve_request(query: str, documents: Sequence[DocumentLike],

@@ -74,6 +74,9 @@ class Usage:
     cache_hit: bool
     unjudged_passages: int
     total_ms: float
+    # Of unjudged_passages, those longer than a neural view's window in its
+    # own tokens: that view never judges them.
+    oversized_passages: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

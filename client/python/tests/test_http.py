@@ -66,13 +66,21 @@ def test_curl_rerank(server):
 
 
 def test_curl_bad_request_names_the_field(server):
-    out = curl("-X", "POST", f"{server.http}/v1/rerank", "-d",
+    out = curl("-X", "POST", f"{server.http}/v1/rerank",
+               "-H", "Content-Type: application/json", "-d",
                '{"query": "q", "documents": ["a", 7]}', "-w", "\n%{http_code}")
     text, status = out.stdout.rsplit("\n", 1)
     assert status == "400"
     assert json.loads(text)["error"] == {
         "code": "INVALID_ARGUMENT", "status": 400,
         "message": 'documents[1]: must be a string or an object with "text"'}
+    # curl's -d alone sends a form (no CORS preflight in a browser): 415.
+    out = curl("-X", "POST", f"{server.http}/v1/rerank", "-d",
+               '{"query": "q", "documents": ["a"]}', "-w", "\n%{http_code}")
+    text, status = out.stdout.rsplit("\n", 1)
+    assert status == "415"
+    assert json.loads(text)["error"]["message"] == \
+        "Content-Type: must be application/json"
 
 
 def test_openapi_document_is_valid_and_describes_the_answers(server,
