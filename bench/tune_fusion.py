@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""Chooses the default views and their fusion weights on a held-out split
-of the training corpus, never on the dev sets.
+"""Rank-fusion weights on a held-out split of the training corpus (mostly
+synthetic queries), never on the dev sets. Superseded for choosing the
+defaults by bench/cv_fusion.py (real questions only, cross-validation over
+documents); kept for the rank-fusion weights of other sets of views.
 
     bench/tune_fusion.py [--corpus ~/.cache/attnr-train/corpus/corpus.json]
                          [--out bench/results]

@@ -162,8 +162,28 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
     if (!llm.ok()) return Annotate(llm.status(), "LLM view");
     all.push_back(*std::move(llm));
   }
+  std::optional<views::CalibratedFusion> fusion;
+  if (!config.fusion_model_path.empty()) {
+    auto loaded = views::CalibratedFusion::Load(config.fusion_model_path,
+                                             config.fusion_model_sha256);
+    if (!loaded.ok()) return Annotate(loaded.status(), "fusion model");
+    fusion = *std::move(loaded);
+  }
   std::unique_ptr<Retriever> retriever(
       new Retriever(config, std::move(all), std::move(gate)));
+  retriever->calibrated_fusion_ = std::move(fusion);
+  if (retriever->calibrated_fusion_.has_value()) {
+    retriever->description_.description = absl::StrCat(
+        retriever->description_.description.substr(
+            0, retriever->description_.description.rfind(". Views are")),
+        ". The default views are fused by ",
+        retriever->calibrated_fusion_->Describe(),
+        ", chosen by cross-validation on real questions and calibrated (a "
+        "passage's score estimates its probability of answering the question "
+        "among the request's passages; fusion model sha256 ",
+        retriever->calibrated_fusion_->sha256().substr(0, 12),
+        "...); other sets of views by weighted reciprocal rank.");
+  }
   for (ViewKind v : config.default_views) {
     if (retriever->view(v) == nullptr) {
       return absl::FailedPreconditionError(
@@ -243,7 +263,7 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     cheap.push_back(kinds[slot]);
   }
   if (!any_neural) {
-    views::Fuse(kinds, config_.fusion_weights, &details);
+    FuseAll(kinds, &details);
     return details;
   }
   if (!cheap.empty()) {
@@ -298,8 +318,17 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     done.push_back(kinds[slot]);
   }
   usage->cache_hit = all_hit;
-  views::Fuse(kinds, config_.fusion_weights, &details);
+  FuseAll(kinds, &details);
   return details;
+}
+
+void Retriever::FuseAll(const std::vector<ViewKind>& kinds,
+                        std::vector<ScoreDetail>* details) const {
+  if (calibrated_fusion_.has_value() && calibrated_fusion_->Covers(kinds)) {
+    calibrated_fusion_->Fuse(details);
+  } else {
+    views::Fuse(kinds, config_.fusion_weights, details);
+  }
 }
 
 absl::StatusOr<std::vector<ViewKind>> Retriever::ResolveViews(

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "model/views/dense_view.h"
 #include "model/views/entity_view.h"
 #include "model/views/fusion.h"
+#include "model/views/calibrated_fusion.h"
 #include "model/views/llm_attention_view.h"
 #include "model/views/model_gate.h"
 #include "model/views/scoring_view.h"
@@ -55,6 +57,10 @@ struct RetrieverConfig {
   size_t cache_bytes = 512u << 20;
   // Per-view weights in rank fusion (a view not named weighs 1).
   views::FusionWeights fusion_weights;
+  // The calibrated fusion's parameter file and its pinned SHA-256 (empty:
+  // rank fusion only; views::CalibratedFusion).
+  std::string fusion_model_path;
+  std::string fusion_model_sha256;
   // Views used when a request names none; empty means all the service has.
   std::vector<ViewKind> default_views;
   // Load the entity view (entity weighting).
@@ -179,8 +185,14 @@ class Retriever {
   absl::StatusOr<std::vector<ViewKind>> ResolveViews(
       const std::vector<ViewKind>& requested, absl::string_view field) const;
 
+  // The fused scores of `details` for `kinds`: the calibrated fusion when
+  // it covers them, else rank fusion.
+  void FuseAll(const std::vector<ViewKind>& kinds,
+               std::vector<ScoreDetail>* details) const;
+
   RetrieverConfig config_;
   ModelDescription description_;
+  std::optional<views::CalibratedFusion> calibrated_fusion_;
   // The one gate every neural view's model work passes (see ModelGate).
   std::unique_ptr<views::ModelGate> gate_;
   // Lexical first; then the neural views the configuration loads.

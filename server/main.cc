@@ -126,10 +126,12 @@ int main(int argc, char** argv) {
       !r.empty() && r.front() != '/') {
     config->set_llm_readout((config_dir / r).lexically_normal().string());
   }
-  // Key, certificate and token files named relative to the config file.
+  // Key, certificate, token and fusion files named relative to the config
+  // file.
   for (std::string* path :
        {config->mutable_auth_tokens_file(), config->mutable_tls_cert_file(),
-        config->mutable_tls_key_file(), config->mutable_tls_client_ca_file()}) {
+        config->mutable_tls_key_file(), config->mutable_tls_client_ca_file(),
+        config->mutable_fusion_model()}) {
     if (!path->empty() && path->front() != '/') {
       *path = (config_dir / *path).lexically_normal().string();
     }

@@ -162,6 +162,8 @@ absl::Status Server::LoadModel() {
   rc.dense_view.query_prefix = config_.dense_query_prefix();
   rc.llm_model_path = config_.llm_model();
   rc.llm_model_sha256 = config_.llm_model_sha256();
+  rc.fusion_model_path = config_.fusion_model();
+  rc.fusion_model_sha256 = config_.fusion_model_sha256();
   rc.llm_readout_path = config_.llm_readout();
   rc.llm_readout_sha256 = config_.llm_readout_sha256();
   if (config_.llm_candidates() > 0) {

@@ -3,24 +3,60 @@
 
     model/train/build_corpus.py --out DIR
 
-Sources (Debian packages only):
-  - perlfaq1-9 (perl-doc): ~300 real questions, each answered in its long
-    document; the question heading is removed, the answer is the gold range.
+Every training and tuning source, with its question count (Debian bookworm
+packages only; counts from the last build, model/train/sources.json is
+written beside the corpus on each run):
+
+Real questions (1,790 over 32 documents): FAQs whose question headings are
+removed from the document, each question the query and its answer the gold
+range, as the dev sets are made. These alone choose defaults
+(bench/cv_fusion.py).
+  | source | package | documents | questions |
+  |---|---|---|---|
+  | perlfaq1-9 | perl-doc | 9 | 303 |
+  | GNU Emacs FAQ | emacs-common | 1 | 126 |
+  | fetchmail FAQ | fetchmail | 1 | 118 |
+  | zlib FAQ | zlib1g-dev | 1 | 44 |
+  | CVS FAQ | cvs | 1 | 272 |
+  | lsof FAQ | lsof | 1 | 241 |
+  | MH FAQ | nmh | 1 | 91 |
+  | cryptsetup FAQ | cryptsetup | 1 | 84 |
+  | R FAQ | r-doc-info | 1 | 80 |
+  | sendmail FAQ | sendmail-doc | 1 | 58 |
+  | slrn FAQ | slrn | 1 | 53 |
+  | Midnight Commander FAQ | mc-data | 1 | 52 |
+  | ProFTPD FAQ | proftpd-doc | 1 | 47 |
+  | FFmpeg FAQ | ffmpeg-doc | 1 | 38 |
+  | nano FAQ | nano | 1 | 31 |
+  | mdadm FAQ | mdadm | 1 | 30 |
+  | rdiff-backup FAQ | rdiff-backup | 1 | 29 |
+  | procmail FAQ | procmail | 1 | 18 |
+  | XZ Utils FAQ | xz-utils | 1 | 17 |
+  | pppd FAQ | ppp | 1 | 16 |
+  | vsftpd FAQ | vsftpd | 1 | 14 |
+  | XTerm FAQ | xterm | 1 | 10 |
+  | gettext FAQ | gettext-doc | 1 | 10 |
+  | screen FAQ | screen | 1 | 8 |
+  (perlfaq, Emacs, fetchmail and zlib here; the others in real_faqs.py.)
+
+Synthetic queries (6,133 over 197 documents), labelled "synthetic" and
+never used to choose a default; the LLM read-out trains on them with the
+real ones:
   - FOLDOC (dict-foldoc): "What is X?" over entries concatenated into long
-    documents, excluding every entry of the bench's FOLDOC dev documents.
-  - More real FAQs, each one long document whose answers are the gold: the
-    GNU Emacs FAQ (emacs-common), the fetchmail FAQ (fetchmail), the zlib FAQ
-    (zlib1g-dev). They are appended after the sources above so that the
-    trainer's held-out split (every 20th example) keeps its earlier members.
+    documents, excluding every entry of the bench's FOLDOC dev documents:
+    40 documents, 3,788 questions.
   - Manual pages (manpages, manpages-dev, coreutils; rendered by groff): the
     NAME line's description ("copy files and directories") is the query and
     the start of DESCRIPTION the gold; pages are packed into long documents
-    with their NAME lines removed, so the query is not copied verbatim.
-Never used: python3.11-doc, zsh-doc (independent evaluation) and the dev
-sets' questions. Output: corpus.json (and corpus-base.json, its perlfaq and
-FOLDOC part). The LLM read-out trains on it (model/train/
-build_readout_input.py) and the fusion weights are chosen on its held-out
-splits (bench/tune_fusion.py).
+    with their NAME lines removed: 157 documents, 2,345 questions.
+
+Sources are appended in this order (perlfaq, FOLDOC, Emacs, fetchmail,
+zlib, man pages, then real_faqs.SOURCES), so index-based held-out splits
+keep their earlier members as the corpus grows. Never used: python3.11-doc,
+zsh-doc (independent evaluation), the dev sets' documents (debian-faq,
+git's gitfaq, SQLite's faq.html, the FOLDOC dev documents) and their
+questions. Output: corpus.json (every example has "source" and "kind"),
+corpus-base.json (its perlfaq and FOLDOC part) and sources.json.
 """
 import argparse
 import glob
@@ -37,6 +73,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 from attnr_bench import faq_sets, sources  # noqa: E402
 from attnr_bench.text_builder import TextBuilder  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import real_faqs  # noqa: E402
 
 
 def pod_to_text(pod):
@@ -226,6 +265,11 @@ def foldoc(dev_texts, documents=40, entries_per_document=100, seed=7):
     return docs, examples
 
 
+# Queries made from the documents' own structure, not asked by anyone: kept
+# apart from the real questions and never used to choose a default.
+SYNTHETIC = ("foldoc", "man")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
@@ -240,14 +284,20 @@ def main():
     # from a residue) keep their earlier members as the corpus grows.
     corpus = {"documents": [], "examples": []}
     base_sources = ("perlfaq", "foldoc")
+    counts = []
     for name, make in (("perlfaq", perlfaq),
                        ("foldoc", lambda: foldoc(dev_texts)),
                        ("emacs-faq", emacs_faq),
                        ("fetchmail-faq", fetchmail_faq),
                        ("zlib-faq", zlib_faq),
-                       ("man", man_pages)):
+                       ("man", man_pages)) + tuple(
+                           (n, f) for n, _, f in real_faqs.SOURCES):
         docs, examples = make()
         kept = [e for e in examples if e["query"].lower() not in dev_questions]
+        kind = "synthetic" if name in SYNTHETIC else "real"
+        for e in kept:
+            e["source"], e["kind"] = name, kind
+        counts.append((name, kind, len(docs), len(kept)))
         corpus["documents"] += docs
         corpus["examples"] += kept
         print(f"{name}: {len(docs)} documents, {len(kept)} examples "
@@ -258,6 +308,13 @@ def main():
                 json.dump(corpus, f, ensure_ascii=False)
     with open(os.path.join(args.out, "corpus.json"), "w", encoding="utf-8") as f:
         json.dump(corpus, f, ensure_ascii=False)
+    for kind in ("real", "synthetic"):
+        rows = [c for c in counts if c[1] == kind]
+        print(f"{kind}: {sum(c[3] for c in rows)} questions over "
+              f"{sum(c[2] for c in rows)} documents")
+    with open(os.path.join(args.out, "sources.json"), "w") as f:
+        json.dump([{"source": n, "kind": k, "documents": d, "questions": q}
+                   for n, k, d, q in counts], f, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 // The shipped configuration end to end: the real server with the pinned
 // pretrained sentence encoder, talked to over gRPC and through the CLI.
+#include <httplib.h>
+
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -49,7 +51,38 @@ std::string LongDocument(const std::string& first_line) {
   return doc;
 }
 
-class DenseServerTest : public ShippedServerTest<DenseServerTest> {};
+class DenseServerTest : public ShippedServerTest<DenseServerTest, true> {};
+
+// The default views' fused score is a calibrated probability (the
+// calibrated fusion): in [0, 1], the answering document first and with the
+// highest score. (Issue 33 asks >= 0.5 for it and < 0.5 for unrelated
+// ones; the calibration fitted on passages within long documents gives the
+// answer ~0.1 here: not yet met, see bench/results/FUSION.md.)
+TEST_F(DenseServerTest, RerankScoresAreProbabilities) {
+  httplib::Client http("127.0.0.1", server_->http_port());
+  const std::string body = R"({
+    "query": "How do I change my password?",
+    "documents": [
+      "The museum opens at nine on weekdays and at ten on Sundays.",
+      "To change your password, run passwd and type the old password, then the new one twice.",
+      "Our football team trains every Tuesday evening behind the school."]})";
+  auto res = http.Post("/v1/rerank", body, "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const auto answer = nlohmann::json::parse(res->body);
+  std::vector<double> score(3, -1);
+  for (const auto& r : answer["results"]) {
+    score[r["index"].get<int>()] = r["relevance_score"].get<double>();
+  }
+  std::printf("relevance: %.3f %.3f %.3f\n", score[0], score[1], score[2]);
+  EXPECT_EQ(answer["results"][0]["index"], 1);
+  EXPECT_GT(score[1], score[0]);
+  EXPECT_GT(score[1], score[2]);
+  for (double s : score) {
+    EXPECT_GT(s, 0.0);
+    EXPECT_LT(s, 1.0);
+  }
+}
 
 TEST_F(DenseServerTest, ModelInfoNamesThePinnedEncoder) {
   auto info = client_->GetModelInfo(kTimeout);

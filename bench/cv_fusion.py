@@ -1,0 +1,602 @@
+#!/usr/bin/python3
+"""Fusion chosen by cross-validation over documents on real questions
+(issue 33), never on synthetic queries nor on the dev sets.
+
+    bench/cv_fusion.py [--corpus ~/.cache/attnr-train/corpus/corpus.json]
+                       [--out bench/results]
+
+1. The real server (the repository's config, the entity scope off) judges
+   every passage of every document of the corpus's real part, and of the
+   dev sets, with the lexical, dense and entity views after Prepare: each
+   question's raw per-view scores of every passage (cached beside the
+   corpus; a rerun resumes).
+2. Folds by document (k = 6, balanced by questions): every method is fitted
+   on five folds' documents and scored on the sixth's:
+     - each view alone;
+     - weighted reciprocal-rank fusion (k = 60; today's default);
+     - convex combinations of per-question min-max and z-score normalised
+       scores (Bruch, Gai & Ingber, ACM TOIS 2023);
+     - a logistic model over per-view features (raw, min-max and z-score
+       normalised scores, reciprocal ranks).
+3. The method with the best mean MRR@10 is fitted on every real question;
+   its calibration (P(relevant) of returned passages) is measured on the
+   held-out folds (expected calibration error over each question's top 10)
+   and the dev sets are scored with it.
+Writes FUSION.md, fusion_cv.json and the reliability plot
+(fusion_reliability.png) to --out, the fitted parameters to --model
+(model/weights/attnr-fusion-1.0.0.json) and test vectors to --vectors.
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from attnr_bench import faq_sets, metrics, service  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VIEWS = ("lexical", "dense", "entity")
+FOLDS = 6
+RRF_K = 60
+
+
+# ---- 1. Per-passage raw scores from the real server -----------------------
+
+def tuning_config(path):
+    """The repository's config, every passage returned (max_top_k), the
+    scope off; paths made absolute (the copy lives elsewhere)."""
+    base = open(path).read()
+    config_dir = os.path.dirname(os.path.abspath(path))
+    base = base.replace('"../', f'"{os.path.dirname(config_dir)}/')
+    out = os.path.join(tempfile.mkdtemp(prefix="attnr-cv-"), "cv.textproto")
+    with open(out, "w") as f:
+        f.write(base + "\nmax_top_k: 20000\nentity_scope: false\n")
+    return out
+
+
+def judge(server, doc, queries):
+    """{qid: [[start, end, lexical, dense, entity], ...]} in document order."""
+    responses = server.retrieve_batch(doc["text"], queries, 20000,
+                                      list(VIEWS), prepare=True, scope=False,
+                                      explain=True)
+    out = {}
+    for q in queries:
+        rows = []
+        for p in responses[q["qid"]]["passages"]:
+            scores = {v["view"]: v.get("score", 0.0)
+                      for v in p.get("breakdown", {}).get("view_scores", [])}
+            rows.append([p["range"]["start_char"], p["range"]["end_char"]] +
+                        [scores.get("SCORING_VIEW_" + v.upper(), 0.0)
+                         for v in VIEWS])
+        rows.sort()
+        out[q["qid"]] = rows
+    return out
+
+
+def judged_sets(args):
+    """Real corpus questions and dev-set questions with their judged
+    passages: [{qid, doc, query, gold, source, passages}]."""
+    cache = os.path.join(os.path.dirname(os.path.abspath(args.corpus)),
+                         "fusion-judged")
+    os.makedirs(cache, exist_ok=True)
+    with open(args.corpus, encoding="utf-8") as f:
+        corpus = json.load(f)
+    real = {"name": "real", "documents": [], "queries": []}
+    used = set()
+    for i, e in enumerate(corpus["examples"]):
+        if e.get("kind") != "real":
+            continue
+        real["queries"].append(dict(e, qid=f"t{i}"))
+        used.add(e["doc"])
+    real["documents"] = [d for d in corpus["documents"] if d["id"] in used]
+    sets = [real] + faq_sets.all_sets()
+    server = None
+    out = {}
+    try:
+        for ds in sets:
+            items = []
+            for doc in ds["documents"]:
+                queries = [q for q in ds["queries"] if q["doc"] == doc["id"]]
+                if not queries:
+                    continue
+                path = os.path.join(cache, f"{ds['name']}--{doc['id']}.json")
+                if os.path.exists(path):
+                    judged = json.load(open(path))
+                else:
+                    if server is None:
+                        server = service.Server(args.build_dir,
+                                                tuning_config(args.config))
+                    judged = judge(server, doc, queries)
+                    json.dump(judged, open(path, "w"))
+                    print(f"{ds['name']} {doc['id']}: {len(queries)} "
+                          "questions judged", flush=True)
+                for q in queries:
+                    items.append({"qid": q["qid"], "doc": doc["id"],
+                                  "query": q["query"], "gold": q["gold"],
+                                  "source": q.get("source", ds["name"]),
+                                  "doc_chars": len(doc["text"]),
+                                  "passages": np.array(judged[q["qid"]],
+                                                       dtype=float)})
+            out[ds["name"]] = items
+    finally:
+        if server is not None:
+            server.stop()
+    return out
+
+
+# ---- 2. Fusion methods -----------------------------------------------------
+
+def normalised(col, how):
+    if how == "minmax":
+        lo, hi = col.min(), col.max()
+        return (col - lo) / (hi - lo) if hi > lo else np.zeros_like(col)
+    sd = col.std()
+    return (col - col.mean()) / sd if sd > 0 else np.zeros_like(col)
+
+
+def reciprocal_ranks(col):
+    """1 / (k + rank) by this column (rank 1 best); 0 where the score is 0
+    (the view found no evidence)."""
+    order = np.argsort(-col, kind="stable")
+    rr = np.zeros_like(col)
+    rr[order] = 1.0 / (RRF_K + np.arange(1, len(col) + 1))
+    rr[col <= 0] = 0.0
+    return rr
+
+
+def features(item):
+    """Per passage: for each view its raw score, its min-max and z-score
+    normalised scores over the question's passages, and its reciprocal rank
+    (x 60: 1/(1 + rank/60)). The service computes the same (model/views/
+    calibrated_fusion.cc)."""
+    p = item["passages"]
+    cols = []
+    for k in range(len(VIEWS)):
+        col = p[:, 2 + k]
+        cols += [col, normalised(col, "minmax"), normalised(col, "z"),
+                 RRF_K * reciprocal_ranks(col)]
+    return np.stack(cols, axis=1)
+
+
+FEATURE_NAMES = [f"{v}_{k}" for v in VIEWS
+                 for k in ("raw", "minmax", "z", "rr")]
+
+
+def labels(item):
+    return np.array([metrics.relevant_to(list(map(int, r[:2])), item["gold"])
+                     is not None for r in item["passages"]], dtype=float)
+
+
+class Rrf:
+    def __init__(self, weights):
+        self.weights = weights
+
+    def name(self):
+        return "RRF " + " + ".join(f"{v} {w:g}" for v, w in
+                                   zip(VIEWS, self.weights) if w)
+
+    def score(self, item):
+        p = item["passages"]
+        return sum(w * reciprocal_ranks(p[:, 2 + k])
+                   for k, w in enumerate(self.weights) if w)
+
+
+class Convex:
+    def __init__(self, how, weights):
+        self.how, self.weights = how, weights
+
+    def name(self):
+        return f"convex {self.how} " + " + ".join(
+            f"{v} {w:g}" for v, w in zip(VIEWS, self.weights) if w)
+
+    def score(self, item):
+        p = item["passages"]
+        return sum(w * normalised(p[:, 2 + k], self.how)
+                   for k, w in enumerate(self.weights) if w)
+
+
+class Logistic:
+    """L2-regularised logistic regression (Newton steps) over standardised
+    features; the score is the logit, its sigmoid P(relevant)."""
+
+    def __init__(self, l2=1.0):
+        self.l2 = l2
+
+    def name(self):
+        return "logistic (per-view features)"
+
+    def fit(self, items):
+        x = np.concatenate([features(i) for i in items])
+        y = np.concatenate([labels(i) for i in items])
+        self.mean, self.std = x.mean(0), x.std(0) + 1e-9
+        z = np.hstack([(x - self.mean) / self.std, np.ones((len(x), 1))])
+        w = np.zeros(z.shape[1])
+        reg = np.full(z.shape[1], self.l2)
+        reg[-1] = 0.0
+        for _ in range(30):
+            prob = 1 / (1 + np.exp(-(z @ w)))
+            grad = z.T @ (prob - y) + reg * w
+            hess = (z * (prob * (1 - prob))[:, None]).T @ z + np.diag(reg)
+            step = np.linalg.solve(hess, grad)
+            w -= step
+            if np.abs(step).max() < 1e-6:
+                break
+        self.w = w
+        return self
+
+    def score(self, item):
+        z = (features(item) - self.mean) / self.std
+        return z @ self.w[:-1] + self.w[-1]
+
+    def probability(self, item):
+        return 1 / (1 + np.exp(-self.score(item)))
+
+
+def ranked(item, scores):
+    """The top 10 ranges by `scores` (ties: earlier in the document) and
+    the full order."""
+    order = np.lexsort((item["passages"][:, 0], -scores))
+    return [[int(item["passages"][i][0]), int(item["passages"][i][1])]
+            for i in order[:10]], order
+
+
+def per_item(method, items):
+    out = []
+    for item in items:
+        if len(item["passages"]) == 0:
+            out.append(metrics.score_query([], item["gold"]))
+            continue
+        top, _ = ranked(item, method.score(item))
+        out.append(metrics.score_query(top, item["gold"]))
+    return out
+
+
+def evaluate(method, items):
+    return metrics.aggregate(per_item(method, items))
+
+
+def candidates():
+    out = [Rrf(w) for w in ([1, 0, 0], [0, 1, 0], [0, 0, 1])]
+    out += [Rrf([1, d, e]) for d in (0.5, 1, 2, 4) for e in (0, 1)]
+    grid = [x / 10 for x in range(11)]
+    for how in ("minmax", "z"):
+        out += [Convex(how, [a, b, round(1 - a - b, 1)]) for a in grid
+                for b in grid if a + b <= 1.0 + 1e-9 and (a, b) != (0, 0)]
+    return out
+
+
+def folds(items):
+    """Documents to folds, largest first to the fold with fewest questions."""
+    sizes = {}
+    for i in items:
+        sizes[i["doc"]] = sizes.get(i["doc"], 0) + 1
+    load = [0] * FOLDS
+    fold_of = {}
+    for doc in sorted(sizes, key=lambda d: (-sizes[d], d)):
+        f = load.index(min(load))
+        fold_of[doc] = f
+        load[f] += sizes[doc]
+    return fold_of, load
+
+
+def cross_validate(items):
+    fold_of, load = folds(items)
+    methods = candidates()
+    # Fixed methods score every question once; folds average them.
+    scored = {m.name(): per_item(m, items) for m in methods}
+    print(f"{len(methods)} fixed methods scored", flush=True)
+    fold = [fold_of[i["doc"]] for i in items]
+    table = {}  # name -> [metrics per fold]
+    oof = []  # (probability, label) of held-out top-10 passages
+    for f in range(FOLDS):
+        test = [k for k in range(len(items)) if fold[k] == f]
+        train = [k for k in range(len(items)) if fold[k] != f]
+        for m in methods:
+            table.setdefault(m.name(), []).append(
+                metrics.aggregate([scored[m.name()][k] for k in test]))
+        # The weighted fusions' weights chosen on the training folds.
+        for family, pick in (("RRF", lambda m: isinstance(m, Rrf)),
+                             ("convex minmax", lambda m: isinstance(m, Convex)
+                              and m.how == "minmax"),
+                             ("convex z", lambda m: isinstance(m, Convex)
+                              and m.how == "z")):
+            best = max((m for m in methods if pick(m)),
+                       key=lambda m: np.mean([scored[m.name()][k]["mrr10"]
+                                              for k in train]))
+            table.setdefault(f"{family}, weights chosen on the training "
+                             "folds", []).append(
+                metrics.aggregate([scored[best.name()][k] for k in test]))
+        lr = Logistic().fit([items[k] for k in train])
+        table.setdefault(lr.name(), []).append(
+            evaluate(lr, [items[k] for k in test]))
+        for k in test:
+            item = items[k]
+            if len(item["passages"]) == 0:
+                continue
+            prob = lr.probability(item)
+            _, order = ranked(item, lr.score(item))
+            y = labels(item)
+            oof += [(float(prob[i]), float(y[i])) for i in order[:10]]
+        print(f"fold {f}: {len(test)} questions", flush=True)
+    return table, oof, load
+
+
+def scope_check(args, items, fold_of, model_path, sha256):
+    """MRR@10 and F1@1 per fold with the retrieval scope on and off, the
+    calibrated fusion serving (the real server, the real questions)."""
+    base = open(tuning_config(args.config)).read()
+    base = base.replace("max_top_k: 20000", "")
+    base = base.replace("entity_scope: false", "")
+    path = os.path.join(tempfile.mkdtemp(prefix="attnr-cv-"), "scope.textproto")
+    with open(path, "w") as f:
+        f.write(base + f'\nfusion_model: "{model_path}"\n'
+                f'fusion_model_sha256: "{sha256}"\n')
+    server = service.Server(args.build_dir, path)
+    out = {True: {}, False: {}}
+    try:
+        docs = {}
+        for i in items:
+            docs.setdefault(i["doc"], []).append(i)
+        texts = {}
+        with open(args.corpus, encoding="utf-8") as f:
+            for d in json.load(f)["documents"]:
+                if d["id"] in docs:
+                    texts[d["id"]] = d["text"]
+        for doc, qs in docs.items():
+            for scope in (True, False):
+                responses = server.retrieve_batch(
+                    texts[doc], qs, 10, None, prepare=True, scope=scope)
+                for q in qs:
+                    top = [[p["range"]["start_char"], p["range"]["end_char"]]
+                           for p in responses[q["qid"]]["passages"]]
+                    out[scope][q["qid"]] = metrics.score_query(top, q["gold"])
+    finally:
+        server.stop()
+    table = {}
+    for scope in (True, False):
+        per_fold = [metrics.aggregate([out[scope][i["qid"]] for i in items
+                                       if fold_of[i["doc"]] == f])
+                    for f in range(FOLDS)]
+        table["scope on" if scope else "scope off"] = {
+            k: (float(np.mean([m[k] for m in per_fold])),
+                float(np.std([m[k] for m in per_fold])))
+            for k in ("mrr10", "r1", "f1")}
+    return table
+
+
+def platt(method, items):
+    """(slope, intercept) of P(relevant) = sigmoid(slope * score +
+    intercept), fitted on each question's top 10 by `method`."""
+    xs, ys = [], []
+    for item in items:
+        if len(item["passages"]) == 0:
+            continue
+        s = method.score(item)
+        _, order = ranked(item, s)
+        xs += [s[i] for i in order[:10]]
+        ys += list(labels(item)[order[:10]])
+    x, y = np.array(xs), np.array(ys)
+    w = np.zeros(2)
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(w[0] * x + w[1])))
+        g = np.array([((p - y) * x).sum(), (p - y).sum()])
+        h = np.array([[(p * (1 - p) * x * x).sum(), (p * (1 - p) * x).sum()],
+                      [(p * (1 - p) * x).sum(), (p * (1 - p)).sum()]])
+        step = np.linalg.solve(h + 1e-9 * np.eye(2), g)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(w[0]), float(w[1])
+
+
+def ece(pairs, bins=10):
+    """Expected calibration error and the reliability table."""
+    rows, total = [], 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [(p, y) for p, y in pairs
+                  if lo <= p < hi or (b == bins - 1 and p == 1.0)]
+        if not inside:
+            continue
+        conf = sum(p for p, _ in inside) / len(inside)
+        acc = sum(y for _, y in inside) / len(inside)
+        total += len(inside) * abs(conf - acc)
+        rows.append((lo, hi, len(inside), conf, acc))
+    return total / max(1, len(pairs)), rows
+
+
+def plot(rows, path):
+    data = "\n".join(f"{c:.4f} {a:.4f}" for _, _, _, c, a in rows)
+    script = f"""set terminal pngcairo size 640,480
+set output '{path}'
+set title 'Reliability on held-out folds (top 10 of each question)'
+set xlabel 'predicted P(relevant)'
+set ylabel 'share relevant'
+set xrange [0:1]
+set yrange [0:1]
+set key left top
+plot x title 'perfect' with lines dashtype 2, '-' using 1:2 title 'attnr fusion' with linespoints pointtype 7
+{data}
+e
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", default=os.path.expanduser(
+        "~/.cache/attnr-train/corpus/corpus.json"))
+    parser.add_argument("--config",
+                        default=os.path.join(ROOT, "config/server.textproto"))
+    parser.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "bench/results"))
+    parser.add_argument("--model", default=os.path.join(
+        ROOT, "model/weights/attnr-fusion-1.0.0.json"))
+    parser.add_argument("--vectors", default=os.path.join(
+        ROOT, "tests/vectors/calibrated_fusion.json"))
+    parser.add_argument("--scope-check", action="store_true",
+                        help="also serve the fitted fusion and compare the "
+                             "retrieval scope on and off, per fold")
+    args = parser.parse_args()
+    sets = judged_sets(args)
+    real = sets.pop("real")
+    table, oof, load = cross_validate(real)
+    summary = {name: {k: (float(np.mean([m[k] for m in per])),
+                          float(np.std([m[k] for m in per])))
+                      for k in ("mrr10", "r1", "r5", "f1")}
+               for name, per in table.items()}
+    # The default: the fitted method with the best mean MRR@10 (a grid
+    # point alone is not a method: its weights were not chosen on training
+    # folds).
+    fitted = [n for n in summary if "chosen on" in n or n.startswith("logistic")]
+    chosen = max(fitted, key=lambda n: summary[n]["mrr10"][0])
+    family = next(f for f in ("convex z", "convex minmax", "RRF", "logistic")
+                  if chosen.startswith(f))
+    if not family.startswith("convex"):
+        raise SystemExit(f"{chosen} won: the service ships convex fusion only")
+    how = family.split()[1]
+    grid = [m for m in candidates() if isinstance(m, Convex) and m.how == how]
+    final = max(grid, key=lambda m: evaluate(m, real)["mrr10"])
+    # Calibration: Platt scaling of the combination, fitted on each
+    # question's top 10; measured on held-out folds, then fitted on all.
+    oof = []
+    fold_of, _ = folds(real)
+    for f in range(FOLDS):
+        train = [i for i in real if fold_of[i["doc"]] != f]
+        test = [i for i in real if fold_of[i["doc"]] == f]
+        slope, intercept = platt(final, train)
+        for item in test:
+            if len(item["passages"]) == 0:
+                continue
+            s = final.score(item)
+            _, order = ranked(item, s)
+            y = labels(item)
+            oof += [(float(1 / (1 + np.exp(-(slope * s[i] + intercept)))),
+                     float(y[i])) for i in order[:10]]
+    error, rows = ece(oof)
+    plot(rows, os.path.join(args.out, "fusion_reliability.png"))
+    slope, intercept = platt(final, real)
+    model = {"method": "convex", "normalization": how,
+             "views": list(VIEWS), "weights": list(final.weights),
+             "calibration": {"slope": slope, "intercept": intercept},
+             "chosen": f"{final.name()} ({chosen}, bench/cv_fusion.py)",
+             "trained_on": f"{len(real)} real questions over "
+                           f"{len({i['doc'] for i in real})} documents"}
+    final.calibration = (slope, intercept)
+    with open(args.model, "w") as f:
+        json.dump(model, f, indent=1)
+        f.write("\n")
+    # Test vectors: the probabilities this code computes for a few real
+    # questions' passages, which the service must reproduce
+    # (tests/unit/calibrated_fusion_test.cc).
+    small = sorted((i for i in real if 5 <= len(i["passages"]) <= 60),
+                   key=lambda i: (i["doc"], i["qid"]))
+    picked, seen = [], set()
+    for item in small:
+        if item["doc"] not in seen:
+            picked.append(item)
+            seen.add(item["doc"])
+        if len(picked) == 4:
+            break
+    with open(args.vectors, "w") as f:
+        json.dump({"model": os.path.basename(args.model), "questions": [
+            {"query": i["query"],
+             "view_scores": i["passages"][:, 2:].tolist(),
+             "probabilities": (1 / (1 + np.exp(-(slope * final.score(i) +
+                                                 intercept)))).tolist()}
+            for i in picked]}, f, indent=1)
+        f.write("\n")
+    dev = {}
+    methods = {"lexical alone": Rrf([1, 0, 0]), "dense alone": Rrf([0, 1, 0]),
+               "entity alone": Rrf([0, 0, 1]),
+               "RRF dense 0.5 + entity 1 (the old default)": Rrf([1, 0.5, 1]),
+               f"{final.name()} (the new default)": final}
+    for name, items in sets.items():
+        dev[name] = {m: evaluate(method, items) for m, method in methods.items()}
+    pooled = [i for items in sets.values() for i in items]
+    dev["pooled"] = {m: evaluate(method, pooled)
+                     for m, method in methods.items()}
+    scope = None
+    if args.scope_check:
+        import hashlib
+        sha = hashlib.sha256(open(args.model, "rb").read()).hexdigest()
+        scope = scope_check(args, real, fold_of, os.path.abspath(args.model),
+                            sha)
+    json.dump({"cv": summary, "chosen": chosen, "model": model, "scope": scope,
+               "ece": error,
+               "reliability": rows, "dev": dev, "fold_questions": load},
+              open(os.path.join(args.out, "fusion_cv.json"), "w"), indent=1)
+    write_report(args, real, summary, chosen, final, error, rows, dev, load,
+                 scope)
+
+
+def write_report(args, real, summary, chosen, final, error, rows, dev, load,
+                 scope=None):
+    sources = {}
+    for i in real:
+        sources[i["source"]] = sources.get(i["source"], 0) + 1
+    lines = [
+        "# Fusion chosen by cross-validation on real questions", "",
+        f"`bench/cv_fusion.py`: {len(real)} real questions over "
+        f"{len({i['doc'] for i in real})} documents of the corpus "
+        "(`model/train/build_corpus.py`; synthetic queries, the dev sets and "
+        "the reserved packages left out), "
+        f"{FOLDS} folds by document ({', '.join(map(str, load))} questions). "
+        "Every passage judged by each view after Prepare (the repository's "
+        "config, scope off). Mean ± std over the folds.", "",
+        "| method | MRR@10 | R@1 | R@5 | F1@1 |", "|---|---|---|---|---|"]
+    order = sorted(summary, key=lambda n: -summary[n]["mrr10"][0])
+    keep = [n for n in order if "chosen on" in n or "alone" in n or
+            n.startswith("logistic") or n.startswith("RRF lexical 1 + dense 0.5 + entity 1")
+            or n in ("RRF lexical 1", "RRF dense 1", "RRF entity 1")]
+    for name in keep + [n for n in order[:8] if n not in keep]:
+        s = summary[name]
+        lines.append(f"| {name} | " + " | ".join(
+            f"{s[k][0]:.3f} ± {s[k][1]:.3f}" for k in ("mrr10", "r1", "r5", "f1"))
+            + " |")
+    lines += ["", f"Best mean MRR@10 of the fitted methods: **{chosen}**; "
+              f"fitted on every real question: **{final.name()}** (the "
+              "default, model/weights/attnr-fusion-1.0.0.json).", "",
+              "Its calibration (Platt scaling of the combination, fitted on "
+              "each question's top 10 of the training folds) on the held-out "
+              "folds' top 10: expected calibration error "
+              f"**{error:.3f}**.",
+              "", "| predicted | passages | mean predicted | share relevant |",
+              "|---|---|---|---|"]
+    for lo, hi, n, c, a in rows:
+        lines.append(f"| {lo:.1f}-{hi:.1f} | {n} | {c:.3f} | {a:.3f} |")
+    lines += ["", "![reliability](fusion_reliability.png)", "",
+              "## Dev sets (never used to choose)", "",
+              "| set | " + " | ".join(next(iter(dev.values()))) + " |",
+              "|---|" + "---|" * len(next(iter(dev.values())))]
+    for name, by in dev.items():
+        lines.append(f"| {name} ({next(iter(by.values()))['n']} q) | " +
+                     " | ".join(f"{m['mrr10']:.3f}" for m in by.values()) + " |")
+    lines += ["", "MRR@10 on each dev set; the fused methods rank the same "
+              "per-passage scores the server computed.", "",
+              ]
+    if scope:
+        lines += ["## The retrieval scope", "",
+                  "The real server with this fusion, every real question, "
+                  "top 10 (mean ± std over the same folds):", "",
+                  "| | MRR@10 | R@1 | F1@1 |", "|---|---|---|---|"]
+        for name, s in scope.items():
+            lines.append(f"| {name} | " + " | ".join(
+                f"{s[k][0]:.3f} ± {s[k][1]:.3f}" for k in ("mrr10", "r1", "f1"))
+                + " |")
+        lines.append("")
+    lines += ["## Sources", "", "| source | questions |", "|---|---|"]
+    for s, n in sorted(sources.items(), key=lambda x: -x[1]):
+        lines.append(f"| {s} | {n} |")
+    with open(os.path.join(args.out, "FUSION.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
