@@ -53,6 +53,9 @@ def tuning_config(path):
     base = open(path).read()
     config_dir = os.path.dirname(os.path.abspath(path))
     base = base.replace('"../', f'"{os.path.dirname(config_dir)}/')
+    # The fusion is what is being chosen: the derived configs set their own.
+    base = "\n".join(l for l in base.split("\n")
+                     if not l.startswith("fusion_model"))
     out = os.path.join(tempfile.mkdtemp(prefix="attnr-cv-"), "cv.textproto")
     with open(out, "w") as f:
         f.write(base + "\nmax_top_k: 20000\nentity_scope: false\n")
@@ -394,6 +397,108 @@ def platt(method, items):
     return float(w[0]), float(w[1])
 
 
+def candidate_sets(args, items, per_set=5, seed=17):
+    """Rerank-shaped sets: each real question with its answer's text and
+    per_set - 1 other answers of the same document (the same subject, as a
+    first stage's candidates are), in a seeded shuffled order; returns
+    [(item, texts, labels)]."""
+    import random
+    rng = random.Random(seed)
+    texts = {}
+    with open(args.corpus, encoding="utf-8") as f:
+        for d in json.load(f)["documents"]:
+            texts[d["id"]] = d["text"]
+    by_doc = {}
+    for i in items:
+        by_doc.setdefault(i["doc"], []).append(i)
+    out = []
+    for item in items:
+        others = [o for o in by_doc[item["doc"]] if o["gold"] != item["gold"]]
+        if len(others) < per_set - 1:
+            continue
+        chosen = rng.sample(others, per_set - 1)
+        cands = [(texts[item["doc"]][item["gold"][0][0]:item["gold"][0][1]], 1.0)]
+        cands += [(texts[o["doc"]][o["gold"][0][0]:o["gold"][0][1]], 0.0)
+                  for o in chosen]
+        rng.shuffle(cands)
+        out.append((item, [c[0] for c in cands], [c[1] for c in cands]))
+    return out
+
+
+def score_combinations(args, sets, model):
+    """The fused combination c of each candidate of each set, from the real
+    server's /v1/rerank answers (the Retrieve calibration inverted)."""
+    import urllib.request
+    base = open(tuning_config(args.config)).read()
+    base = base.replace("max_top_k: 20000", "").replace("entity_scope: false", "")
+    tmp = tempfile.mkdtemp(prefix="attnr-cv-")
+    path = os.path.join(tmp, "rerank.textproto")
+    # The model without a Score calibration: Score answers with the
+    # Retrieve calibration, inverted below.
+    plain = os.path.join(tmp, "fusion.json")
+    with open(plain, "w") as f:
+        json.dump({k: v for k, v in model.items() if k != "score_calibration"},
+                  f)
+    with open(path, "w") as f:
+        f.write(base + f'\nfusion_model: "{plain}"\n')
+    port_file = os.path.join(os.path.dirname(path), "http_port")
+    server = service.Server(args.build_dir, path,
+                            ["--http_listen", "127.0.0.1:0",
+                             "--http_port_file", port_file])
+    slope = model["calibration"]["slope"]
+    intercept = model["calibration"]["intercept"]
+    out = []
+    try:
+        port = int(open(port_file).read())
+        for item, texts, ys in sets:
+            body = json.dumps({"query": item["query"], "documents": texts})
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/v1/rerank", data=body.encode(),
+                headers={"Content-Type": "application/json"})
+            answer = json.load(urllib.request.urlopen(req, timeout=120))
+            c = [0.0] * len(texts)
+            for r in answer["results"]:
+                p = min(max(r["relevance_score"], 1e-15), 1 - 1e-15)
+                c[r["index"]] = (math.log(p / (1 - p)) - intercept) / slope
+            out.append((item, c, ys))
+    finally:
+        server.stop()
+    return out
+
+
+def fit_platt(xs, ys):
+    x, y = np.array(xs, dtype=float), np.array(ys, dtype=float)
+    w = np.zeros(2)
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(w[0] * x + w[1])))
+        g = np.array([((p - y) * x).sum(), (p - y).sum()])
+        h = np.array([[(p * (1 - p) * x * x).sum(), (p * (1 - p) * x).sum()],
+                      [(p * (1 - p) * x).sum(), (p * (1 - p)).sum()]])
+        step = np.linalg.solve(h + 1e-9 * np.eye(2), g)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(w[0]), float(w[1])
+
+
+def score_calibration(args, real, fold_of, model):
+    """Platt scaling for Score / rerank requests, fitted on rerank-shaped
+    sets; ECE on held-out folds. Returns (slope, intercept, ece, rows)."""
+    scored = score_combinations(args, candidate_sets(args, real), model)
+    oof = []
+    for f in range(FOLDS):
+        train = [s for s in scored if fold_of[s[0]["doc"]] != f]
+        a, b = fit_platt([c for _, cs, _ in train for c in cs],
+                         [y for _, _, ys in train for y in ys])
+        for _, cs, ys in (s for s in scored if fold_of[s[0]["doc"]] == f):
+            oof += [(float(1 / (1 + np.exp(-(a * c + b)))), y)
+                    for c, y in zip(cs, ys)]
+    error, rows = ece(oof)
+    a, b = fit_platt([c for _, cs, _ in scored for c in cs],
+                     [y for _, _, ys in scored for y in ys])
+    return a, b, error, rows, len(scored)
+
+
 def ece(pairs, bins=10):
     """Expected calibration error and the reliability table."""
     rows, total = [], 0.0
@@ -439,6 +544,9 @@ def main():
         ROOT, "model/weights/attnr-fusion-1.0.0.json"))
     parser.add_argument("--vectors", default=os.path.join(
         ROOT, "tests/vectors/calibrated_fusion.json"))
+    parser.add_argument("--score-calibration", action="store_true",
+                        help="also calibrate Score / rerank requests on "
+                             "rerank-shaped candidate sets")
     parser.add_argument("--scope-check", action="store_true",
                         help="also serve the fitted fusion and compare the "
                              "retrieval scope on and off, per fold")
@@ -488,6 +596,13 @@ def main():
              "trained_on": f"{len(real)} real questions over "
                            f"{len({i['doc'] for i in real})} documents"}
     final.calibration = (slope, intercept)
+    rerank = None
+    if args.score_calibration:
+        a, b, rerank_ece, rerank_rows, n = score_calibration(args, real, fold_of,
+                                                             model)
+        model["score_calibration"] = {"slope": a, "intercept": b}
+        rerank = {"slope": a, "intercept": b, "ece": rerank_ece,
+                  "rows": rerank_rows, "sets": n}
     with open(args.model, "w") as f:
         json.dump(model, f, indent=1)
         f.write("\n")
@@ -528,15 +643,16 @@ def main():
         scope = scope_check(args, real, fold_of, os.path.abspath(args.model),
                             sha)
     json.dump({"cv": summary, "chosen": chosen, "model": model, "scope": scope,
+               "rerank": rerank,
                "ece": error,
                "reliability": rows, "dev": dev, "fold_questions": load},
               open(os.path.join(args.out, "fusion_cv.json"), "w"), indent=1)
     write_report(args, real, summary, chosen, final, error, rows, dev, load,
-                 scope)
+                 scope, rerank)
 
 
 def write_report(args, real, summary, chosen, final, error, rows, dev, load,
-                 scope=None):
+                 scope=None, rerank=None):
     sources = {}
     for i in real:
         sources[i["source"]] = sources.get(i["source"], 0) + 1
@@ -570,6 +686,18 @@ def write_report(args, real, summary, chosen, final, error, rows, dev, load,
               "|---|---|---|---|"]
     for lo, hi, n, c, a in rows:
         lines.append(f"| {lo:.1f}-{hi:.1f} | {n} | {c:.3f} | {a:.3f} |")
+    if rerank:
+        lines += ["", "Score and /v1/rerank requests (whole candidates, not "
+                  "passages of one document) have a calibration of their own, "
+                  f"fitted on {rerank['sets']} rerank-shaped sets (each real "
+                  "question's answer with 4 other answers of its FAQ, shuffled) "
+                  f"scored by the real server: P = sigmoid({rerank['slope']:.3f} "
+                  f"x c {rerank['intercept']:+.3f}); on the held-out folds "
+                  f"ECE **{rerank['ece']:.3f}**.", "",
+                  "| predicted | candidates | mean predicted | share relevant |",
+                  "|---|---|---|---|"]
+        for lo, hi, n, c, a in rerank["rows"]:
+            lines.append(f"| {lo:.1f}-{hi:.1f} | {n} | {c:.3f} | {a:.3f} |")
     lines += ["", "![reliability](fusion_reliability.png)", "",
               "## Dev sets (never used to choose)", "",
               "| set | " + " | ".join(next(iter(dev.values()))) + " |",

@@ -230,7 +230,8 @@ absl::StatusOr<std::shared_ptr<const DocumentAnalysis>> Retriever::Analyze(
 absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     views::ViewRequest& request, const std::vector<ViewKind>& kinds,
     uint64_t budget_tokens, RetrievalUsage* usage,
-    std::vector<std::vector<double>>* sentence_attention) const {
+    std::vector<std::vector<double>>* sentence_attention,
+    views::CalibratedFusion::Units units) const {
   std::vector<ScoreDetail> details(request.scored);
   for (ScoreDetail& d : details) {
     for (ViewKind v : kinds) d.views.push_back({v, 0, {}});
@@ -263,7 +264,7 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     cheap.push_back(kinds[slot]);
   }
   if (!any_neural) {
-    FuseAll(kinds, &details);
+    FuseAll(kinds, &details, units);
     return details;
   }
   if (!cheap.empty()) {
@@ -318,14 +319,15 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     done.push_back(kinds[slot]);
   }
   usage->cache_hit = all_hit;
-  FuseAll(kinds, &details);
+  FuseAll(kinds, &details, units);
   return details;
 }
 
 void Retriever::FuseAll(const std::vector<ViewKind>& kinds,
-                        std::vector<ScoreDetail>* details) const {
+                        std::vector<ScoreDetail>* details,
+                        views::CalibratedFusion::Units units) const {
   if (calibrated_fusion_.has_value() && calibrated_fusion_->Covers(kinds)) {
-    calibrated_fusion_->Fuse(details);
+    calibrated_fusion_->Fuse(details, units);
   } else {
     views::Fuse(kinds, config_.fusion_weights, details);
   }
@@ -883,7 +885,9 @@ absl::StatusOr<ScoreResult> Retriever::Score(
   start = absl::Now();
   // A reranker judges every passage it is given: no budget.
   auto scored =
-      ScoreUnits(request, result.views, /*budget_tokens=*/0, &result.usage);
+      ScoreUnits(request, result.views, /*budget_tokens=*/0, &result.usage,
+                 /*sentence_attention=*/nullptr,
+                 views::CalibratedFusion::Units::kCandidates);
   if (!scored.ok()) return scored.status();
   for (size_t i = 0; i < inputs.size(); ++i) {
     result.scores[i].detail = std::move((*scored)[i]);

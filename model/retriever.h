@@ -155,7 +155,9 @@ class Retriever {
   absl::StatusOr<std::vector<ScoreDetail>> ScoreUnits(
       views::ViewRequest& request, const std::vector<ViewKind>& views,
       uint64_t budget_tokens, RetrievalUsage* usage,
-      std::vector<std::vector<double>>* sentence_attention = nullptr) const;
+      std::vector<std::vector<double>>* sentence_attention = nullptr,
+      views::CalibratedFusion::Units units =
+          views::CalibratedFusion::Units::kDocumentPassages) const;
   // RetrieveResult::explanations from the request's sentences.
   static std::vector<DocumentExplanation> ExplainSentences(
       const views::ViewRequest& request,
@@ -188,7 +190,8 @@ class Retriever {
   // The fused scores of `details` for `kinds`: the calibrated fusion when
   // it covers them, else rank fusion.
   void FuseAll(const std::vector<ViewKind>& kinds,
-               std::vector<ScoreDetail>* details) const;
+               std::vector<ScoreDetail>* details,
+               views::CalibratedFusion::Units units) const;
 
   RetrieverConfig config_;
   ModelDescription description_;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <sstream>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -56,13 +57,24 @@ absl::StatusOr<CalibratedFusion> CalibratedFusion::Load(
     f.views_.push_back(*kind);
     f.weights_.push_back(weights[i].get<double>());
   }
-  const auto& cal = j.value("calibration", nlohmann::json::object());
-  if (!cal.contains("slope") || !cal["slope"].is_number() ||
-      !cal.contains("intercept") || !cal["intercept"].is_number()) {
-    return bad("\"calibration\" needs \"slope\" and \"intercept\"");
+  for (auto [key, slope, intercept] :
+       {std::tuple<const char*, double*, double*>{"calibration", &f.slope_,
+                                                  &f.intercept_},
+        {"score_calibration", &f.candidate_slope_, &f.candidate_intercept_}}) {
+    if (!j.contains(key) && std::string(key) == "score_calibration") {
+      f.candidate_slope_ = f.slope_;
+      f.candidate_intercept_ = f.intercept_;
+      continue;
+    }
+    const auto& cal = j.value(key, nlohmann::json::object());
+    if (!cal.is_object() || !cal.contains("slope") ||
+        !cal["slope"].is_number() || !cal.contains("intercept") ||
+        !cal["intercept"].is_number()) {
+      return bad(absl::StrCat("\"", key, "\" needs \"slope\" and \"intercept\""));
+    }
+    *slope = cal["slope"].get<double>();
+    *intercept = cal["intercept"].get<double>();
   }
-  f.slope_ = cal["slope"].get<double>();
-  f.intercept_ = cal["intercept"].get<double>();
   return f;
 }
 
@@ -86,7 +98,8 @@ std::string CalibratedFusion::Describe() const {
   return out;
 }
 
-void CalibratedFusion::Fuse(std::vector<ScoreDetail>* details) const {
+void CalibratedFusion::Fuse(std::vector<ScoreDetail>* details,
+                            Units units) const {
   const size_t n = details->size();
   std::vector<double> fused(n, 0.0);
   std::vector<double> col(n);
@@ -106,9 +119,11 @@ void CalibratedFusion::Fuse(std::vector<ScoreDetail>* details) const {
       fused[i] += weights_[v] * x;
     }
   }
+  const bool candidates = units == Units::kCandidates;
+  const double a = candidates ? candidate_slope_ : slope_;
+  const double b = candidates ? candidate_intercept_ : intercept_;
   for (size_t i = 0; i < n; ++i) {
-    (*details)[i].fused =
-        1.0 / (1.0 + std::exp(-(slope_ * fused[i] + intercept_)));
+    (*details)[i].fused = 1.0 / (1.0 + std::exp(-(a * fused[i] + b)));
   }
 }
 

@@ -16,12 +16,18 @@ namespace attnr::views {
 // (z-score or min-max; Bruch, Gai & Ingber, ACM TOIS 2023), then a
 // logistic (Platt) calibration of that combination fitted on held-out
 // folds, so a unit's fused score estimates P(it answers the question)
-// among the units of its request.
+// among the units of its request. Passages of documents (Retrieve) and
+// whole candidates a caller sends (Score, /v1/rerank) are calibrated apart:
+// a candidate set is a few texts, a document hundreds of passages.
 class CalibratedFusion {
  public:
+  enum class Units { kDocumentPassages, kCandidates };
+
   // Reads the parameter file bench/cv_fusion.py writes (JSON: method
   // "convex", normalization "z" or "minmax", views, weights, calibration
-  // {slope, intercept}). Errors: NOT_FOUND, DATA_LOSS naming what is
+  // {slope, intercept}, and score_calibration for candidates; without it
+  // candidates use the passages' calibration). Errors: NOT_FOUND, DATA_LOSS
+  // naming what is
   // malformed, FAILED_PRECONDITION when `sha256` (unless empty) differs
   // from the file's.
   static absl::StatusOr<CalibratedFusion> Load(const std::string& path,
@@ -34,7 +40,8 @@ class CalibratedFusion {
 
   // Sets each detail's fused score to the calibrated probability; a view of
   // the model's that the request did not run contributes nothing.
-  void Fuse(std::vector<ScoreDetail>* details) const;
+  void Fuse(std::vector<ScoreDetail>* details,
+            Units units = Units::kDocumentPassages) const;
 
   const std::string& sha256() const { return sha256_; }
   const std::vector<ViewKind>& views() const { return views_; }
@@ -46,6 +53,7 @@ class CalibratedFusion {
   std::vector<double> weights_;
   bool z_score_ = true;  // Else min-max.
   double slope_ = 1, intercept_ = 0;
+  double candidate_slope_ = 1, candidate_intercept_ = 0;
   std::string sha256_;
 };
 

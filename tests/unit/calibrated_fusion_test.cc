@@ -103,6 +103,30 @@ TEST(CalibratedFusionTest, ProbabilitiesFollowTheCombination) {
   EXPECT_NEAR(d[1].fused, 1 / (1 + std::exp(1.0)), 1e-12);
   EXPECT_NEAR(d[2].fused, 0.5, 1e-12);
   EXPECT_EQ(fusion->Describe(), "convex min-max lexical 0.5 + dense 0.5");
+  // Without a score_calibration, candidates use the passages' one.
+  std::vector<ScoreDetail> same = d;
+  fusion->Fuse(&same, CalibratedFusion::Units::kCandidates);
+  EXPECT_NEAR(same[2].fused, 0.5, 1e-12);
+}
+
+// Candidates a caller sends (Score, /v1/rerank) have their own calibration.
+TEST(CalibratedFusionTest, CandidatesHaveTheirOwnCalibration) {
+  const std::string path = ::testing::TempDir() + "/fusion2.json";
+  std::ofstream(path) << R"({"method": "convex", "normalization": "minmax",
+                             "views": ["lexical", "dense"], "weights": [1, 0],
+                             "calibration": {"slope": 1, "intercept": -3},
+                             "score_calibration": {"slope": 6, "intercept": -3}})";
+  auto fusion = CalibratedFusion::Load(path, "");
+  ASSERT_TRUE(fusion.ok()) << fusion.status();
+  std::vector<ScoreDetail> d(2);
+  d[0].views = {{ViewKind::kLexical, 0.0, {}}, {ViewKind::kDense, 0.5, {}}};
+  d[1].views = {{ViewKind::kLexical, 3.0, {}}, {ViewKind::kDense, 0.6, {}}};
+  std::vector<ScoreDetail> candidates = d;
+  fusion->Fuse(&d);
+  fusion->Fuse(&candidates, CalibratedFusion::Units::kCandidates);
+  EXPECT_NEAR(d[1].fused, 1 / (1 + std::exp(2.0)), 1e-12);
+  EXPECT_NEAR(candidates[1].fused, 1 / (1 + std::exp(-3.0)), 1e-12);
+  EXPECT_NEAR(candidates[0].fused, 1 / (1 + std::exp(3.0)), 1e-12);
 }
 
 // It fuses two or more of its own views; anything else (the LLM's, one
