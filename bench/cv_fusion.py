@@ -383,18 +383,7 @@ def platt(method, items):
         _, order = ranked(item, s)
         xs += [s[i] for i in order[:10]]
         ys += list(labels(item)[order[:10]])
-    x, y = np.array(xs), np.array(ys)
-    w = np.zeros(2)
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-(w[0] * x + w[1])))
-        g = np.array([((p - y) * x).sum(), (p - y).sum()])
-        h = np.array([[(p * (1 - p) * x * x).sum(), (p * (1 - p) * x).sum()],
-                      [(p * (1 - p) * x).sum(), (p * (1 - p)).sum()]])
-        step = np.linalg.solve(h + 1e-9 * np.eye(2), g)
-        w -= step
-        if np.abs(step).max() < 1e-10:
-            break
-    return float(w[0]), float(w[1])
+    return fit_platt(xs, ys)
 
 
 def candidate_sets(args, items, per_set=5, seed=17):

@@ -28,16 +28,6 @@ using ::testing::HasSubstr;
 
 constexpr absl::Duration kTimeout = absl::Seconds(120);
 
-// Under the sanitizer build the server runs several times slower and keeps
-// freed memory in quarantine: time bounds are scaled, memory bounds not
-// asserted.
-#ifdef ATTNR_SANITIZE
-constexpr int kSlowdown = 4;
-constexpr bool kMeasuresMemory = false;
-#else
-constexpr int kSlowdown = 1;
-constexpr bool kMeasuresMemory = true;
-#endif
 
 std::string Repeat(const std::string& piece, size_t bytes) {
   std::string out;

@@ -24,16 +24,6 @@ using ::testing::HasSubstr;
 
 constexpr absl::Duration kTimeout = absl::Seconds(60);
 
-// Under the sanitizer build the server runs several times slower and keeps
-// freed memory in quarantine: time bounds are scaled, memory bounds not
-// asserted.
-#ifdef ATTNR_SANITIZE
-constexpr int kSlowdown = 4;
-constexpr bool kMeasuresMemory = false;
-#else
-constexpr int kSlowdown = 1;
-constexpr bool kMeasuresMemory = true;
-#endif
 
 // A document of about `words` tokens that no other test sends (a unique
 // first line), so its first call encodes it.

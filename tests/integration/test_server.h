@@ -24,6 +24,17 @@ namespace attnr {
 
 using attnr::client::RetrieverClient;
 
+// Under the sanitizer build the server runs several times slower and keeps
+// freed memory in quarantine: time bounds are scaled, memory bounds not
+// asserted.
+#ifdef ATTNR_SANITIZE
+inline constexpr int kSlowdown = 4;
+inline constexpr bool kMeasuresMemory = false;
+#else
+inline constexpr int kSlowdown = 1;
+inline constexpr bool kMeasuresMemory = true;
+#endif
+
 inline std::string TempDir() {
   static const std::string dir = [] {
     char tmpl[] = "/tmp/attnr_it_XXXXXX";
