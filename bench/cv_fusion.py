@@ -63,7 +63,9 @@ def tuning_config(path):
 
 
 def judge(server, doc, queries):
-    """{qid: [[start, end, lexical, dense, entity], ...]} in document order."""
+    """{query: [[start, end, lexical, dense, entity], ...]} in document
+    order (keyed by the question's text, which does not move when the
+    corpus changes)."""
     responses = server.retrieve_batch(doc["text"], queries, 20000,
                                       list(VIEWS), prepare=True, scope=False,
                                       explain=True)
@@ -77,7 +79,7 @@ def judge(server, doc, queries):
                         [scores.get("SCORING_VIEW_" + v.upper(), 0.0)
                          for v in VIEWS])
         rows.sort()
-        out[q["qid"]] = rows
+        out[q["query"]] = rows
     return out
 
 
@@ -123,7 +125,7 @@ def judged_sets(args):
                                   "query": q["query"], "gold": q["gold"],
                                   "source": q.get("source", ds["name"]),
                                   "doc_chars": len(doc["text"]),
-                                  "passages": np.array(judged[q["qid"]],
+                                  "passages": np.array(judged[q["query"]],
                                                        dtype=float)})
             out[ds["name"]] = items
     finally:

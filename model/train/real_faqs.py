@@ -77,6 +77,11 @@ def _split(text, heading):
         yield m.group(1), text[m.end():end]
 
 
+def _headed(text, heading):
+    """(question, dedented answer) pairs under `heading` (see _split)."""
+    return [(q, _dedent(b)) for q, b in _split(text, heading)]
+
+
 def _dedent(body):
     lines = body.split("\n")
     indents = [len(l) - len(l.lstrip()) for l in lines if l.strip()]
@@ -97,20 +102,10 @@ def cvs_faq():
     return real_faq("cvs-faq", "CVS FAQ", entries)
 
 
-def xterm_faq():
-    """XTerm FAQ (text): headings at the margin over indented answers."""
-    text = _read("xterm", "usr/share/doc/xterm/xterm.faq.gz", gz=True)
-    entries = [(q, _dedent(b)) for q, b in
-               _split(text, r"^(\S[^\n]{3,120})\n(?=\n|   )")]
-    return real_faq("xterm-faq", "XTerm - Frequently Asked Questions (FAQ)",
-                    entries)
-
-
 def cryptsetup_faq():
     """cryptsetup FAQ (Markdown): "  * **N.M Question**" items."""
     text = _read("cryptsetup", "usr/share/doc/cryptsetup/FAQ.md.gz", gz=True)
-    entries = [(q, _dedent(b)) for q, b in
-               _split(text, r"^ {2}\* \*\*\d+\.\d+ (.+?)\*\*\s*$")]
+    entries = _headed(text, r"^ {2}\* \*\*\d+\.\d+ (.+?)\*\*\s*$")
     return real_faq("cryptsetup-faq",
                     "Frequently Asked Questions Cryptsetup/LUKS", entries)
 
@@ -119,25 +114,15 @@ def r_faq():
     """R FAQ (info): "N.M Question" headings underlined, node by node."""
     text = _read("r-doc-info", "usr/share/info/R-FAQ.info.gz", gz=True)
     text = re.sub(r"\x1f\nFile: [^\n]*\n", "\n", text)
-    entries = [(q, _dedent(b)) for q, b in
-               _split(text, r"^\d+\.\d+(?:\.\d+)? (.+)\n[=*-]+\s*$")]
+    entries = _headed(text, r"^\d+\.\d+(?:\.\d+)? (.+)\n[=*-]+\s*$")
     return real_faq("r-faq", "R FAQ: Frequently Asked Questions on R",
                     entries)
-
-
-def mc_faq():
-    """Midnight Commander FAQ (text): "N.M Question" headings."""
-    text = _read("mc-data", "usr/share/doc/mc-data/FAQ.gz", gz=True)
-    entries = [(q, _dedent(b)) for q, b in
-               _split(text, r"^ *\d+\.\d+ (.+)$")]
-    return real_faq("mc-faq", "GNU Midnight Commander FAQ", entries)
 
 
 def mdadm_faq():
     """mdadm FAQ (Debian, text): "N. Question" headings."""
     text = _read("mdadm", "usr/share/doc/mdadm/FAQ.gz", gz=True)
-    entries = [(q, _dedent(b)) for q, b in
-               _split(text, r"^\d+[a-z]?\. (.+(?:\n {2,}\S.*)?)$")]
+    entries = _headed(text, r"^\d+[a-z]?\. (.+(?:\n {2,}\S.*)?)$")
     return real_faq("mdadm-faq", "Frequently asked questions -- Debian mdadm",
                     entries)
 
@@ -166,16 +151,14 @@ def slrn_faq():
     """slrn FAQ (linuxdoc text): "  N.M Question" headings (the table of
     contents repeats them, indented deeper)."""
     text = _read("slrn", "usr/share/doc/slrn/FAQ.gz", gz=True)
-    entries = [(q, _dedent(b)) for q, b in
-               _split(text, r"^ {2}\d+\.\d+(?:\.\d+)?\.? (.+(?:\n {6,}\S.*)?)$")]
+    entries = _headed(text, r"^ {2}\d+\.\d+(?:\.\d+)?\.? (.+(?:\n {6,}\S.*)?)$")
     return real_faq("slrn-faq", "The slrn FAQ", entries)
 
 
 def procmail_faq():
     """procmail FAQ (text): "N. Question" headings, wrapped lines indented."""
     text = _read("procmail", "usr/share/doc/procmail/FAQ")
-    entries = [(q, _dedent(b)) for q, b in
-               _split(text, r"^\d+\. (.+(?:\n {3}\S.*)*)$")]
+    entries = _headed(text, r"^\d+\. (.+(?:\n {3}\S.*)*)$")
     return real_faq("procmail-faq", "procmail: Frequently Asked Questions",
                     entries)
 
@@ -213,8 +196,7 @@ def lsof_faq():
     """lsof FAQ (text): "N.N[.N]<TAB>Question" headings (the table of
     contents repeats them)."""
     text = _read("lsof", "usr/share/doc/lsof/00FAQ.gz", gz=True)
-    entries = [(q, _dedent(b)) for q, b in
-               _split(text, r"^\d+\.\d+(?:\.\d+)*\t(.+(?:\n\t(?!\t)\S.*\?)?)$")]
+    entries = _headed(text, r"^\d+\.\d+(?:\.\d+)*\t(.+(?:\n\t(?!\t)\S.*\?)?)$")
     return real_faq("lsof-faq", "lsof Frequently Asked Questions", entries)
 
 
@@ -223,8 +205,7 @@ def sendmail_faq():
     indented."""
     text = _read("sendmail-doc", "usr/share/doc/sendmail-doc/faq.txt.gz",
                  gz=True)
-    entries = [(q, _dedent(b)) for q, b in
-               _split(text, r"^Q\d+\.\d+ -- (.+(?:\n {2,}\S.*)*)$")]
+    entries = _headed(text, r"^Q\d+\.\d+ -- (.+(?:\n {2,}\S.*)*)$")
     return real_faq("sendmail-faq", "sendmail Frequently Asked Questions",
                     entries)
 
@@ -273,7 +254,7 @@ def ppp_faq():
 def rdiff_backup_faq():
     text = _read("rdiff-backup", "usr/share/doc/rdiff-backup/FAQ.adoc.gz",
                  gz=True)
-    entries = [(q, _dedent(b)) for q, b in _split(text, r"^== (.+)$")]
+    entries = _headed(text, r"^== (.+)$")
     return real_faq("rdiff-backup-faq", "rdiff-backup FAQ", entries)
 
 
@@ -281,10 +262,8 @@ def rdiff_backup_faq():
 # appended, so held-out splits keep their members as sources are added).
 SOURCES = (
     ("cvs-faq", "cvs", cvs_faq),
-    ("xterm-faq", "xterm", xterm_faq),
     ("cryptsetup-faq", "cryptsetup", cryptsetup_faq),
     ("r-faq", "r-doc-info", r_faq),
-    ("mc-faq", "mc-data", mc_faq),
     ("mdadm-faq", "mdadm", mdadm_faq),
     ("screen-faq", "screen", screen_faq),
     ("xz-faq", "xz-utils", xz_faq),
