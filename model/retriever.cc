@@ -70,8 +70,10 @@ bool Overlaps(const RetrievedPassage& a, const RetrievedPassage& b) {
 
 Retriever::Retriever(const RetrieverConfig& config,
                      std::vector<std::unique_ptr<views::ScoringView>> views,
-                     std::unique_ptr<views::ModelGate> gate)
+                     std::unique_ptr<views::ModelGate> gate,
+                     std::optional<views::CalibratedFusion> fusion)
     : config_(config),
+      calibrated_fusion_(std::move(fusion)),
       gate_(std::move(gate)),
       views_(std::move(views)),
       analyses_(config.cache_bytes / 4) {
@@ -113,9 +115,19 @@ Retriever::Retriever(const RetrieverConfig& config,
     description_.version = "0.1.0";
     parts.push_back("no model loaded");
   }
-  description_.description =
-      absl::StrCat(absl::StrJoin(parts, "; "),
-                   ". Views are fused by weighted reciprocal rank.");
+  description_.description = absl::StrCat(
+      absl::StrJoin(parts, "; "),
+      calibrated_fusion_.has_value()
+          ? absl::StrCat(
+                ". The default views are fused by ",
+                calibrated_fusion_->Describe(),
+                ", chosen by cross-validation on real questions and "
+                "calibrated (a passage's score estimates its probability of "
+                "answering the question among the request's passages; fusion "
+                "model sha256 ",
+                calibrated_fusion_->sha256().substr(0, 12),
+                "...); other sets of views by weighted reciprocal rank.")
+          : ". Views are fused by weighted reciprocal rank.");
   description_.default_views =
       config.default_views.empty() ? description_.views : config.default_views;
 }
@@ -169,21 +181,8 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
     if (!loaded.ok()) return Annotate(loaded.status(), "fusion model");
     fusion = *std::move(loaded);
   }
-  std::unique_ptr<Retriever> retriever(
-      new Retriever(config, std::move(all), std::move(gate)));
-  retriever->calibrated_fusion_ = std::move(fusion);
-  if (retriever->calibrated_fusion_.has_value()) {
-    retriever->description_.description = absl::StrCat(
-        retriever->description_.description.substr(
-            0, retriever->description_.description.rfind(". Views are")),
-        ". The default views are fused by ",
-        retriever->calibrated_fusion_->Describe(),
-        ", chosen by cross-validation on real questions and calibrated (a "
-        "passage's score estimates its probability of answering the question "
-        "among the request's passages; fusion model sha256 ",
-        retriever->calibrated_fusion_->sha256().substr(0, 12),
-        "...); other sets of views by weighted reciprocal rank.");
-  }
+  std::unique_ptr<Retriever> retriever(new Retriever(
+      config, std::move(all), std::move(gate), std::move(fusion)));
   for (ViewKind v : config.default_views) {
     if (retriever->view(v) == nullptr) {
       return absl::FailedPreconditionError(

@@ -111,7 +111,8 @@ class Retriever {
  private:
   Retriever(const RetrieverConfig& config,
             std::vector<std::unique_ptr<views::ScoringView>> views,
-            std::unique_ptr<views::ModelGate> gate);
+            std::unique_ptr<views::ModelGate> gate,
+            std::optional<views::CalibratedFusion> fusion);
 
   // The analysis of `text` (whose digest is given), from the analysis cache
   // or made now and cached. Single-flight: concurrent calls for one text

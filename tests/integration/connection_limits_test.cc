@@ -27,9 +27,19 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A plain TCP connection to 127.0.0.1:`port`; -1 on failure.
-int Connect(int port) {
+// A plain TCP connection to 127.0.0.1:`port` from loopback address
+// `source` (host order; 0: the kernel's choice); -1 on failure.
+int Connect(int port, uint32_t source = 0) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (source != 0) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(source);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0) {
+      close(fd);
+      return -1;
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -247,16 +257,8 @@ TEST(ConnectionLimitsTest, HttpCapsConnectionsPerAddressByDefault) {
   EXPECT_TRUE(ReadUntilClosed(over, absl::Seconds(2)).closed);
   close(over);
   // 127.0.0.2 is another address (loopback): it is served.
-  const int other = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in from{};
-  from.sin_family = AF_INET;
-  from.sin_addr.s_addr = htonl(0x7F000002);
-  ASSERT_EQ(bind(other, reinterpret_cast<sockaddr*>(&from), sizeof(from)), 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(server.http_port()));
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(other, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+  const int other = Connect(server.http_port(), 0x7F000002);
+  ASSERT_GE(other, 0);
   Send(other, kHealth);
   EXPECT_THAT(ReadUntilClosed(other, absl::Seconds(2)).bytes,
               HasSubstr("200 OK"));
