@@ -47,9 +47,10 @@ RRF_K = 60
 
 # ---- 1. Per-passage raw scores from the real server -----------------------
 
-def tuning_config(path):
+def tuning_config(path, passage_tokens=0):
     """The repository's config, every passage returned (max_top_k), the
-    scope off; paths made absolute (the copy lives elsewhere)."""
+    scope off, passages of `passage_tokens` (0: the config's); paths made
+    absolute (the copy lives elsewhere)."""
     base = open(path).read()
     config_dir = os.path.dirname(os.path.abspath(path))
     base = base.replace('"../', f'"{os.path.dirname(config_dir)}/')
@@ -59,6 +60,9 @@ def tuning_config(path):
     out = os.path.join(tempfile.mkdtemp(prefix="attnr-cv-"), "cv.textproto")
     with open(out, "w") as f:
         f.write(base + "\nmax_top_k: 20000\nentity_scope: false\n")
+        if passage_tokens:
+            f.write(f"default_passage_tokens: {passage_tokens}\n"
+                    f"max_passage_tokens: {max(passage_tokens, 512)}\n")
     return out
 
 
@@ -87,7 +91,8 @@ def judged_sets(args):
     """Real corpus questions and dev-set questions with their judged
     passages: [{qid, doc, query, gold, source, passages}]."""
     cache = os.path.join(os.path.dirname(os.path.abspath(args.corpus)),
-                         "fusion-judged")
+                         "fusion-judged" + (f"-p{args.passage_tokens}"
+                                            if args.passage_tokens else ""))
     os.makedirs(cache, exist_ok=True)
     with open(args.corpus, encoding="utf-8") as f:
         corpus = json.load(f)
@@ -114,8 +119,9 @@ def judged_sets(args):
                     judged = json.load(open(path))
                 else:
                     if server is None:
-                        server = service.Server(args.build_dir,
-                                                tuning_config(args.config))
+                        server = service.Server(
+                            args.build_dir,
+                            tuning_config(args.config, args.passage_tokens))
                     judged = judge(server, doc, queries)
                     json.dump(judged, open(path, "w"))
                     print(f"{ds['name']} {doc['id']}: {len(queries)} "
@@ -192,6 +198,11 @@ class Rrf:
 
 
 class Convex:
+    """Each view normalised over the passages every weighted view judged
+    (item["judged"], passages x views, absent: all); a passage a view left
+    unjudged gets that view's lowest normalised score. The service computes
+    the same (model/views/calibrated_fusion.cc)."""
+
     def __init__(self, how, weights):
         self.how, self.weights = how, weights
 
@@ -201,8 +212,33 @@ class Convex:
 
     def score(self, item):
         p = item["passages"]
-        return sum(w * normalised(p[:, 2 + k], self.how)
-                   for k, w in enumerate(self.weights) if w)
+        judged = item.get("judged")
+        if judged is None:
+            return sum(w * normalised(p[:, 2 + k], self.how)
+                       for k, w in enumerate(self.weights) if w)
+        used = [k for k, w in enumerate(self.weights) if w]
+        common = judged[:, used].all(axis=1)
+        out = np.zeros(len(p))
+        for k in used:
+            col, seen = p[:, 2 + k], judged[:, k]
+            stats = common if common.any() else seen
+            if not stats.any():
+                continue
+            ref = col[stats]
+            lo, hi, mean, sd = ref.min(), ref.max(), ref.mean(), ref.std()
+            if self.how == "minmax":
+                norm = (col - lo) / (hi - lo) if hi > lo else 0 * col
+                floor = 0.0
+            else:
+                norm = (col - mean) / sd if sd > 0 else 0 * col
+                floor = (lo - mean) / sd if sd > 0 else 0.0
+            out += self.weights[k] * np.where(seen, norm, floor)
+        return out
+
+    def complete(self, item):
+        judged = item.get("judged")
+        return judged is None or judged[:, [k for k, w in enumerate(
+            self.weights) if w]].all()
 
 
 class Logistic:
@@ -273,6 +309,57 @@ def candidates():
         out += [Convex(how, [a, b, round(1 - a - b, 1)]) for a in grid
                 for b in grid if a + b <= 1.0 + 1e-9 and (a, b) != (0, 0)]
     return out
+
+
+# ---- Budgeted requests ------------------------------------------------------
+
+def budget_of(config):
+    """(neural_candidates, neural_budget_tokens) of the config."""
+    import re
+    text = open(config).read()
+    cands = re.search(r"^neural_candidates:\s*(\d+)", text, re.M)
+    tokens = re.search(r"^neural_budget_tokens:\s*(\d+)", text, re.M)
+    return int(cands.group(1)), int(tokens.group(1))
+
+
+def budgeted(item, candidates, budget_tokens):
+    """The item as a first question on its document meets the service: the
+    neural (dense) view judges only the passages BM25 ranks highest, at most
+    `candidates` of them within `budget_tokens` encoder tokens (estimated at
+    4 characters a WordPiece token; a passage that would overrun is
+    skipped); the other views judge every passage."""
+    p = item["passages"]
+    if len(p) == 0:
+        return item
+    order = np.lexsort((p[:, 0], -p[:, 2]))
+    judged = np.ones((len(p), len(VIEWS)), dtype=bool)
+    dense = VIEWS.index("dense")
+    judged[:, dense] = False
+    spent = 0.0
+    for i in order[:candidates]:
+        cost = (p[i, 1] - p[i, 0]) / 4.0
+        if spent > 0 and spent + cost > budget_tokens:
+            continue
+        spent += cost
+        judged[i, dense] = True
+    zeros = p.copy()
+    zeros[~judged[:, dense], 2 + dense] = 0.0
+    return dict(item, passages=zeros, judged=judged)
+
+
+class ZerosCounted:
+    """The rule before: a passage the budget left unjudged counted as a
+    dense score of 0 in the normalisation."""
+
+    def __init__(self, method):
+        self.method = method
+
+    def name(self):
+        return self.method.name() + ", unjudged counted as 0"
+
+    def score(self, item):
+        return self.method.score({k: v for k, v in item.items()
+                                  if k != "judged"})
 
 
 def folds(items):
@@ -538,6 +625,10 @@ def main():
     parser.add_argument("--score-calibration", action="store_true",
                         help="also calibrate Score / rerank requests on "
                              "rerank-shaped candidate sets")
+    parser.add_argument("--passage-tokens", type=int, default=0,
+                        help="judge passages of this size (default: the "
+                             "config's); for choosing the passage size, "
+                             "with --out and --model elsewhere")
     parser.add_argument("--scope-check", action="store_true",
                         help="also serve the fitted fusion and compare the "
                              "retrieval scope on and off, per fold")
@@ -587,6 +678,46 @@ def main():
              "trained_on": f"{len(real)} real questions over "
                            f"{len({i['doc'] for i in real})} documents"}
     final.calibration = (slope, intercept)
+    # Budgeted requests (a document's first question: the dense view judges
+    # only BM25's best passages): their own calibration, measured the same
+    # way, and the quality of the candidate budget at other sizes.
+    n_cand, budget = budget_of(args.config)
+    cold = [budgeted(i, n_cand, budget) for i in real]
+    oof_b, oof_single = [], []
+    for f in range(FOLDS):
+        train = [i for i in cold if fold_of[i["doc"]] != f]
+        a, b = platt(final, train)
+        for item in (i for i in cold if fold_of[i["doc"]] == f):
+            if len(item["passages"]) == 0:
+                continue
+            s = final.score(item)
+            _, order = ranked(item, s)
+            y = labels(item)
+            oof_b += [(float(1 / (1 + np.exp(-(a * s[i] + b)))), float(y[i]))
+                      for i in order[:10]]
+            oof_single += [(float(1 / (1 + np.exp(-(slope * s[i] + intercept)))),
+                            float(y[i])) for i in order[:10]]
+    b_error, b_rows = ece(oof_b)
+    b_slope, b_intercept = platt(final, cold)
+    model["budgeted_calibration"] = {"slope": b_slope, "intercept": b_intercept}
+    per_token = budget / n_cand
+    frontier = []
+    for n in sorted({16, 32, n_cand, 64, 96, 10**6}):
+        items = [budgeted(i, n, per_token * n) for i in real]
+        for label, method in ((f"{n}", final),) + (
+                ((f"{n}, unjudged counted as 0", ZerosCounted(final)),)
+                if n == n_cand else ()):
+            scored_items = per_item(method, items)
+            by_fold = [metrics.aggregate([m for m, i in zip(scored_items, items)
+                                          if fold_of[i["doc"]] == f])["mrr10"]
+                       for f in range(FOLDS)]
+            frontier.append((label if n < 10**6 else "every passage (Prepare)",
+                             float(np.mean(by_fold)), float(np.std(by_fold))))
+    budgeted_report = {"candidates": n_cand, "budget_tokens": budget,
+                       "ece": b_error, "rows": b_rows,
+                       "ece_with_complete_calibration": ece(oof_single)[0],
+                       "slope": b_slope, "intercept": b_intercept,
+                       "frontier": frontier}
     rerank = None
     if args.score_calibration:
         a, b, rerank_ece, rerank_rows, n = score_calibration(args, real, fold_of,
@@ -609,24 +740,41 @@ def main():
             seen.add(item["doc"])
         if len(picked) == 4:
             break
+    # Two of them as budgeted requests (the dense view judged BM25's best 4).
+    picked += [budgeted(i, 4, 10**9) for i in picked[:2]]
+
+    def vector(i):
+        a, b = ((slope, intercept) if final.complete(i)
+                else (b_slope, b_intercept))
+        out = {"query": i["query"],
+               "view_scores": i["passages"][:, 2:].tolist(),
+               "probabilities": (1 / (1 + np.exp(-(a * final.score(i) +
+                                                   b)))).tolist()}
+        if "judged" in i:
+            out["judged"] = i["judged"].astype(int).tolist()
+        return out
     with open(args.vectors, "w") as f:
-        json.dump({"model": os.path.basename(args.model), "questions": [
-            {"query": i["query"],
-             "view_scores": i["passages"][:, 2:].tolist(),
-             "probabilities": (1 / (1 + np.exp(-(slope * final.score(i) +
-                                                 intercept)))).tolist()}
-            for i in picked]}, f, indent=1)
+        json.dump({"model": os.path.basename(args.model),
+                   "questions": [vector(i) for i in picked]}, f, indent=1)
         f.write("\n")
     dev = {}
     methods = {"lexical alone": Rrf([1, 0, 0]), "dense alone": Rrf([0, 1, 0]),
                "entity alone": Rrf([0, 0, 1]),
                "RRF dense 0.5 + entity 1 (the old default)": Rrf([1, 0.5, 1]),
                f"{final.name()} (the new default)": final}
+    peer = peer_scores()
     for name, items in sets.items():
         dev[name] = {m: evaluate(method, items) for m, method in methods.items()}
+        dev[name]["the new default, budgeted (a first question)"] = evaluate(
+            final, [budgeted(i, n_cand, budget) for i in items])
+        dev[name]["Xapian BM25 (peer)"] = metrics.aggregate(peer[name])
     pooled = [i for items in sets.values() for i in items]
     dev["pooled"] = {m: evaluate(method, pooled)
                      for m, method in methods.items()}
+    dev["pooled"]["the new default, budgeted (a first question)"] = evaluate(
+        final, [budgeted(i, n_cand, budget) for i in pooled])
+    dev["pooled"]["Xapian BM25 (peer)"] = metrics.aggregate(
+        [m for per in peer.values() for m in per])
     scope = None
     if args.scope_check:
         import hashlib
@@ -634,16 +782,33 @@ def main():
         scope = scope_check(args, real, fold_of, os.path.abspath(args.model),
                             sha)
     json.dump({"cv": summary, "chosen": chosen, "model": model, "scope": scope,
-               "rerank": rerank,
+               "rerank": rerank, "budgeted": budgeted_report,
                "ece": error,
                "reliability": rows, "dev": dev, "fold_questions": load},
               open(os.path.join(args.out, "fusion_cv.json"), "w"), indent=1)
     write_report(args, real, summary, chosen, final, error, rows, dev, load,
-                 scope, rerank)
+                 scope, rerank, budgeted_report)
+
+
+def peer_scores():
+    """The Xapian peer's per-question metrics on each dev set."""
+    from attnr_bench import xapian_peer
+    out = {}
+    for ds in faq_sets.all_sets():
+        per = []
+        for doc in ds["documents"]:
+            queries = [q for q in ds["queries"] if q["doc"] == doc["id"]]
+            if not queries:
+                continue
+            index = xapian_peer.XapianIndex(doc["text"])
+            per += [metrics.score_query(index.search(q["query"], 10), q["gold"])
+                    for q in queries]
+        out[ds["name"]] = per
+    return out
 
 
 def write_report(args, real, summary, chosen, final, error, rows, dev, load,
-                 scope=None, rerank=None):
+                 scope=None, rerank=None, budgeted_report=None):
     sources = {}
     for i in real:
         sources[i["source"]] = sources.get(i["source"], 0) + 1
@@ -689,6 +854,33 @@ def write_report(args, real, summary, chosen, final, error, rows, dev, load,
                   "|---|---|---|---|"]
         for lo, hi, n, c, a in rerank["rows"]:
             lines.append(f"| {lo:.1f}-{hi:.1f} | {n} | {c:.3f} | {a:.3f} |")
+    if budgeted_report:
+        b = budgeted_report
+        lines += ["", "## Budgeted requests", "",
+                  "A document's first question (no Prepare) spends at most "
+                  f"neural_budget_tokens ({b['budget_tokens']}) on the "
+                  f"neural_candidates ({b['candidates']}) passages BM25 ranks "
+                  "highest; the dense view leaves the rest unjudged. Each view "
+                  "is normalised over the passages every view judged, and an "
+                  "unjudged passage gets the view's lowest normalised score "
+                  "(the same rule as above; simulated on the judged scores, "
+                  "encoder tokens estimated at 4 characters each). MRR@10 on "
+                  "the real questions by candidate count (budget "
+                  f"{b['budget_tokens'] / b['candidates']:g} tokens a candidate; "
+                  "mean ± std over the folds):", "",
+                  "| candidates | MRR@10 |", "|---|---|"]
+        for label, mean, sd in b["frontier"]:
+            lines.append(f"| {label} | {mean:.3f} ± {sd:.3f} |")
+        lines += ["", "Their combination has a spread of its own (statistics "
+                  "over the candidates), so budgeted requests get their own "
+                  f"Platt scaling: P = sigmoid({b['slope']:.3f} x c "
+                  f"{b['intercept']:+.3f}); on the held-out folds ECE "
+                  f"**{b['ece']:.3f}** (the complete requests' calibration "
+                  f"would give {b['ece_with_complete_calibration']:.3f}).", "",
+                  "| predicted | passages | mean predicted | share relevant |",
+                  "|---|---|---|---|"]
+        for lo, hi, n, c, a in b["rows"]:
+            lines.append(f"| {lo:.1f}-{hi:.1f} | {n} | {c:.3f} | {a:.3f} |")
     lines += ["", "![reliability](fusion_reliability.png)", "",
               "## Dev sets (never used to choose)", "",
               "| set | " + " | ".join(next(iter(dev.values()))) + " |",
@@ -697,7 +889,11 @@ def write_report(args, real, summary, chosen, final, error, rows, dev, load,
         lines.append(f"| {name} ({next(iter(by.values()))['n']} q) | " +
                      " | ".join(f"{m['mrr10']:.3f}" for m in by.values()) + " |")
     lines += ["", "MRR@10 on each dev set; the fused methods rank the same "
-              "per-passage scores the server computed.", "",
+              "per-passage scores the server computed (every passage judged, "
+              "as after Prepare, except the budgeted column); the peer is "
+              "Xapian BM25 over paragraph chunks (bench/attnr_bench/"
+              "xapian_peer.py). `make bench` measures the served default "
+              "beside the peers end to end (REPORT.md).", "",
               ]
     if scope:
         lines += ["## The retrieval scope", "",

@@ -64,6 +64,8 @@ usage:
   attnr retrieve --doc FILE [--doc FILE ...] (--query TEXT | --queries FILE.jsonl)
                  [--top-k N] [--max-passage-tokens N] [--overlap N]
                  [--views lexical,dense,llm,entity] [--explain] [--no-text]
+                 [--weights dense=0.8,lexical=0.2]  (the request's own
+                               fusion weights; scores are then uncalibrated)
                  [--explain=sentences]  (also the sentences the question
                                attended to most, per document: the LLM view)
                  [--prepare]   (warm the documents first: every passage judged)
@@ -74,7 +76,7 @@ usage:
   attnr prepare  --doc FILE [--doc FILE ...] [--max-passage-tokens N]
                  [--overlap N] [--views ...]
   attnr score    --query TEXT (--passage TEXT | --char-range S:E | --byte-range S:E)...
-                 [--context FILE] [--explain]
+                 [--context FILE] [--explain] [--views ...] [--weights ...]
   attnr info
   attnr health   [--service NAME]
   attnr bench    --doc FILE [--doc FILE ...] (--query TEXT | --queries FILE.jsonl)
@@ -209,6 +211,18 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
                                     KnownViews(), ")"));
         }
         o.views.emplace_back(view);
+      }
+    } else if (is("--weights")) {
+      for (absl::string_view item :
+           absl::StrSplit(*v, ',', absl::SkipEmpty())) {
+        std::pair<absl::string_view, absl::string_view> kv =
+            absl::StrSplit(item, absl::MaxSplits('=', 1));
+        double weight = 0;
+        if (kv.second.empty() || !absl::SimpleAtod(kv.second, &weight)) {
+          return Usage(absl::StrCat("--weights: '", item,
+                                    "' is not VIEW=WEIGHT (dense=0.8)"));
+        }
+        o.view_weights.emplace_back(std::string(kv.first), weight);
       }
     } else if (is("--passage")) {
       PassageArg arg;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -55,6 +56,8 @@ struct CliOptions {
   // default.
   std::optional<bool> grow_ranges;
   std::vector<std::string> views;  // lexical | dense | llm | entity
+  // --weights dense=0.9,lexical=0.1: the request's own fusion weights.
+  std::vector<std::pair<std::string, double>> view_weights;
   // score
   std::vector<PassageArg> passages;
   std::string context;  // Path of the context document for ranges.

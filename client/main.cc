@@ -139,6 +139,9 @@ absl::StatusOr<attnr::v1::RetrieveRequest> BaseRequest(const CliOptions& o) {
   if (o.entity_scope.has_value()) options->set_entity_scope(*o.entity_scope);
   if (o.grow_ranges.has_value()) options->set_grow_ranges(*o.grow_ranges);
   AddViews(o.views, options->mutable_views());
+  for (const auto& [view, weight] : o.view_weights) {
+    (*options->mutable_view_weights())[view] = weight;
+  }
   return base;
 }
 
@@ -253,6 +256,9 @@ int RunScore(const CliOptions& o, RetrieverClient& client) {
   }
   request.mutable_options()->set_explain(o.explain);
   AddViews(o.views, request.mutable_options()->mutable_views());
+  for (const auto& [view, weight] : o.view_weights) {
+    (*request.mutable_options()->mutable_view_weights())[view] = weight;
+  }
   auto response = client.Score(request, o.timeout);
   if (!response.ok()) return Fail(response.status());
   if (o.json) {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -41,6 +42,10 @@ struct RetrieveParams {
   bool explain_sentences = false;
   // Views to fuse; empty means every view the model has.
   std::vector<ViewKind> views;
+  // The request's own fusion weights (RetrieveOptions.view_weights): a view
+  // named here weighs this instead of the server's weight, and the fused
+  // scores are then the uncalibrated combination.
+  std::vector<std::pair<ViewKind, double>> view_weights;
   // Follow shared entities from the best matches (the retrieval scope).
   bool entity_scope = false;
   // Grow returned passages into predicted ranges (model/ranges/), each of
@@ -62,6 +67,9 @@ struct ViewScore {
   ViewKind view = ViewKind::kLexical;
   double score = 0;
   std::vector<std::string> reasons;
+  // False when a neural view's budget or pacing left the unit unread: its 0
+  // is then no judgement at all, and fusion must not count it as one.
+  bool judged = true;
 };
 
 struct ScoreDetail {
@@ -149,6 +157,7 @@ struct ScoreInput {
 struct ScoreParams {
   bool explain = false;
   std::vector<ViewKind> views;
+  std::vector<std::pair<ViewKind, double>> view_weights;  // As Retrieve's.
   StopSignal stop;
 };
 

@@ -228,7 +228,8 @@ absl::StatusOr<std::shared_ptr<const DocumentAnalysis>> Retriever::Analyze(
 
 absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     views::ViewRequest& request, const std::vector<ViewKind>& kinds,
-    uint64_t budget_tokens, RetrievalUsage* usage,
+    const views::FusionWeights& view_weights, uint64_t budget_tokens,
+    RetrievalUsage* usage,
     std::vector<std::vector<double>>* sentence_attention,
     views::CalibratedFusion::Units units) const {
   std::vector<ScoreDetail> details(request.scored);
@@ -241,6 +242,8 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     }
     for (size_t u = 0; u < request.scored; ++u) {
       details[u].views[slot].score = scores.scores[u];
+      details[u].views[slot].judged =
+          scores.judged.empty() || scores.judged[u] != 0;
       if (request.explain) {
         details[u].views[slot].reasons = std::move(scores.reasons[u]);
       }
@@ -263,7 +266,7 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     cheap.push_back(kinds[slot]);
   }
   if (!any_neural) {
-    FuseAll(kinds, &details, units);
+    FuseAll(kinds, view_weights, &details, units);
     return details;
   }
   if (!cheap.empty()) {
@@ -318,18 +321,45 @@ absl::StatusOr<std::vector<ScoreDetail>> Retriever::ScoreUnits(
     done.push_back(kinds[slot]);
   }
   usage->cache_hit = all_hit;
-  FuseAll(kinds, &details, units);
+  FuseAll(kinds, view_weights, &details, units);
   return details;
 }
 
 void Retriever::FuseAll(const std::vector<ViewKind>& kinds,
+                        const views::FusionWeights& view_weights,
                         std::vector<ScoreDetail>* details,
                         views::CalibratedFusion::Units units) const {
   if (calibrated_fusion_.has_value() && calibrated_fusion_->Covers(kinds)) {
-    calibrated_fusion_->Fuse(details, units);
-  } else {
-    views::Fuse(kinds, config_.fusion_weights, details);
+    calibrated_fusion_->Fuse(details, units, view_weights);
+    return;
   }
+  views::FusionWeights weights = config_.fusion_weights;
+  for (const auto& [v, w] : view_weights) weights[v] = w;
+  views::Fuse(kinds, weights, details);
+}
+
+absl::StatusOr<views::FusionWeights> Retriever::ResolveViewWeights(
+    const std::vector<std::pair<ViewKind, double>>& requested,
+    const std::vector<ViewKind>& kinds) const {
+  views::FusionWeights out;
+  bool any_positive = false;
+  for (const auto& [v, w] : requested) {
+    if (std::find(kinds.begin(), kinds.end(), v) == kinds.end()) {
+      std::vector<std::string> names;
+      for (ViewKind k : kinds) names.push_back(InfoOf(k).cli_name);
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.view_weights: names ", InfoOf(v).cli_name,
+          ", which this request does not fuse (its views: ",
+          absl::StrJoin(names, ", "), ")"));
+    }
+    out[v] = w;
+    any_positive |= w > 0;
+  }
+  if (!out.empty() && out.size() == kinds.size() && !any_positive) {
+    return absl::InvalidArgumentError(
+        "options.view_weights: every fused view would weigh 0");
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<ViewKind>> Retriever::ResolveViews(
@@ -482,6 +512,9 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
   const auto query_tokens =
       PrepareQuery(query, params.views, &result.views, &result.usage);
   if (!query_tokens.ok()) return query_tokens.status();
+  const auto view_weights =
+      ResolveViewWeights(params.view_weights, result.views);
+  if (!view_weights.ok()) return view_weights.status();
 
   // Text stage: every document through the pipeline, limits checked as
   // early as possible so an oversized request costs little.
@@ -496,8 +529,9 @@ absl::StatusOr<RetrieveResult> Retriever::Retrieve(
   start = absl::Now();
   request.candidates = config_.neural_candidates;
   std::vector<std::vector<double>> sentence_attention;
-  auto scored = ScoreUnits(request, result.views, BudgetWithin(params.stop),
-                           &result.usage, &sentence_attention);
+  auto scored = ScoreUnits(request, result.views, *view_weights,
+                           BudgetWithin(params.stop), &result.usage,
+                           &sentence_attention);
   if (!scored.ok()) return scored.status();
   if (params.explain_sentences) {
     result.explanations =
@@ -747,6 +781,9 @@ absl::StatusOr<ScoreResult> Retriever::Score(
   const auto query_tokens =
       PrepareQuery(query, params.views, &result.views, &result.usage);
   if (!query_tokens.ok()) return query_tokens.status();
+  const auto view_weights =
+      ResolveViewWeights(params.view_weights, result.views);
+  if (!view_weights.ok()) return view_weights.status();
   views::ViewRequest request;
   request.query_text = query;
   request.query = &*query_tokens;
@@ -884,8 +921,8 @@ absl::StatusOr<ScoreResult> Retriever::Score(
   start = absl::Now();
   // A reranker judges every passage it is given: no budget.
   auto scored =
-      ScoreUnits(request, result.views, /*budget_tokens=*/0, &result.usage,
-                 /*sentence_attention=*/nullptr,
+      ScoreUnits(request, result.views, *view_weights, /*budget_tokens=*/0,
+                 &result.usage, /*sentence_attention=*/nullptr,
                  views::CalibratedFusion::Units::kCandidates);
   if (!scored.ok()) return scored.status();
   for (size_t i = 0; i < inputs.size(); ++i) {

@@ -155,7 +155,8 @@ class Retriever {
   // view's per-sequence, per-sentence attention (empty without one).
   absl::StatusOr<std::vector<ScoreDetail>> ScoreUnits(
       views::ViewRequest& request, const std::vector<ViewKind>& views,
-      uint64_t budget_tokens, RetrievalUsage* usage,
+      const views::FusionWeights& view_weights, uint64_t budget_tokens,
+      RetrievalUsage* usage,
       std::vector<std::vector<double>>* sentence_attention = nullptr,
       views::CalibratedFusion::Units units =
           views::CalibratedFusion::Units::kDocumentPassages) const;
@@ -189,10 +190,17 @@ class Retriever {
       const std::vector<ViewKind>& requested, absl::string_view field) const;
 
   // The fused scores of `details` for `kinds`: the calibrated fusion when
-  // it covers them, else rank fusion.
+  // it covers them, else rank fusion; `view_weights` (a request's own)
+  // replace the weights of the views they name.
   void FuseAll(const std::vector<ViewKind>& kinds,
+               const views::FusionWeights& view_weights,
                std::vector<ScoreDetail>* details,
                views::CalibratedFusion::Units units) const;
+  // The request's view_weights, or INVALID_ARGUMENT when one names a view
+  // the request does not fuse or every fused view would weigh 0.
+  absl::StatusOr<views::FusionWeights> ResolveViewWeights(
+      const std::vector<std::pair<ViewKind, double>>& requested,
+      const std::vector<ViewKind>& kinds) const;
 
   RetrieverConfig config_;
   ModelDescription description_;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "model/text/utf8.h"
 #include "model/views/view_registry.h"
+#include "server/request_echo.h"
 
 namespace attnr::server {
 namespace {
@@ -148,6 +149,31 @@ absl::StatusOr<std::vector<ViewKind>> FromProtoViews(
   return out;
 }
 
+absl::StatusOr<std::vector<std::pair<ViewKind, double>>> FromProtoViewWeights(
+    const google::protobuf::Map<std::string, double>& weights,
+    absl::string_view field) {
+  std::vector<std::pair<ViewKind, double>> out;
+  for (const auto& [name, weight] : weights) {
+    std::optional<ViewKind> kind = ViewFromCliName(name);
+    if (!kind.has_value()) {
+      std::vector<std::string> names;
+      for (const ViewInfo& v : AllViews()) names.push_back(v.cli_name);
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": ", EchoName(name), " is not a view name (use ",
+          absl::StrJoin(names, ", "), ")"));
+    }
+    if (!std::isfinite(weight) || weight < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, "[\"", name, "\"]: ", weight,
+                       " is not a weight (a finite number >= 0)"));
+    }
+    out.emplace_back(*kind, weight);
+  }
+  // Map order is unspecified on the wire: keep one order.
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 attnr::v1::ScoringView ToProtoView(ViewKind view) {
   return static_cast<attnr::v1::ScoringView>(InfoOf(view).proto_number);
 }
@@ -213,6 +239,9 @@ absl::StatusOr<RetrieveCall> ToDocumentsCall(
   auto views = FromProtoViews(o.views(), "options.views");
   if (!views.ok()) return views.status();
   p.views = *std::move(views);
+  auto weights = FromProtoViewWeights(o.view_weights(), "options.view_weights");
+  if (!weights.ok()) return weights.status();
+  p.view_weights = *std::move(weights);
   p.entity_scope =
       o.has_entity_scope() ? o.entity_scope() : config.entity_scope();
   p.grow_ranges = o.has_grow_ranges() ? o.grow_ranges() : config.grow_ranges();
@@ -301,6 +330,10 @@ absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
   auto views = FromProtoViews(request.options().views(), "options.views");
   if (!views.ok()) return views.status();
   call.params.views = *std::move(views);
+  auto weights = FromProtoViewWeights(request.options().view_weights(),
+                                      "options.view_weights");
+  if (!weights.ok()) return weights.status();
+  call.params.view_weights = *std::move(weights);
   call.params.explain = request.options().explain();
   call.params.stop = stop;
   return call;

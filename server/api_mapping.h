@@ -65,6 +65,13 @@ attnr::v1::ScoringView ToProtoView(ViewKind view);
 absl::StatusOr<std::vector<ViewKind>> FromProtoViews(
     const google::protobuf::RepeatedField<int>& views, absl::string_view field);
 
+// A request's view_weights (view CLI names to weights) to the library's, in
+// view order; an unknown name or a weight that is negative or not finite
+// is INVALID_ARGUMENT naming `field`.
+absl::StatusOr<std::vector<std::pair<ViewKind, double>>> FromProtoViewWeights(
+    const google::protobuf::Map<std::string, double>& weights,
+    absl::string_view field);
+
 }  // namespace attnr::server
 
 #endif  // ATTNR_SERVER_API_MAPPING_H_

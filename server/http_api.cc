@@ -109,6 +109,23 @@ absl::Status Views(const json& value, absl::string_view field,
   return absl::OkStatus();
 }
 
+// {"lexical": 0.3, "dense": 0.7}: names and numbers only here; the
+// mapping to the library checks the names and the values.
+absl::Status ViewWeights(const json& value, absl::string_view field,
+                         google::protobuf::Map<std::string, double>* out) {
+  if (!value.is_object()) {
+    return TypeError(field, "an object of view names to numbers");
+  }
+  for (const auto& [name, weight] : value.items()) {
+    if (!weight.is_number()) {
+      return TypeError(absl::StrCat(field, "[\"", EchoName(name), "\"]"),
+                       "a number");
+    }
+    (*out)[name] = weight.get<double>();
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Document(const json& value, absl::string_view field,
                       attnr::v1::Document* out) {
   if (value.is_string()) {
@@ -185,7 +202,8 @@ absl::Status RetrieveOptions(const json& body,
   if (absl::Status s = CheckMembers(
           o, "options",
           {"top_k", "max_passage_tokens", "overlap_sentences", "return_text",
-           "explain", "explain_level", "views", "entity_scope", "grow_ranges"});
+           "explain", "explain_level", "views", "entity_scope", "grow_ranges",
+           "view_weights"});
       !s.ok()) {
     return s;
   }
@@ -224,6 +242,13 @@ absl::Status RetrieveOptions(const json& body,
     auto level = ExplainLevelFromJson(o["explain_level"]);
     if (!level.ok()) return level.status();
     out->set_explain_level(*level);
+  }
+  if (o.contains("view_weights")) {
+    if (absl::Status s = ViewWeights(o["view_weights"], "options.view_weights",
+                                     out->mutable_view_weights());
+        !s.ok()) {
+      return s;
+    }
   }
   if (o.contains("views")) {
     return Views(o["views"], "options.views", out->mutable_views());
@@ -382,9 +407,18 @@ absl::StatusOr<attnr::v1::ScoreRequest> ScoreRequestFromJson(const json& body) {
   if (body.contains("options")) {
     const json& o = body["options"];
     if (!o.is_object()) return TypeError("options", "an object");
-    if (absl::Status s = CheckMembers(o, "options", {"views", "explain"});
+    if (absl::Status s =
+            CheckMembers(o, "options", {"views", "explain", "view_weights"});
         !s.ok()) {
       return s;
+    }
+    if (o.contains("view_weights")) {
+      if (absl::Status s = ViewWeights(
+              o["view_weights"], "options.view_weights",
+              request.mutable_options()->mutable_view_weights());
+          !s.ok()) {
+        return s;
+      }
     }
     if (o.contains("explain")) {
       auto b = Bool(o["explain"], "options.explain");

@@ -166,8 +166,13 @@ absl::string_view OpenApiDocument() {
             "description": "scores: Passage.breakdown (as explain); sentences: also explanations, every sentence with the attention the LLM view paid it. Unset: explain decides."},
           "views": {"type": "array", "items": {"$ref": "#/components/schemas/View"}},
           "entity_scope": {"type": "boolean"},
-          "grow_ranges": {"type": "boolean"}
+          "grow_ranges": {"type": "boolean"},
+          "view_weights": {"$ref": "#/components/schemas/ViewWeights"}
         }
+      },
+      "ViewWeights": {
+        "type": "object", "additionalProperties": {"type": "number", "minimum": 0},
+        "description": "Per-request fusion weights by view name (lexical, dense, entity, llm), naming only views the request fuses; a view not named keeps the server's weight. Scores are then not calibrated probabilities."
       },
       "RetrieveRequest": {
         "type": "object", "required": ["query", "documents"], "additionalProperties": false,
@@ -263,7 +268,8 @@ absl::string_view OpenApiDocument() {
           "context": {"$ref": "#/components/schemas/DocumentInput"},
           "options": {"type": "object", "additionalProperties": false, "properties": {
             "views": {"type": "array", "items": {"$ref": "#/components/schemas/View"}},
-            "explain": {"type": "boolean"}}}}
+            "explain": {"type": "boolean"},
+            "view_weights": {"$ref": "#/components/schemas/ViewWeights"}}}}
       },
       "ScoreResponse": {
         "type": "object", "required": ["scores", "usage", "model"],

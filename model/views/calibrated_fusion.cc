@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <sstream>
-#include <tuple>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -57,24 +57,24 @@ absl::StatusOr<CalibratedFusion> CalibratedFusion::Load(
     f.views_.push_back(*kind);
     f.weights_.push_back(weights[i].get<double>());
   }
-  for (auto [key, slope, intercept] :
-       {std::tuple<const char*, double*, double*>{"calibration", &f.slope_,
-                                                  &f.intercept_},
-        {"score_calibration", &f.candidate_slope_, &f.candidate_intercept_}}) {
-    if (!j.contains(key) && std::string(key) == "score_calibration") {
-      f.candidate_slope_ = f.slope_;
-      f.candidate_intercept_ = f.intercept_;
+  // "calibration" is required; the others default to it.
+  for (auto [key, out] : {std::pair<const char*, Platt*>{"calibration", &f.passages_},
+                          {"budgeted_calibration", &f.budgeted_},
+                          {"score_calibration", &f.candidate_}}) {
+    if (!j.contains(key)) {
+      if (out == &f.passages_) return bad("\"calibration\" is missing");
       continue;
     }
-    const auto& cal = j.value(key, nlohmann::json::object());
+    const auto& cal = j[key];
     if (!cal.is_object() || !cal.contains("slope") ||
         !cal["slope"].is_number() || !cal.contains("intercept") ||
         !cal["intercept"].is_number()) {
       return bad(absl::StrCat("\"", key, "\" needs \"slope\" and \"intercept\""));
     }
-    *slope = cal["slope"].get<double>();
-    *intercept = cal["intercept"].get<double>();
+    *out = {cal["slope"].get<double>(), cal["intercept"].get<double>()};
   }
+  if (!j.contains("budgeted_calibration")) f.budgeted_ = f.passages_;
+  if (!j.contains("score_calibration")) f.candidate_ = f.passages_;
   return f;
 }
 
@@ -98,32 +98,83 @@ std::string CalibratedFusion::Describe() const {
   return out;
 }
 
-void CalibratedFusion::Fuse(std::vector<ScoreDetail>* details,
-                            Units units) const {
+namespace {
+
+bool JudgedBy(const ScoreDetail& d, ViewKind view) {
+  for (const ViewScore& v : d.views) {
+    if (v.view == view) return v.judged;
+  }
+  return true;  // A view the request did not run: all its zeros are equal.
+}
+
+}  // namespace
+
+void CalibratedFusion::Fuse(std::vector<ScoreDetail>* details, Units units,
+                            const FusionWeights& overrides) const {
   const size_t n = details->size();
-  std::vector<double> fused(n, 0.0);
-  std::vector<double> col(n);
-  for (size_t v = 0; v < views_.size() && n > 0; ++v) {
-    if (weights_[v] == 0) continue;
-    for (size_t i = 0; i < n; ++i) col[i] = (*details)[i].ScoreOf(views_[v]);
-    const double lo = *std::min_element(col.begin(), col.end());
-    const double hi = *std::max_element(col.begin(), col.end());
-    const double mean = std::accumulate(col.begin(), col.end(), 0.0) / n;
-    double var = 0;
-    for (double x : col) var += (x - mean) * (x - mean);
-    const double sd = std::sqrt(var / n);
-    for (size_t i = 0; i < n; ++i) {
-      // A view whose scores are all equal says nothing here.
-      const double x = z_score_ ? (sd > 0 ? (col[i] - mean) / sd : 0.0)
-                                : (hi > lo ? (col[i] - lo) / (hi - lo) : 0.0);
-      fused[i] += weights_[v] * x;
+  std::vector<double> weights = weights_;
+  for (size_t v = 0; v < views_.size(); ++v) {
+    if (auto it = overrides.find(views_[v]); it != overrides.end()) {
+      weights[v] = it->second;
     }
   }
-  const bool candidates = units == Units::kCandidates;
-  const double a = candidates ? candidate_slope_ : slope_;
-  const double b = candidates ? candidate_intercept_ : intercept_;
+  // Each view is normalised over the units every weighted view judged: a
+  // budgeted request's dense view judges only BM25's best passages, and
+  // counting the rest as zeros would squash its spread among them
+  // (bench/results/FUSION.md, "Budgeted requests").
+  std::vector<uint8_t> common(n, 1);
+  bool complete = true;
+  for (size_t v = 0; v < views_.size(); ++v) {
+    if (weights[v] == 0) continue;
+    for (size_t i = 0; i < n; ++i) {
+      if (!JudgedBy((*details)[i], views_[v])) common[i] = 0, complete = false;
+    }
+  }
+  const bool any_common =
+      std::find(common.begin(), common.end(), 1) != common.end();
+  std::vector<double> fused(n, 0.0);
+  for (size_t v = 0; v < views_.size() && n > 0; ++v) {
+    if (weights[v] == 0) continue;
+    std::vector<double> stats;  // The values normalisation is taken over.
+    std::vector<uint8_t> judged(n);
+    for (size_t i = 0; i < n; ++i) {
+      judged[i] = JudgedBy((*details)[i], views_[v]);
+      // With no unit judged by all (a view's budget judged none), each
+      // view over what it judged.
+      if (any_common ? common[i] != 0 : judged[i] != 0) {
+        stats.push_back((*details)[i].ScoreOf(views_[v]));
+      }
+    }
+    // A view whose scores are all equal (or that judged nothing) says
+    // nothing here.
+    if (stats.empty()) continue;
+    const double lo = *std::min_element(stats.begin(), stats.end());
+    const double hi = *std::max_element(stats.begin(), stats.end());
+    const double mean =
+        std::accumulate(stats.begin(), stats.end(), 0.0) / stats.size();
+    double var = 0;
+    for (double x : stats) var += (x - mean) * (x - mean);
+    const double sd = std::sqrt(var / stats.size());
+    auto norm = [&](double x) {
+      return z_score_ ? (sd > 0 ? (x - mean) / sd : 0.0)
+                      : (hi > lo ? (x - lo) / (hi - lo) : 0.0);
+    };
+    // A unit the view left unread ranks as its worst judged one.
+    const double unread = norm(lo);
+    for (size_t i = 0; i < n; ++i) {
+      fused[i] += weights[v] *
+                  (judged[i] ? norm((*details)[i].ScoreOf(views_[v])) : unread);
+    }
+  }
+  // A request's own weights were never calibrated: the logistic of the
+  // plain combination keeps its order in (0, 1) (ranking stops at 0).
+  const Platt cal = !overrides.empty()          ? Platt{}
+                     : units == Units::kCandidates ? candidate_
+                     : complete                    ? passages_
+                                                   : budgeted_;
   for (size_t i = 0; i < n; ++i) {
-    (*details)[i].fused = 1.0 / (1.0 + std::exp(-(a * fused[i] + b)));
+    (*details)[i].fused =
+        1.0 / (1.0 + std::exp(-(cal.slope * fused[i] + cal.intercept)));
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/retrieval_types.h"
+#include "model/views/fusion.h"
 #include "model/views/view_registry.h"
 
 namespace attnr::views {
@@ -25,9 +26,9 @@ class CalibratedFusion {
 
   // Reads the parameter file bench/cv_fusion.py writes (JSON: method
   // "convex", normalization "z" or "minmax", views, weights, calibration
-  // {slope, intercept}, and score_calibration for candidates; without it
-  // candidates use the passages' calibration). Errors: NOT_FOUND, DATA_LOSS
-  // naming what is
+  // {slope, intercept}; budgeted_calibration for requests whose budget
+  // left passages unjudged and score_calibration for candidates, each
+  // defaulting to calibration). Errors: NOT_FOUND, DATA_LOSS naming what is
   // malformed, FAILED_PRECONDITION when `sha256` (unless empty) differs
   // from the file's.
   static absl::StatusOr<CalibratedFusion> Load(const std::string& path,
@@ -39,9 +40,15 @@ class CalibratedFusion {
   bool Covers(const std::vector<ViewKind>& views) const;
 
   // Sets each detail's fused score to the calibrated probability; a view of
-  // the model's that the request did not run contributes nothing.
+  // the model's that the request did not run contributes nothing. Each
+  // view is normalised over the units every view judged (ViewScore::judged);
+  // a unit a view left unread gets that view's lowest normalised score.
+  // With `overrides` (a request's own weights for some views), the fused
+  // score is the logistic of the plain combination: ordered, in (0, 1), but
+  // not calibrated (no calibration was fitted for those weights).
   void Fuse(std::vector<ScoreDetail>* details,
-            Units units = Units::kDocumentPassages) const;
+            Units units = Units::kDocumentPassages,
+            const FusionWeights& overrides = {}) const;
 
   const std::string& sha256() const { return sha256_; }
   const std::vector<ViewKind>& views() const { return views_; }
@@ -52,8 +59,12 @@ class CalibratedFusion {
   std::vector<ViewKind> views_;
   std::vector<double> weights_;
   bool z_score_ = true;  // Else min-max.
-  double slope_ = 1, intercept_ = 0;
-  double candidate_slope_ = 1, candidate_intercept_ = 0;
+  struct Platt {
+    double slope = 1, intercept = 0;
+  };
+  Platt passages_;   // Retrieve, every passage judged by every view.
+  Platt budgeted_;   // Retrieve, a budget left some passages unjudged.
+  Platt candidate_;  // Score and /v1/rerank.
   std::string sha256_;
 };
 

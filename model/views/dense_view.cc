@@ -234,10 +234,12 @@ absl::StatusOr<ViewScores> DenseView::Score(const ViewRequest& request,
   const int64_t dim = encoder_->dim();
   ViewScores out;
   out.scores.assign(request.scored, 0.0);
+  out.judged.assign(request.scored, 0);
   if (request.explain) out.reasons.resize(request.scored);
   for (size_t u = 0; u < request.scored; ++u) {
     const UnitEmbedding* e = in->units[u].get();
     if (e == nullptr) continue;
+    out.judged[u] = 1;
     double best = -1;
     for (size_t r = 0; r * dim < e->rows.size(); ++r) {
       double dot = 0;

@@ -259,6 +259,8 @@ absl::StatusOr<ViewScores> LlmAttentionView::Score(const ViewRequest& request,
   const auto* in = static_cast<const LlmInputs*>(prepared);
   ViewScores out;
   out.scores = in->scores;
+  out.judged.resize(request.scored);
+  for (size_t u = 0; u < request.scored; ++u) out.judged[u] = in->scores[u] > 0;
   if (request.explain) {
     out.reasons.resize(request.scored);
     for (size_t u = 0; u < request.scored; ++u) {

@@ -68,6 +68,9 @@ struct ViewRequest {
 // or not judged within the budget) and, with explain, the reasons.
 struct ViewScores {
   std::vector<double> scores;
+  // Per unit, whether the view judged it (1) or its budget left it unread
+  // (0); empty when it judged every unit.
+  std::vector<uint8_t> judged;
   std::vector<std::vector<std::string>> reasons;  // Empty without explain.
   // With explain_sentences, from an attention view: per sequence, per
   // sentence, the attention the question paid it (NaN: not read). Empty

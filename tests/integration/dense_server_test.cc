@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -82,6 +83,78 @@ TEST_F(DenseServerTest, RerankScoresAreProbabilities) {
     EXPECT_GT(s, 0.0);
     EXPECT_LT(s, 1.0);
   }
+}
+
+// A request's own weights replace the server's for the views they name:
+// weighting BM25 0 ranks as the dense view alone does (its scores then
+// uncalibrated); a bad name, value or view is refused naming the field,
+// over gRPC and HTTP.
+TEST_F(DenseServerTest, ViewWeightsOverrideTheFusionPerRequest) {
+  attnr::v1::RetrieveRequest request;
+  request.set_query("When does the football team train at the museum?");
+  request.add_documents()->set_text(FaqDocument(
+      absl::StrCat("Weighted notes ", absl::ToUnixNanos(absl::Now()))));
+  request.mutable_options()->set_max_passage_tokens(16);
+  request.mutable_options()->set_top_k(5);
+  auto ranges = [](const attnr::v1::RetrieveResponse& r) {
+    std::vector<std::pair<uint32_t, uint32_t>> out;
+    for (const auto& p : r.passages()) {
+      out.emplace_back(p.range().start_char(), p.range().end_char());
+    }
+    return out;
+  };
+  attnr::v1::RetrieveRequest dense_only = request;
+  dense_only.mutable_options()->add_views(attnr::v1::SCORING_VIEW_DENSE);
+  auto dense = client_->Retrieve(dense_only, kTimeout);
+  ASSERT_TRUE(dense.ok()) << dense.status();
+  for (const auto& [weights, same_as_dense] :
+       std::vector<std::pair<std::map<std::string, double>, bool>>{
+           {{{"lexical", 0}, {"dense", 1}}, true},
+           {{{"lexical", 1}, {"dense", 0}}, false}}) {
+    attnr::v1::RetrieveRequest weighted = request;
+    for (const auto& [view, w] : weights) {
+      (*weighted.mutable_options()->mutable_view_weights())[view] = w;
+    }
+    auto r = client_->Retrieve(weighted, kTimeout);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_GE(r->passages_size(), 2);
+    EXPECT_EQ(ranges(*r) == ranges(*dense), same_as_dense);
+    // Ordered, in (0, 1).
+    for (int i = 1; i < r->passages_size(); ++i) {
+      EXPECT_LE(r->passages(i).score(), r->passages(i - 1).score());
+    }
+    EXPECT_LT(r->passages(0).score(), 1.0);
+  }
+
+  for (const auto& [weights, message] :
+       std::vector<std::pair<std::map<std::string, double>, std::string>>{
+           {{{"bogus", 1}}, "options.view_weights: 'bogus' is not a view name"},
+           {{{"dense", -1}}, "options.view_weights[\"dense\"]: -1 is not a weight"},
+           {{{"llm", 1}}, "names llm, which this request does not fuse"},
+           {{{"lexical", 0}, {"dense", 0}}, "every fused view would weigh 0"}}) {
+    attnr::v1::RetrieveRequest bad = request;
+    for (const auto& [view, w] : weights) {
+      (*bad.mutable_options()->mutable_view_weights())[view] = w;
+    }
+    auto r = client_->Retrieve(bad, kTimeout);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << message;
+    EXPECT_THAT(r.status().message(), HasSubstr(message));
+  }
+
+  httplib::Client http("127.0.0.1", server_->http_port());
+  auto post = [&](const std::string& weights) {
+    return http.Post("/v1/retrieve",
+                     R"({"query": "football", "documents": ["The team trains."],
+                         "options": {"view_weights": )" + weights + "}}",
+                     "application/json");
+  };
+  auto ok = post(R"({"dense": 0.9, "lexical": 0.1})");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  auto bad = post(R"({"dense": "high"})");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_THAT(bad->body, HasSubstr("options.view_weights"));
 }
 
 TEST_F(DenseServerTest, ModelInfoNamesThePinnedEncoder) {

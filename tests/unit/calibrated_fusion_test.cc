@@ -49,12 +49,18 @@ TEST(CalibratedFusionTest, ShippedModelMatchesItsPinAndTheFittingCode) {
   const auto vectors = nlohmann::json::parse(
       Read(Source("tests/vectors/calibrated_fusion.json")));
   ASSERT_GE(vectors["questions"].size(), 3u);
+  int budgeted = 0;
   for (const auto& q : vectors["questions"]) {
     std::vector<ScoreDetail> details;
-    for (const auto& scores : q["view_scores"]) {
+    // Budgeted questions say which passages each view judged.
+    const bool has_judged = q.contains("judged");
+    budgeted += has_judged;
+    for (size_t i = 0; i < q["view_scores"].size(); ++i) {
+      const auto& scores = q["view_scores"][i];
       ScoreDetail d;
       for (size_t v = 0; v < fusion->views().size(); ++v) {
-        d.views.push_back({fusion->views()[v], scores[v].get<double>(), {}});
+        d.views.push_back({fusion->views()[v], scores[v].get<double>(), {},
+                           !has_judged || q["judged"][i][v].get<int>() != 0});
       }
       details.push_back(d);
     }
@@ -66,6 +72,7 @@ TEST(CalibratedFusionTest, ShippedModelMatchesItsPinAndTheFittingCode) {
           << q["query"] << " passage " << i;
     }
   }
+  EXPECT_GE(budgeted, 1);
 }
 
 TEST(CalibratedFusionTest, ADifferentFileOrDigestIsRefused) {
@@ -127,6 +134,44 @@ TEST(CalibratedFusionTest, CandidatesHaveTheirOwnCalibration) {
   EXPECT_NEAR(d[1].fused, 1 / (1 + std::exp(2.0)), 1e-12);
   EXPECT_NEAR(candidates[1].fused, 1 / (1 + std::exp(-3.0)), 1e-12);
   EXPECT_NEAR(candidates[0].fused, 1 / (1 + std::exp(3.0)), 1e-12);
+}
+
+// A budgeted request's dense view judged only some passages: each view is
+// normalised over the passages both judged (as if the request held only
+// those), an unread passage ranks as the view's worst judged one, and the
+// budgeted calibration applies.
+TEST(CalibratedFusionTest, UnjudgedPassagesDoNotSkewTheNormalisation) {
+  const std::string path = ::testing::TempDir() + "/fusion3.json";
+  std::ofstream(path) << R"({"method": "convex", "normalization": "z",
+                             "views": ["lexical", "dense"], "weights": [0.5, 0.5],
+                             "calibration": {"slope": 1, "intercept": 0},
+                             "budgeted_calibration": {"slope": 2, "intercept": 0}})";
+  auto fusion = CalibratedFusion::Load(path, "");
+  ASSERT_TRUE(fusion.ok()) << fusion.status();
+  const double lexical[] = {5, 4, 3, 1, 0}, dense[] = {0.62, 0.7, 0.66, 0, 0};
+  std::vector<ScoreDetail> budgeted(5), judged_only(3);
+  for (int i = 0; i < 5; ++i) {
+    budgeted[i].views = {{ViewKind::kLexical, lexical[i], {}},
+                         {ViewKind::kDense, dense[i], {}, /*judged=*/i < 3}};
+    if (i < 3) judged_only[i].views = budgeted[i].views;
+  }
+  fusion->Fuse(&budgeted);
+  fusion->Fuse(&judged_only);
+  auto logit = [](double p) { return std::log(p / (1 - p)); };
+  for (int i = 0; i < 3; ++i) {
+    // The same combination; the budgeted calibration's slope is twice.
+    EXPECT_NEAR(logit(budgeted[i].fused), 2 * logit(judged_only[i].fused),
+                1e-9);
+  }
+  // Judged over the first three: lexical mean 4, sd sqrt(2/3); dense mean
+  // 0.66, sd sqrt(0.0032/3); the unread passage 3 gets dense's lowest.
+  const double sl = std::sqrt(2.0 / 3), sd = std::sqrt(0.0032 / 3);
+  EXPECT_NEAR(logit(budgeted[3].fused),
+              2 * (0.5 * (1 - 4) / sl + 0.5 * (0.62 - 0.66) / sd), 1e-9);
+  // Passage 1 (the best dense score) leads; counting the unread zeros
+  // would have left passage 0 (the best BM25) ahead.
+  EXPECT_GT(budgeted[1].fused, budgeted[0].fused);
+  EXPECT_GT(budgeted[2].fused, budgeted[3].fused);
 }
 
 // It fuses two or more of its own views; anything else (the LLM's, one

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -104,14 +104,16 @@ def _retrieve_request(query: str, documents: Sequence[DocumentLike],
                       top_k: Optional[int], max_passage_tokens: Optional[int],
                       overlap_sentences: Optional[int], views: Views,
                       explain: Explain, entity_scope: Optional[bool],
-                      grow_ranges: Optional[bool], return_text: bool):
+                      grow_ranges: Optional[bool], return_text: bool,
+                      view_weights: Optional[Mapping[str, float]] = None):
     if isinstance(documents, (str, Document)):
         documents = [documents]
     options = retriever_pb2.RetrieveOptions(
         top_k=top_k or 0, max_passage_tokens=max_passage_tokens or 0,
         overlap_sentences=overlap_sentences or 0, return_text=return_text,
         explain_level=_explain_level(explain),
-        views=[_view_number(v) for v in views or []])
+        views=[_view_number(v) for v in views or []],
+        view_weights=dict(view_weights or {}))
     if entity_scope is not None:
         options.entity_scope = entity_scope
     if grow_ranges is not None:
@@ -141,7 +143,8 @@ def _retrieve_result(response) -> RetrieveResult:
 
 def _score_request(query: str, passages: Sequence[PassageLike],
                    context: Optional[DocumentLike], views: Views,
-                   explain: Explain):
+                   explain: Explain,
+                   view_weights: Optional[Mapping[str, float]] = None):
     items = []
     for i, p in enumerate(passages):
         if isinstance(p, str):
@@ -155,7 +158,8 @@ def _score_request(query: str, passages: Sequence[PassageLike],
         query=query.encode("utf-8"), passages=items,
         options=retriever_pb2.ScoreOptions(
             views=[_view_number(v) for v in views or []],
-            explain=_score_explain(explain)))
+            explain=_score_explain(explain),
+            view_weights=dict(view_weights or {})))
     if context is not None:
         request.context.CopyFrom(_document(context))
     return request
@@ -250,16 +254,21 @@ class Retriever:
                  explain: Explain = False,
                  entity_scope: Optional[bool] = None,
                  grow_ranges: Optional[bool] = None, return_text: bool = True,
+                 view_weights: Optional[Mapping[str, float]] = None,
                  timeout: Optional[float] = None) -> RetrieveResult:
         """Ranks the passages of `documents` (a str, an attnr.Document or a
         list of them) against `query`. None means the server's default.
         `explain`: True or "scores" fills each passage's per-view `views`;
         "sentences" also fills `explanations` (every sentence of every
-        document with the attention the LLM view's question paid to it)."""
+        document with the attention the LLM view's question paid to it).
+        A passage's `score` is the calibrated probability that it answers
+        the question; `view_weights` ({"dense": 0.9, "lexical": 0.1})
+        replace the server's fusion weights for the views named, and the
+        scores then only order the passages (not calibrated)."""
         request = _retrieve_request(query, documents, top_k,
                                     max_passage_tokens, overlap_sentences,
                                     views, explain, entity_scope, grow_ranges,
-                                    return_text)
+                                    return_text, view_weights)
         return _retrieve_result(self._call(
             self._stub.Retrieve, request, timeout,
             _digest_metadata(request.documents)))
@@ -267,9 +276,13 @@ class Retriever:
     def score(self, query: str, passages: Sequence[PassageLike], *,
               context: Optional[DocumentLike] = None, views: Views = None,
               explain: Explain = False,
+              view_weights: Optional[Mapping[str, float]] = None,
               timeout: Optional[float] = None) -> ScoreResult:
-        """Scores `passages` (texts, or CharSpans of `context`) in order."""
-        request = _score_request(query, passages, context, views, explain)
+        """Scores `passages` (texts, or CharSpans of `context`) in order:
+        with the default views each score is the calibrated probability
+        that the passage answers (see retrieve for `view_weights`)."""
+        request = _score_request(query, passages, context, views, explain,
+                                 view_weights)
         metadata = _digest_metadata([request.context]) if context else ()
         return _score_result(self._call(self._stub.Score, request, timeout,
                                         metadata))
@@ -345,11 +358,12 @@ class AsyncRetriever:
                        entity_scope: Optional[bool] = None,
                        grow_ranges: Optional[bool] = None,
                        return_text: bool = True,
+                       view_weights: Optional[Mapping[str, float]] = None,
                        timeout: Optional[float] = None) -> RetrieveResult:
         request = _retrieve_request(query, documents, top_k,
                                     max_passage_tokens, overlap_sentences,
                                     views, explain, entity_scope, grow_ranges,
-                                    return_text)
+                                    return_text, view_weights)
         return _retrieve_result(await self._call(
             self._stub.Retrieve, request, timeout,
             _digest_metadata(request.documents)))
@@ -357,8 +371,10 @@ class AsyncRetriever:
     async def score(self, query: str, passages: Sequence[PassageLike], *,
                     context: Optional[DocumentLike] = None,
                     views: Views = None, explain: Explain = False,
+                    view_weights: Optional[Mapping[str, float]] = None,
                     timeout: Optional[float] = None) -> ScoreResult:
-        request = _score_request(query, passages, context, views, explain)
+        request = _score_request(query, passages, context, views, explain,
+                                 view_weights)
         metadata = _digest_metadata([request.context]) if context else ()
         return _score_result(await self._call(self._stub.Score, request,
                                               timeout, metadata))

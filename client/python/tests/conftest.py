@@ -22,6 +22,12 @@ QUESTION = ("How long must a written offer to provide the Corresponding "
 ANSWER = "for at least three years"
 
 
+def has_answer(text: str) -> bool:
+    """Whether `text` states the answer: GPL-3 6(b), or the same term in
+    GPL-2 3(c) and LGPL-2.1 6(c), whose lines break inside the phrase."""
+    return ANSWER in " ".join(text.split())
+
+
 class Server:
     def __init__(self, process, grpc_port, http_port, log):
         self.process = process

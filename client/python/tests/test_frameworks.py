@@ -7,7 +7,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from attnr.langchain import AttnrRetriever as LangChainRetriever
 from attnr.llama_index import AttnrReranker
 from attnr.llama_index import AttnrRetriever as LlamaIndexRetriever
-from conftest import ANSWER, QUESTION
+from conftest import QUESTION, has_answer
 
 
 def test_langchain_retriever_returns_documents_with_ranges(server, licenses):
@@ -16,7 +16,7 @@ def test_langchain_retriever_returns_documents_with_ranges(server, licenses):
     docs = retriever.invoke(QUESTION)
     assert len(docs) == 3
     assert all(isinstance(d, LCDocument) for d in docs)
-    assert any(ANSWER in d.page_content for d in docs)
+    assert any(has_answer(d.page_content) for d in docs)
     for rank, d in enumerate(docs, start=1):
         m = d.metadata
         assert m["rank"] == rank
@@ -32,7 +32,7 @@ async def test_langchain_retriever_async_and_batch(server, licenses):
                                    top_k=2, views=["lexical", "dense"])
     docs = await retriever.ainvoke(QUESTION)
     assert len(docs) == 2
-    assert any(ANSWER in d.page_content for d in docs)
+    assert any(has_answer(d.page_content) for d in docs)
     batch = retriever.batch([QUESTION, "What is a User Product?"])
     assert [len(b) for b in batch] == [2, 2]
     assert any("User Product" in d.page_content for d in batch[1])
@@ -44,7 +44,7 @@ def test_llama_index_retriever_returns_nodes_with_ranges(server, licenses):
         target=server.target, top_k=3)
     nodes = retriever.retrieve(QUESTION)
     assert len(nodes) == 3
-    assert any(ANSWER in n.node.get_content() for n in nodes)
+    assert any(has_answer(n.node.get_content()) for n in nodes)
     for n in nodes:
         node = n.node
         assert licenses[node.start_char_idx:node.end_char_idx] == \
@@ -60,7 +60,7 @@ async def test_llama_index_retriever_async(server, licenses):
                                     top_k=2)
     nodes = await retriever.aretrieve(QUESTION)
     assert len(nodes) == 2
-    assert any(ANSWER in n.node.get_content() for n in nodes)
+    assert any(has_answer(n.node.get_content()) for n in nodes)
     assert nodes[0].node.node_id.startswith("document-0:")
 
 
