@@ -64,7 +64,7 @@ docker-test: build
 	bash docker/scale-out.sh test
 
 # Debian's python3 (not a pyenv one): python3-xapian installs for it.
-bench: build
+bench: build models python-env
 	/usr/bin/python3 bench/run_bench.py --out bench/results
 
 # The LLM attention view's read-out, the decoder frozen: the corpus, each

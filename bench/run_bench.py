@@ -23,7 +23,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from attnr_bench import faq_sets, metrics, multihop, service, xapian_peer  # noqa: E402
+from attnr_bench import (faq_sets, langchain_peer, metrics, multihop,  # noqa: E402
+                         service, xapian_peer)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VIEW_NAMES = {v: v.removeprefix("SCORING_VIEW_").lower() for v in (
@@ -55,6 +56,8 @@ def percentile(values, p):
 
 
 FAQ_POOLED = "faq sets (pooled)"
+# The venv with LangChain's splitter (make python-env).
+PEER_PYTHON = os.path.join(ROOT, "build/python/bin/python")
 
 
 def systems_for(views, default_views):
@@ -86,7 +89,8 @@ def systems_for(views, default_views):
               for mask in range(1, 1 << len(views))]
     systems += [("attnr (" + "+".join(c) + " fused)", c, True)
                 for c in sorted((c for c in combos if len(c) > 1), key=len)]
-    return systems + [("xapian-bm25 (peer)", "xapian", False)]
+    return systems + [("langchain-default (peer)", "langchain", False),
+                      ("xapian-bm25 (peer)", "xapian", False)]
 
 
 def evaluate(datasets, server, views, default_views, candidates=0):
@@ -105,6 +109,9 @@ def evaluate(datasets, server, views, default_views, candidates=0):
                     index = xapian_peer.XapianIndex(text)
                     ranked_by_qid = {q["qid"]: index.search(q["query"], 10)
                                      for q in queries}
+                elif sel == "langchain":
+                    ranked_by_qid = langchain_peer.LangChainPeer(
+                        server, PEER_PYTHON).search_batch(text, queries, 10)
                 else:
                     # The server's defaults for the default rows; the
                     # view ablations rank by similarity alone.
@@ -513,8 +520,11 @@ def write_report(out, quality, systems, speed, model_speed, info, env, gemm,
         "range. MRR@10, Recall@1/@5 (fraction of gold ranges hit), F1 between the "
         "characters of the top-1 range and the gold, cover-all@5 (multi-gold sets: "
         "every gold range at least half inside some top-5 range of ≤1,500 chars). "
-        "Peer: Xapian BM25 (default `BM25Weight`, English stemmer) over 40–200-word "
-        "paragraph chunks of the same document.",
+        "Peers: Xapian BM25 (default `BM25Weight`, English stemmer) over 40–200-word "
+        "paragraph chunks of the same document (\"peer\" in the ratio column), and "
+        "a LangChain-default pipeline: LangChain's RecursiveCharacterTextSplitter "
+        "(1,000 characters, 200 overlap) and all-MiniLM-L6-v2 cosine similarity "
+        "(the same pinned model, `bench/attnr_bench/langchain_peer.py`).",
         "",
         "| dataset | system | queries | MRR@10 | R@1 | R@5 | F1@1 | cover-all@5 | MRR vs peer |",
         "|---|---|---|---|---|---|---|---|---|",
