@@ -56,8 +56,9 @@ def percentile(values, p):
 
 
 FAQ_POOLED = "faq sets (pooled)"
-# The venv with LangChain's splitter (make python-env).
-PEER_PYTHON = os.path.join(ROOT, "build/python/bin/python")
+# The venv with LangChain's splitter (make python-env; the tests' venv).
+PEER_PYTHON = os.environ.get("ATTNR_PYTHON") or os.path.join(
+    ROOT, "build/python/bin/python")
 
 
 def systems_for(views, default_views):

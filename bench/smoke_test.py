@@ -23,7 +23,8 @@ def check(condition, what):
 
 
 smoke = results["quality"]["smoke"]
-for system in ("attnr (default views)", "attnr view=lexical", "xapian-bm25 (peer)"):
+for system in ("attnr (default views)", "attnr view=lexical", "xapian-bm25 (peer)",
+               "langchain-default (peer)"):
     check(system in smoke, f"system {system} evaluated")
     check(f"| smoke | {system} |" in report, f"report row for {system}")
     m = smoke.get(system, {})
