@@ -22,6 +22,9 @@
    its calibration (P(relevant) of returned passages) is measured on the
    held-out folds (expected calibration error over each question's top 10)
    and the dev sets are scored with it.
+With --compare-passage-sizes 64,96,128,192 the cross-validation is also run
+on passages of each size (each judged once, cached apart), for the choice
+of the config's default_passage_tokens.
 Writes FUSION.md, fusion_cv.json and the reliability plot
 (fusion_reliability.png) to --out, the fitted parameters to --model
 (model/weights/attnr-fusion-1.0.0.json) and test vectors to --vectors.
@@ -87,12 +90,21 @@ def judge(server, doc, queries):
     return out
 
 
-def judged_sets(args):
+def config_passage_tokens(config):
+    import re
+    m = re.search(r"^default_passage_tokens:\s*(\d+)", open(config).read(),
+                  re.M)
+    return int(m.group(1)) if m else 128
+
+
+def judged_sets(args, passage_tokens=None):
     """Real corpus questions and dev-set questions with their judged
-    passages: [{qid, doc, query, gold, source, passages}]."""
+    passages of `passage_tokens` (default: --passage-tokens, else the
+    config's): [{qid, doc, query, gold, source, passages}]."""
+    size = (passage_tokens or args.passage_tokens or
+            config_passage_tokens(args.config))
     cache = os.path.join(os.path.dirname(os.path.abspath(args.corpus)),
-                         "fusion-judged" + (f"-p{args.passage_tokens}"
-                                            if args.passage_tokens else ""))
+                         f"fusion-judged-p{size}")
     os.makedirs(cache, exist_ok=True)
     with open(args.corpus, encoding="utf-8") as f:
         corpus = json.load(f)
@@ -121,7 +133,7 @@ def judged_sets(args):
                     if server is None:
                         server = service.Server(
                             args.build_dir,
-                            tuning_config(args.config, args.passage_tokens))
+                            tuning_config(args.config, size))
                     judged = judge(server, doc, queries)
                     json.dump(judged, open(path, "w"))
                     print(f"{ds['name']} {doc['id']}: {len(queries)} "
@@ -629,6 +641,10 @@ def main():
                         help="judge passages of this size (default: the "
                              "config's); for choosing the passage size, "
                              "with --out and --model elsewhere")
+    parser.add_argument("--compare-passage-sizes", default="",
+                        help="comma-separated passage sizes (tokens) to "
+                             "cross-validate the fitted fusions on, for the "
+                             "choice of default_passage_tokens")
     parser.add_argument("--scope-check", action="store_true",
                         help="also serve the fitted fusion and compare the "
                              "retrieval scope on and off, per fold")
@@ -781,13 +797,34 @@ def main():
         sha = hashlib.sha256(open(args.model, "rb").read()).hexdigest()
         scope = scope_check(args, real, fold_of, os.path.abspath(args.model),
                             sha)
+    sizes = None
+    if args.compare_passage_sizes:
+        sizes = compare_passage_sizes(
+            args, [int(x) for x in args.compare_passage_sizes.split(",")])
     json.dump({"cv": summary, "chosen": chosen, "model": model, "scope": scope,
+               "passage_sizes": sizes,
                "rerank": rerank, "budgeted": budgeted_report,
                "ece": error,
                "reliability": rows, "dev": dev, "fold_questions": load},
               open(os.path.join(args.out, "fusion_cv.json"), "w"), indent=1)
     write_report(args, real, summary, chosen, final, error, rows, dev, load,
-                 scope, rerank, budgeted_report)
+                 scope, rerank, budgeted_report, sizes)
+
+
+def compare_passage_sizes(args, sizes):
+    """Per passage size: the cross-validated MRR@10 and F1@1 (mean, std over
+    folds) of each fitted fusion family and of the views alone."""
+    out = {}
+    for size in sizes:
+        real = judged_sets(args, size)["real"]
+        table, _, _ = cross_validate(real)
+        out[size] = {name: {k: (float(np.mean([m[k] for m in per])),
+                                float(np.std([m[k] for m in per])))
+                            for k in ("mrr10", "f1")}
+                     for name, per in table.items()
+                     if "chosen on" in name or name in ("RRF lexical 1",
+                                                        "RRF dense 1")}
+    return out
 
 
 def peer_scores():
@@ -808,7 +845,7 @@ def peer_scores():
 
 
 def write_report(args, real, summary, chosen, final, error, rows, dev, load,
-                 scope=None, rerank=None, budgeted_report=None):
+                 scope=None, rerank=None, budgeted_report=None, sizes=None):
     sources = {}
     for i in real:
         sources[i["source"]] = sources.get(i["source"], 0) + 1
@@ -904,6 +941,21 @@ def write_report(args, real, summary, chosen, final, error, rows, dev, load,
             lines.append(f"| {name} | " + " | ".join(
                 f"{s[k][0]:.3f} ± {s[k][1]:.3f}" for k in ("mrr10", "r1", "f1"))
                 + " |")
+        lines.append("")
+    if sizes:
+        names = list(next(iter(sizes.values())))
+        lines += ["## Passage size", "",
+                  "The same cross-validation with passages of each size "
+                  "(`--compare-passage-sizes`; the config's "
+                  "default_passage_tokens is "
+                  f"{config_passage_tokens(args.config)}): MRR@10 / F1@1, "
+                  "mean over the folds.", "",
+                  "| tokens | " + " | ".join(names) + " |",
+                  "|---|" + "---|" * len(names)]
+        for size, by in sizes.items():
+            lines.append(f"| {size} | " + " | ".join(
+                f"{by[n]['mrr10'][0]:.3f} / {by[n]['f1'][0]:.3f}"
+                for n in names) + " |")
         lines.append("")
     lines += ["## Sources", "", "| source | questions |", "|---|---|"]
     for s, n in sorted(sources.items(), key=lambda x: -x[1]):
