@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "model/runtime/status_macros.h"
 #include "proto/attnr/v1/retriever.pb.h"
 
 namespace attnr::client {
@@ -188,17 +189,14 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
     } else if (is("--queries")) {
       o.queries_file = *v;
     } else if (is("--top-k")) {
-      auto n = ParseCount(flag, *v);
-      if (!n.ok()) return n.status();
-      o.top_k = *n;
+      ASSIGN_OR_RETURN(auto n, ParseCount(flag, *v));
+      o.top_k = n;
     } else if (is("--max-passage-tokens")) {
-      auto n = ParseCount(flag, *v);
-      if (!n.ok()) return n.status();
-      o.max_passage_tokens = *n;
+      ASSIGN_OR_RETURN(auto n, ParseCount(flag, *v));
+      o.max_passage_tokens = n;
     } else if (is("--overlap")) {
-      auto n = ParseCount(flag, *v);
-      if (!n.ok()) return n.status();
-      o.overlap_sentences = *n;
+      ASSIGN_OR_RETURN(auto n, ParseCount(flag, *v));
+      o.overlap_sentences = n;
     } else if (is("--views")) {
       for (absl::string_view view :
            absl::StrSplit(*v, ',', absl::SkipEmpty())) {
@@ -229,22 +227,22 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
       arg.text = *v;
       o.passages.push_back(std::move(arg));
     } else if (is("--char-range") || is("--byte-range")) {
-      auto arg = ParseRange(flag, *v,
-                            is("--char-range") ? PassageArg::Kind::kCharRange
-                                               : PassageArg::Kind::kByteRange);
-      if (!arg.ok()) return arg.status();
-      o.passages.push_back(*std::move(arg));
+      ASSIGN_OR_RETURN(
+          auto arg,
+          ParseRange(flag, *v,
+                     is("--char-range") ? PassageArg::Kind::kCharRange
+                                        : PassageArg::Kind::kByteRange));
+      o.passages.push_back(std::move(arg));
     } else if (is("--context")) {
       o.context = *v;
     } else if (is("--service")) {
       o.service = *v;
     } else if (is("--concurrency") || is("--connections")) {
-      auto n = ParseCount(flag, *v);
-      if (!n.ok()) return n.status();
-      if (*n == 0 || *n > 256) {
-        return Usage(absl::StrCat(flag, " must be 1..256, got ", *n));
+      ASSIGN_OR_RETURN(auto n, ParseCount(flag, *v));
+      if (n == 0 || n > 256) {
+        return Usage(absl::StrCat(flag, " must be 1..256, got ", n));
       }
-      (is("--concurrency") ? o.concurrency : o.connections) = *n;
+      (is("--concurrency") ? o.concurrency : o.connections) = n;
     } else if (is("--requests")) {
       uint64_t n;
       if (!absl::SimpleAtoi(*v, &n) || n == 0 || n > 1000000) {

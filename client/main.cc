@@ -18,6 +18,7 @@
 #include "client/load_bench.h"
 #include "client/output_format.h"
 #include "client/retriever_client.h"
+#include "model/runtime/status_macros.h"
 #include "model/text/utf8.h"
 
 namespace {
@@ -56,10 +57,9 @@ bool KnownView(const std::string& view) {
 }
 
 absl::StatusOr<std::vector<QueryLine>> ReadQueries(const std::string& path) {
-  auto content = ReadFile(path);
-  if (!content.ok()) return content.status();
+  ASSIGN_OR_RETURN(auto content, ReadFile(path));
   std::vector<QueryLine> out;
-  std::istringstream lines(*content);
+  std::istringstream lines(content);
   std::string line;
   for (int number = 1; std::getline(lines, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -121,11 +121,10 @@ int Fail(const absl::Status& status, const std::string& context = "") {
 absl::StatusOr<attnr::v1::RetrieveRequest> BaseRequest(const CliOptions& o) {
   attnr::v1::RetrieveRequest base;
   for (const std::string& path : o.docs) {
-    auto text = ReadFile(path);
-    if (!text.ok()) return text.status();
+    ASSIGN_OR_RETURN(auto text, ReadFile(path));
     attnr::v1::Document* doc = base.add_documents();
     doc->set_id(path == "-" ? "stdin" : path);
-    doc->set_text(*std::move(text));
+    doc->set_text(std::move(text));
   }
   attnr::v1::RetrieveOptions* options = base.mutable_options();
   options->set_top_k(o.top_k);
@@ -285,9 +284,8 @@ absl::StatusOr<attnr::client::ClientOptions> ClientOptionsOf(
                            std::pair{&o.tls_cert, &out.tls_cert_pem},
                            std::pair{&o.tls_key, &out.tls_key_pem}}) {
     if (path->empty()) continue;
-    auto text = ReadFile(*path);
-    if (!text.ok()) return text.status();
-    *pem = *std::move(text);
+    ASSIGN_OR_RETURN(auto text, ReadFile(*path));
+    *pem = std::move(text);
   }
   return out;
 }

@@ -103,6 +103,13 @@ struct RetrievedPassage {
   std::vector<std::string> entities;
 };
 
+// Whether two returned ranges share a byte of one document.
+inline bool Overlaps(const RetrievedPassage& a, const RetrievedPassage& b) {
+  return a.document_index == b.document_index &&
+         a.span.begin_byte < b.span.end_byte &&
+         b.span.begin_byte < a.span.end_byte;
+}
+
 struct StageTimes {
   double text_ms = 0;
   double encode_ms = 0;

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/runtime/status_macros.h"
 #include "model/text/utf8.h"
 #include "model/views/view_registry.h"
 #include "server/request_echo.h"
@@ -41,7 +42,7 @@ absl::Status CheckQuery(const std::string& query, const ServerConfig& config) {
         absl::StrCat("query: ", query.size(), " bytes, over the limit of ",
                      config.max_query_bytes(), " (max_query_bytes)"));
   }
-  if (absl::Status s = CheckUtf8(query, "query"); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckUtf8(query, "query"));
   if (absl::StripAsciiWhitespace(query).empty()) {
     return absl::InvalidArgumentError("query: is empty");
   }
@@ -69,9 +70,7 @@ absl::Status CheckDocument(const attnr::v1::Document& d,
         field, ".id: ", d.id().size(), " bytes, over the limit of ",
         config.max_document_id_bytes(), " (max_document_id_bytes)"));
   }
-  if (absl::Status s = CheckUtf8(d.id(), absl::StrCat(field, ".id")); !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(CheckUtf8(d.id(), absl::StrCat(field, ".id")));
   if (d.text().size() > config.max_document_bytes()) {
     return absl::ResourceExhaustedError(absl::StrCat(
         field, ".text: ", d.text().size(), " bytes, over the limit of ",
@@ -197,11 +196,8 @@ absl::StatusOr<RetrieveCall> ToDocumentsCall(
   RetrieveCall call;
   for (int i = 0; i < documents.size(); ++i) {
     const attnr::v1::Document& d = documents[i];
-    if (absl::Status s = CheckDocument(d, absl::StrCat("documents[", i, "]"),
-                                       config, &request_bytes);
-        !s.ok()) {
-      return s;
-    }
+    RETURN_IF_ERROR(CheckDocument(d, absl::StrCat("documents[", i, "]"), config,
+                                  &request_bytes));
     call.documents.push_back({d.id(), d.text()});
   }
   const attnr::v1::RetrieveOptions& o = options;
@@ -239,9 +235,9 @@ absl::StatusOr<RetrieveCall> ToDocumentsCall(
   auto views = FromProtoViews(o.views(), "options.views");
   if (!views.ok()) return views.status();
   p.views = *std::move(views);
-  auto weights = FromProtoViewWeights(o.view_weights(), "options.view_weights");
-  if (!weights.ok()) return weights.status();
-  p.view_weights = *std::move(weights);
+  ASSIGN_OR_RETURN(auto weights, FromProtoViewWeights(o.view_weights(),
+                                                      "options.view_weights"));
+  p.view_weights = std::move(weights);
   p.entity_scope =
       o.has_entity_scope() ? o.entity_scope() : config.entity_scope();
   p.grow_ranges = o.has_grow_ranges() ? o.grow_ranges() : config.grow_ranges();
@@ -255,7 +251,7 @@ absl::StatusOr<RetrieveCall> ToDocumentsCall(
 absl::StatusOr<RetrieveCall> ToRetrieveCall(
     const attnr::v1::RetrieveRequest& request, const ServerConfig& config,
     const StopSignal& stop) {
-  if (absl::Status s = CheckQuery(request.query(), config); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckQuery(request.query(), config));
   return ToDocumentsCall(request.documents(), request.options(),
                          request.query().size(), config, stop);
 }
@@ -270,7 +266,7 @@ absl::StatusOr<RetrieveCall> ToPrepareCall(
 absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
                                       const ServerConfig& config,
                                       const StopSignal& stop) {
-  if (absl::Status s = CheckQuery(request.query(), config); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckQuery(request.query(), config));
   if (request.passages().empty()) {
     return absl::InvalidArgumentError(
         "passages: at least one passage is required");
@@ -330,10 +326,10 @@ absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
   auto views = FromProtoViews(request.options().views(), "options.views");
   if (!views.ok()) return views.status();
   call.params.views = *std::move(views);
-  auto weights = FromProtoViewWeights(request.options().view_weights(),
-                                      "options.view_weights");
-  if (!weights.ok()) return weights.status();
-  call.params.view_weights = *std::move(weights);
+  ASSIGN_OR_RETURN(auto weights,
+                   FromProtoViewWeights(request.options().view_weights(),
+                                        "options.view_weights"));
+  call.params.view_weights = std::move(weights);
   call.params.explain = request.options().explain();
   call.params.stop = stop;
   return call;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "model/runtime/status_macros.h"
 #include "model/views/view_registry.h"
 #include "server/api_mapping.h"
 #include "server/request_echo.h"
@@ -282,10 +283,11 @@ void Frontend::Retrieve(FrontendCall* call,
                       return ToRetrieveCall(*request, config_, call->stop());
                     }),
       [request, response, translated](const attnr::Retriever& retriever) {
-        auto result = retriever.Retrieve(
-            request->query(), (*translated)->documents, (*translated)->params);
-        if (!result.ok()) return result.status();
-        FillRetrieveResponse(*request, *result, retriever.description(),
+        ASSIGN_OR_RETURN(
+            auto result,
+            retriever.Retrieve(request->query(), (*translated)->documents,
+                               (*translated)->params));
+        FillRetrieveResponse(*request, result, retriever.description(),
                              response);
         return absl::OkStatus();
       },
@@ -303,11 +305,11 @@ void Frontend::Score(FrontendCall* call, const attnr::v1::ScoreRequest* request,
                     }),
       [request, response, translated](const attnr::Retriever& retriever) {
         const ScoreCall& c = **translated;
-        auto result =
+        ASSIGN_OR_RETURN(
+            auto result,
             retriever.Score(request->query(), c.inputs,
-                            c.has_context ? &c.context : nullptr, c.params);
-        if (!result.ok()) return result.status();
-        FillScoreResponse(*request, *result, retriever.description(), response);
+                            c.has_context ? &c.context : nullptr, c.params));
+        FillScoreResponse(*request, result, retriever.description(), response);
         return absl::OkStatus();
       },
       request->has_context() ? 1 : 0, response->mutable_usage(),
@@ -325,10 +327,10 @@ void Frontend::Prepare(FrontendCall* call,
                       return ToPrepareCall(*request, config_, call->stop());
                     }),
       [response, translated](const attnr::Retriever& retriever) {
-        auto result =
-            retriever.Prepare((*translated)->documents, (*translated)->params);
-        if (!result.ok()) return result.status();
-        FillPrepareResponse(*result, retriever.description(), response);
+        ASSIGN_OR_RETURN(
+            auto result,
+            retriever.Prepare((*translated)->documents, (*translated)->params));
+        FillPrepareResponse(result, retriever.description(), response);
         return absl::OkStatus();
       },
       request->documents_size(), response->mutable_usage(), std::move(done));

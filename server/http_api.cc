@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
+#include "model/runtime/status_macros.h"
 #include "model/text/utf8.h"
 #include "model/views/view_registry.h"
 #include "server/request_echo.h"
@@ -102,9 +103,9 @@ absl::Status Views(const json& value, absl::string_view field,
                    google::protobuf::RepeatedField<int>* out) {
   if (!value.is_array()) return TypeError(field, "an array of view names");
   for (size_t i = 0; i < value.size(); ++i) {
-    auto view = View(value[i], absl::StrCat(field, "[", i, "]"));
-    if (!view.ok()) return view.status();
-    out->Add(*view);
+    ASSIGN_OR_RETURN(auto view,
+                     View(value[i], absl::StrCat(field, "[", i, "]")));
+    out->Add(view);
   }
   return absl::OkStatus();
 }
@@ -135,16 +136,13 @@ absl::Status Document(const json& value, absl::string_view field,
   if (!value.is_object() || !value.contains("text")) {
     return TypeError(field, "a string or an object with \"text\"");
   }
-  if (absl::Status s = CheckMembers(value, field, {"id", "text"}); !s.ok()) {
-    return s;
-  }
-  auto text = String(value["text"], absl::StrCat(field, ".text"));
-  if (!text.ok()) return text.status();
-  out->set_text(*std::move(text));
+  RETURN_IF_ERROR(CheckMembers(value, field, {"id", "text"}));
+  ASSIGN_OR_RETURN(auto text,
+                   String(value["text"], absl::StrCat(field, ".text")));
+  out->set_text(std::move(text));
   if (value.contains("id")) {
-    auto id = String(value["id"], absl::StrCat(field, ".id"));
-    if (!id.ok()) return id.status();
-    out->set_id(*std::move(id));
+    ASSIGN_OR_RETURN(auto id, String(value["id"], absl::StrCat(field, ".id")));
+    out->set_id(std::move(id));
   }
   return absl::OkStatus();
 }
@@ -159,11 +157,8 @@ absl::Status Documents(
   const json& documents = body["documents"];
   if (!documents.is_array()) return TypeError("documents", "an array");
   for (size_t i = 0; i < documents.size(); ++i) {
-    if (absl::Status s = Document(
-            documents[i], absl::StrCat("documents[", i, "]"), out->Add());
-        !s.ok()) {
-      return s;
-    }
+    RETURN_IF_ERROR(
+        Document(documents[i], absl::StrCat("documents[", i, "]"), out->Add()));
   }
   return absl::OkStatus();
 }
@@ -171,9 +166,8 @@ absl::Status Documents(
 absl::Status Query(const json& body, std::string* out) {
   if (!body.contains("query"))
     return absl::InvalidArgumentError("query: is empty");
-  auto query = String(body["query"], "query");
-  if (!query.ok()) return query.status();
-  *out = *std::move(query);
+  ASSIGN_OR_RETURN(auto query, String(body["query"], "query"));
+  *out = std::move(query);
   return absl::OkStatus();
 }
 
@@ -199,14 +193,11 @@ absl::Status RetrieveOptions(const json& body,
   if (!body.contains("options")) return absl::OkStatus();
   const json& o = body["options"];
   if (!o.is_object()) return TypeError("options", "an object");
-  if (absl::Status s = CheckMembers(
-          o, "options",
-          {"top_k", "max_passage_tokens", "overlap_sentences", "return_text",
-           "explain", "explain_level", "views", "entity_scope", "grow_ranges",
-           "view_weights"});
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(
+      CheckMembers(o, "options",
+                   {"top_k", "max_passage_tokens", "overlap_sentences",
+                    "return_text", "explain", "explain_level", "views",
+                    "entity_scope", "grow_ranges", "view_weights"}));
   struct CountField {
     const char* name;
     void (attnr::v1::RetrieveOptions::*set)(uint32_t);
@@ -218,9 +209,9 @@ absl::Status RetrieveOptions(const json& body,
         CountField{"overlap_sentences",
                    &attnr::v1::RetrieveOptions::set_overlap_sentences}}) {
     if (!o.contains(f.name)) continue;
-    auto n = Uint32(o[f.name], absl::StrCat("options.", f.name));
-    if (!n.ok()) return n.status();
-    (out->*f.set)(*n);
+    ASSIGN_OR_RETURN(auto n,
+                     Uint32(o[f.name], absl::StrCat("options.", f.name)));
+    (out->*f.set)(n);
   }
   struct FlagField {
     const char* name;
@@ -234,21 +225,16 @@ absl::Status RetrieveOptions(const json& body,
         FlagField{"grow_ranges",
                   &attnr::v1::RetrieveOptions::set_grow_ranges}}) {
     if (!o.contains(f.name) || o[f.name].is_null()) continue;
-    auto b = Bool(o[f.name], absl::StrCat("options.", f.name));
-    if (!b.ok()) return b.status();
-    (out->*f.set)(*b);
+    ASSIGN_OR_RETURN(auto b, Bool(o[f.name], absl::StrCat("options.", f.name)));
+    (out->*f.set)(b);
   }
   if (o.contains("explain_level") && !o["explain_level"].is_null()) {
-    auto level = ExplainLevelFromJson(o["explain_level"]);
-    if (!level.ok()) return level.status();
-    out->set_explain_level(*level);
+    ASSIGN_OR_RETURN(auto level, ExplainLevelFromJson(o["explain_level"]));
+    out->set_explain_level(level);
   }
   if (o.contains("view_weights")) {
-    if (absl::Status s = ViewWeights(o["view_weights"], "options.view_weights",
-                                     out->mutable_view_weights());
-        !s.ok()) {
-      return s;
-    }
+    RETURN_IF_ERROR(ViewWeights(o["view_weights"], "options.view_weights",
+                                out->mutable_view_weights()));
   }
   if (o.contains("views")) {
     return Views(o["views"], "options.views", out->mutable_views());
@@ -259,14 +245,11 @@ absl::Status RetrieveOptions(const json& body,
 absl::Status Span(const json& value, absl::string_view field,
                   attnr::v1::Span* out) {
   if (!value.is_object()) return TypeError(field, "an object {start, end}");
-  if (absl::Status s = CheckMembers(value, field, {"start", "end"}); !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(CheckMembers(value, field, {"start", "end"}));
   for (const char* key : {"start", "end"}) {
     if (!value.contains(key)) continue;
-    auto n = Uint32(value[key], absl::StrCat(field, ".", key));
-    if (!n.ok()) return n.status();
-    key[0] == 's' ? out->set_start(*n) : out->set_end(*n);
+    ASSIGN_OR_RETURN(auto n, Uint32(value[key], absl::StrCat(field, ".", key)));
+    key[0] == 's' ? out->set_start(n) : out->set_end(n);
   }
   return absl::OkStatus();
 }
@@ -324,31 +307,18 @@ absl::StatusOr<attnr::v1::RetrieveRequest> RetrieveRequestFromJson(
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = Query(body, request.mutable_query()); !s.ok()) return s;
-  if (absl::Status s = Documents(body, request.mutable_documents()); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = RetrieveOptions(body, request.mutable_options());
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(Query(body, request.mutable_query()));
+  RETURN_IF_ERROR(Documents(body, request.mutable_documents()));
+  RETURN_IF_ERROR(RetrieveOptions(body, request.mutable_options()));
   return request;
 }
 
 absl::StatusOr<attnr::v1::PrepareRequest> PrepareRequestFromJson(
     const json& body) {
   attnr::v1::PrepareRequest request;
-  if (absl::Status s = CheckMembers(body, "", {"documents", "options"});
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = Documents(body, request.mutable_documents()); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = RetrieveOptions(body, request.mutable_options());
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(CheckMembers(body, "", {"documents", "options"}));
+  RETURN_IF_ERROR(Documents(body, request.mutable_documents()));
+  RETURN_IF_ERROR(RetrieveOptions(body, request.mutable_options()));
   return request;
 }
 
@@ -359,7 +329,7 @@ absl::StatusOr<attnr::v1::ScoreRequest> ScoreRequestFromJson(const json& body) {
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = Query(body, request.mutable_query()); !s.ok()) return s;
+  RETURN_IF_ERROR(Query(body, request.mutable_query()));
   if (body.contains("passages")) {
     const json& passages = body["passages"];
     if (!passages.is_array()) return TypeError("passages", "an array");
@@ -377,21 +347,15 @@ absl::StatusOr<attnr::v1::ScoreRequest> ScoreRequestFromJson(const json& body) {
                          "or byte_range");
       }
       if (p.contains("text")) {
-        auto text = String(p["text"], absl::StrCat(field, ".text"));
-        if (!text.ok()) return text.status();
-        out->set_text(*std::move(text));
+        ASSIGN_OR_RETURN(auto text,
+                         String(p["text"], absl::StrCat(field, ".text")));
+        out->set_text(std::move(text));
       } else if (p.contains("char_range")) {
-        if (absl::Status s = Span(p["char_range"], field + ".char_range",
-                                  out->mutable_char_range());
-            !s.ok()) {
-          return s;
-        }
+        RETURN_IF_ERROR(Span(p["char_range"], field + ".char_range",
+                             out->mutable_char_range()));
       } else if (p.contains("byte_range")) {
-        if (absl::Status s = Span(p["byte_range"], field + ".byte_range",
-                                  out->mutable_byte_range());
-            !s.ok()) {
-          return s;
-        }
+        RETURN_IF_ERROR(Span(p["byte_range"], field + ".byte_range",
+                             out->mutable_byte_range()));
       } else {
         return CheckMembers(p, field, {"text", "char_range", "byte_range"});
       }
@@ -413,24 +377,17 @@ absl::StatusOr<attnr::v1::ScoreRequest> ScoreRequestFromJson(const json& body) {
       return s;
     }
     if (o.contains("view_weights")) {
-      if (absl::Status s = ViewWeights(
-              o["view_weights"], "options.view_weights",
-              request.mutable_options()->mutable_view_weights());
-          !s.ok()) {
-        return s;
-      }
+      RETURN_IF_ERROR(
+          ViewWeights(o["view_weights"], "options.view_weights",
+                      request.mutable_options()->mutable_view_weights()));
     }
     if (o.contains("explain")) {
-      auto b = Bool(o["explain"], "options.explain");
-      if (!b.ok()) return b.status();
-      request.mutable_options()->set_explain(*b);
+      ASSIGN_OR_RETURN(auto b, Bool(o["explain"], "options.explain"));
+      request.mutable_options()->set_explain(b);
     }
     if (o.contains("views")) {
-      if (absl::Status s = Views(o["views"], "options.views",
-                                 request.mutable_options()->mutable_views());
-          !s.ok()) {
-        return s;
-      }
+      RETURN_IF_ERROR(Views(o["views"], "options.views",
+                            request.mutable_options()->mutable_views()));
     }
   }
   return request;
@@ -440,17 +397,12 @@ absl::StatusOr<RerankCall> RerankCallFromJson(const json& body) {
   // Members Cohere and Jina clients send that change nothing here: `model`
   // (one model is served), and the chunking and truncation options (the
   // server scores each document whole, or refuses it naming the limit).
-  if (absl::Status s = CheckMembers(
-          body, "",
-          {"model", "query", "documents", "top_n", "return_documents",
-           "max_chunks_per_doc", "rank_fields", "truncation", "views"});
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(CheckMembers(
+      body, "",
+      {"model", "query", "documents", "top_n", "return_documents",
+       "max_chunks_per_doc", "rank_fields", "truncation", "views"}));
   RerankCall call;
-  if (absl::Status s = Query(body, call.request.mutable_query()); !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(Query(body, call.request.mutable_query()));
   if (body.contains("model") && !body["model"].is_null()) {
     if (auto m = String(body["model"], "model"); !m.ok()) return m.status();
   }
@@ -468,28 +420,23 @@ absl::StatusOr<RerankCall> RerankCallFromJson(const json& body) {
     if (!d.is_object() || !d.contains("text")) {
       return TypeError(field, "a string or an object with \"text\"");
     }
-    auto text = String(d["text"], field + ".text");
-    if (!text.ok()) return text.status();
-    call.request.add_passages()->set_text(*std::move(text));
+    ASSIGN_OR_RETURN(auto text, String(d["text"], field + ".text"));
+    call.request.add_passages()->set_text(std::move(text));
   }
   if (body.contains("top_n") && !body["top_n"].is_null()) {
-    auto n = Uint32(body["top_n"], "top_n");
-    if (!n.ok()) return n.status();
-    if (*n == 0) return absl::InvalidArgumentError("top_n: must be at least 1");
-    call.top_n = *n;
+    ASSIGN_OR_RETURN(auto n, Uint32(body["top_n"], "top_n"));
+    if (n == 0) return absl::InvalidArgumentError("top_n: must be at least 1");
+    call.top_n = n;
   }
   if (body.contains("return_documents") &&
       !body["return_documents"].is_null()) {
-    auto b = Bool(body["return_documents"], "return_documents");
-    if (!b.ok()) return b.status();
-    call.return_documents = *b;
+    ASSIGN_OR_RETURN(auto b,
+                     Bool(body["return_documents"], "return_documents"));
+    call.return_documents = b;
   }
   if (body.contains("views")) {
-    if (absl::Status s = Views(body["views"], "views",
-                               call.request.mutable_options()->mutable_views());
-        !s.ok()) {
-      return s;
-    }
+    RETURN_IF_ERROR(Views(body["views"], "views",
+                          call.request.mutable_options()->mutable_views()));
   }
   return call;
 }

@@ -18,10 +18,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "model/runtime/status_macros.h"
 #include "server/connection_limits.h"
 #include "server/http_api.h"
 #include "server/http_server.h"
 #include "server/openapi_document.h"
+#include "server/pem_file.h"
 #include "server/status_mapping.h"
 #include "server/web_assets.h"
 
@@ -106,11 +108,9 @@ bool Admit(const std::shared_ptr<PendingCall<Request, Response>>& call,
       return absl::InvalidArgumentError(
           "Content-Type: must be application/json");
     }
-    auto body = ParseJsonBody(req.body);
-    if (!body.ok()) return body.status();
-    auto parsed = parse(*body);
-    if (!parsed.ok()) return parsed.status();
-    pending.request = *std::move(parsed);
+    ASSIGN_OR_RETURN(auto body, ParseJsonBody(req.body));
+    ASSIGN_OR_RETURN(auto parsed, parse(body));
+    pending.request = std::move(parsed);
     return absl::OkStatus();
   }();
   if (status.ok()) {
@@ -152,21 +152,6 @@ HttpGateway::HttpGateway(Frontend* frontend) : frontend_(frontend) {}
 
 HttpGateway::~HttpGateway() { Stop(); }
 
-namespace {
-
-absl::StatusOr<std::string> ReadPem(const std::string& path,
-                                    const char* field) {
-  std::ifstream in(path);
-  std::stringstream text;
-  if (!in || !(text << in.rdbuf())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("HTTP gateway: cannot read ", field, " ", path));
-  }
-  return text.str();
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
     const std::string& address, Frontend* frontend) {
   std::unique_ptr<HttpGateway> gateway(new HttpGateway(frontend));
@@ -189,9 +174,7 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
     };
     for (const auto& f : files) {
       if (f.path.empty()) continue;
-      auto pem = ReadPem(f.path, f.field);
-      if (!pem.ok()) return pem.status();
-      *f.pem = *std::move(pem);
+      ASSIGN_OR_RETURN(*f.pem, ReadPemFile(f.path, f.field));
     }
   }
   gateway->server_ =

@@ -14,40 +14,32 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "model/runtime/status_macros.h"
 #include "server/api_mapping.h"
 #include "server/connection_limits.h"
+#include "server/pem_file.h"
 
 namespace attnr::server {
 namespace {
-
-absl::StatusOr<std::string> ReadPem(const std::string& path,
-                                    const char* field) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::NotFoundError(absl::StrCat(field, ": cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Plaintext, or TLS (with client certificates required when
 // tls_client_ca_file is set).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const attnr::v1::ServerConfig& config) {
   if (config.tls_cert_file().empty()) return grpc::InsecureServerCredentials();
-  auto cert = ReadPem(config.tls_cert_file(), "tls_cert_file");
-  if (!cert.ok()) return cert.status();
-  auto key = ReadPem(config.tls_key_file(), "tls_key_file");
-  if (!key.ok()) return key.status();
+  ASSIGN_OR_RETURN(auto cert,
+                   ReadPemFile(config.tls_cert_file(), "tls_cert_file"));
+  ASSIGN_OR_RETURN(auto key,
+                   ReadPemFile(config.tls_key_file(), "tls_key_file"));
   grpc::SslServerCredentialsOptions options(
       config.tls_client_ca_file().empty()
           ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
           : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_key_cert_pairs.push_back({*key, *cert});
+  options.pem_key_cert_pairs.push_back({key, cert});
   if (!config.tls_client_ca_file().empty()) {
-    auto ca = ReadPem(config.tls_client_ca_file(), "tls_client_ca_file");
-    if (!ca.ok()) return ca.status();
-    options.pem_root_certs = *ca;
+    ASSIGN_OR_RETURN(auto ca, ReadPemFile(config.tls_client_ca_file(),
+                                          "tls_client_ca_file"));
+    options.pem_root_certs = ca;
   }
   return grpc::SslServerCredentials(options);
 }
@@ -83,13 +75,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     const attnr::v1::ServerConfig& config) {
   std::unique_ptr<Server> server(new Server(config));
   if (!config.auth_tokens_file().empty()) {
-    auto tokens = AuthTokens::Load(config.auth_tokens_file());
-    if (!tokens.ok()) return tokens.status();
-    spdlog::info("authentication on: {} token(s)", tokens->size());
-    server->frontend_.SetAuthTokens(*std::move(tokens));
+    ASSIGN_OR_RETURN(auto tokens, AuthTokens::Load(config.auth_tokens_file()));
+    spdlog::info("authentication on: {} token(s)", tokens.size());
+    server->frontend_.SetAuthTokens(std::move(tokens));
   }
-  auto credentials = ServerCredentials(config);
-  if (!credentials.ok()) return credentials.status();
+  ASSIGN_OR_RETURN(auto credentials, ServerCredentials(config));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -101,7 +91,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     }
     builder.SetOption(std::make_unique<WithoutReflection>());
   }
-  builder.AddListeningPort(config.listen_address(), *credentials,
+  builder.AddListeningPort(config.listen_address(), credentials,
                            &server->port_);
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(config.max_message_bytes()));
@@ -146,6 +136,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
 absl::Status Server::LoadModel() {
   const absl::Time start = absl::Now();
   RetrieverConfig rc;
+  rc.model_name = config_.model_name();
+  rc.model_version = config_.model_version();
   rc.limits.max_document_tokens = config_.max_document_tokens();
   rc.limits.max_request_tokens = config_.max_request_tokens();
   rc.limits.max_query_tokens = config_.max_query_tokens();
@@ -182,9 +174,8 @@ absl::Status Server::LoadModel() {
       FromProtoViews(config_.default_views(), "server config: default_views");
   if (!default_views.ok()) return default_views.status();
   rc.default_views = *std::move(default_views);
-  auto retriever = attnr::Retriever::Create(rc);
-  if (!retriever.ok()) return retriever.status();
-  retriever_ = *std::move(retriever);
+  ASSIGN_OR_RETURN(auto retriever, attnr::Retriever::Create(rc));
+  retriever_ = std::move(retriever);
   frontend_.SetRetriever(retriever_.get());
   state_.store(State::kReady);
   server_->GetHealthCheckService()->SetServingStatus(true);

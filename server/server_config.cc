@@ -12,6 +12,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
+#include "model/runtime/status_macros.h"
 #include "model/views/view_registry.h"
 #include "server/connection_limits.h"
 
@@ -69,6 +70,8 @@ absl::Status CheckNoReservedFields(const std::string& text) {
 
 attnr::v1::ServerConfig DefaultServerConfig() {
   attnr::v1::ServerConfig c;
+  c.set_model_name("attnr");
+  c.set_model_version("0.4.0");
   c.set_listen_address("localhost:50051");
   c.set_max_message_bytes(64 << 20);
   c.set_max_documents(16);
@@ -131,6 +134,9 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
     return absl::InvalidArgumentError(absl::StrCat("server config: ", what));
   };
   if (c.listen_address().empty()) return fail("listen_address is empty");
+  if (c.model_name().empty() || c.model_version().empty()) {
+    return fail("model_name and model_version must not be empty");
+  }
   if (c.max_message_bytes() < 1024 || c.max_message_bytes() > INT32_MAX) {
     return fail("max_message_bytes must be in [1024, 2147483647]");
   }
@@ -180,7 +186,7 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
   if (!c.tls_client_ca_file().empty() && c.tls_cert_file().empty()) {
     return fail("tls_client_ca_file needs tls_cert_file and tls_key_file");
   }
-  if (absl::Status s = ValidateConnectionLimits(c); !s.ok()) return s;
+  RETURN_IF_ERROR(ValidateConnectionLimits(c));
   if (!(c.entity_max_sentence_share() >= 0 &&
         c.entity_max_sentence_share() <= 1)) {
     return fail("entity_max_sentence_share must be within [0, 1]");

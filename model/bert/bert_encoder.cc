@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "model/formats/safetensors_file.h"
 #include "model/runtime/digest.h"
+#include "model/runtime/status_macros.h"
 #include "model/runtime/torch_thread.h"
 
 namespace attnr::bert {
@@ -84,9 +85,8 @@ const std::string& BertEncoder::sha256() const { return w_->sha256; }
 
 absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::LoadHere(
     const std::string& folder) {
-  auto config = ReadJson(folder + "/config.json");
-  if (!config.ok()) return config.status();
-  const nlohmann::json& c = *config;
+  ASSIGN_OR_RETURN(auto config, ReadJson(folder + "/config.json"));
+  const nlohmann::json& c = config;
   auto refuse = [&](absl::string_view what) {
     return absl::InvalidArgumentError(
         absl::StrCat(folder, ": this encoder does not run ", what));
@@ -133,10 +133,9 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::LoadHere(
       }
     }
   }
-  auto tokenizer =
-      tokenizers::WordPieceTokenizer::Load(folder + "/tokenizer.json");
-  if (!tokenizer.ok()) return tokenizer.status();
-  w->tokenizer.emplace(*std::move(tokenizer));
+  ASSIGN_OR_RETURN(auto tokenizer, tokenizers::WordPieceTokenizer::Load(
+                                       folder + "/tokenizer.json"));
+  w->tokenizer.emplace(std::move(tokenizer));
   w->cls_id = w->tokenizer->IdOf("[CLS]");
   w->sep_id = w->tokenizer->IdOf("[SEP]");
   w->pad_id = std::max(0, w->tokenizer->IdOf("[PAD]"));
@@ -161,9 +160,9 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::LoadHere(
     while (base.size() > 1 && base.back() == '/') base.pop_back();
     w->name = base.substr(base.find_last_of('/') + 1);
   }
-  auto tensors = formats::ReadSafetensors(folder + "/model.safetensors");
-  if (!tensors.ok()) return tensors.status();
-  std::map<std::string, torch::Tensor>& t = *tensors;
+  ASSIGN_OR_RETURN(auto tensors,
+                   formats::ReadSafetensors(folder + "/model.safetensors"));
+  std::map<std::string, torch::Tensor>& t = tensors;
   // Checkpoints saved from BertModel have no prefix; from a task model,
   // "bert.".
   const std::string prefix =
@@ -270,7 +269,7 @@ absl::StatusOr<std::vector<float>> BertEncoder::EmbedHere(
             .view({n, 1, 1, L});
     const double scale = 1.0 / std::sqrt(static_cast<double>(d));
     for (const Layer& l : w_->layers) {
-      if (absl::Status s = stop.Check("dense encode"); !s.ok()) return s;
+      RETURN_IF_ERROR(stop.Check("dense encode"));
       auto split = [&](const torch::Tensor& y) {
         // [n, heads, L, d], contiguous: batched products over strided
         // operands take a much slower path in this LibTorch.

@@ -80,4 +80,101 @@ std::vector<ScopeHit> FollowBridges(const EntityGraph& graph,
   return hits;
 }
 
+void AddScopePassages(absl::string_view query,
+                      const std::vector<text::Token>& query_tokens,
+                      const std::vector<ScopedDocument>& documents,
+                      const std::vector<ScoreDetail>& details, uint32_t top_k,
+                      std::vector<RetrievedPassage>* ranked) {
+  // The chains start from the best few matches: further down the list a
+  // match is too weak to vouch for what it links to.
+  constexpr size_t kSeedPassages = 3;
+  std::vector<uint32_t> first_unit(documents.size() + 1, 0);
+  for (size_t d = 0; d < documents.size(); ++d) {
+    first_unit[d + 1] = first_unit[d] + documents[d].passages->size();
+  }
+  const size_t seeds_n = std::min(kSeedPassages, ranked->size());
+  // Per seed passage, what its chains reached (inserted after it), and the
+  // ranked passages moved there.
+  std::vector<std::vector<RetrievedPassage>> after(seeds_n);
+  std::vector<bool> moved(ranked->size(), false);
+  for (uint32_t d = 0; d < documents.size(); ++d) {
+    const EntityGraph& graph = *documents[d].graph;
+    const std::vector<text::PassageBounds>& passages = *documents[d].passages;
+    const std::vector<uint32_t> query_entities =
+        QueryEntities(query, query_tokens, graph);
+    if (query_entities.empty()) continue;
+    std::vector<uint32_t> seeds;
+    std::vector<size_t> seed_rank;  // Per seed sentence, its passage's rank.
+    for (size_t r = 0; r < seeds_n; ++r) {
+      const RetrievedPassage& p = (*ranked)[r];
+      if (p.document_index != d) continue;
+      // Every passage the returned range holds (one, or more when it grew).
+      for (const text::PassageBounds& b : passages) {
+        if (b.span.begin_byte < p.span.begin_byte ||
+            b.span.end_byte > p.span.end_byte) {
+          continue;
+        }
+        for (uint32_t s = b.sentence_begin; s < b.sentence_end; ++s) {
+          if (std::find(seeds.begin(), seeds.end(), s) != seeds.end()) continue;
+          seeds.push_back(s);
+          seed_rank.push_back(r);
+        }
+      }
+    }
+    const std::vector<ScopeHit> hits =
+        FollowBridges(graph, query_entities, seeds, {});
+    for (const ScopeHit& hit : hits) {
+      // The first passage holding the sentence.
+      auto it = std::find_if(passages.begin(), passages.end(),
+                             [&](const text::PassageBounds& b) {
+                               return b.sentence_begin <= hit.sentence &&
+                                      hit.sentence < b.sentence_end;
+                             });
+      if (it == passages.end()) continue;
+      RetrievedPassage p;
+      p.document_index = d;
+      p.span = it->span;
+      p.sentences = it->sentence_end - it->sentence_begin;
+      p.origin = PassageOrigin::kEntityScope;
+      for (uint32_t e : hit.via) p.entities.push_back(graph.display(e));
+      const auto overlaps = [&](const RetrievedPassage& q) {
+        return Overlaps(p, q);
+      };
+      bool placed = false;
+      for (const auto& list : after) {
+        placed |= std::any_of(list.begin(), list.end(), overlaps);
+      }
+      if (placed) continue;
+      // After the seed passage whose sentence the chain started from.
+      const size_t seed =
+          seed_rank[std::find(seeds.begin(), seeds.end(), hit.seed) -
+                    seeds.begin()];
+      auto shown = std::find_if(ranked->begin(), ranked->end(), overlaps);
+      if (shown != ranked->end()) {
+        // A match ranked below its seed moves up to follow it (keeping its
+        // own origin); one above it stays.
+        const size_t at = shown - ranked->begin();
+        if (at <= seed || moved[at]) continue;
+        moved[at] = true;
+        RetrievedPassage up = *shown;
+        up.entities = p.entities;
+        after[seed].push_back(std::move(up));
+        continue;
+      }
+      p.detail = details[first_unit[d] + (it - passages.begin())];
+      after[seed].push_back(std::move(p));
+    }
+  }
+  std::vector<RetrievedPassage> out;
+  out.reserve(ranked->size());
+  for (size_t r = 0; r < ranked->size(); ++r) {
+    if (!moved[r]) out.push_back(std::move((*ranked)[r]));
+    if (r < after.size()) {
+      for (RetrievedPassage& p : after[r]) out.push_back(std::move(p));
+    }
+  }
+  if (out.size() > top_k) out.resize(top_k);
+  *ranked = std::move(out);
+}
+
 }  // namespace attnr::entities

@@ -4,8 +4,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "model/entities/entity_graph.h"
+#include "model/retrieval_types.h"
+#include "model/text/passage_builder.h"
+#include "model/text/tokenizer.h"
 
 namespace attnr::entities {
 
@@ -42,6 +46,26 @@ std::vector<ScopeHit> FollowBridges(const EntityGraph& graph,
                                     absl::Span<const uint32_t> query_entities,
                                     absl::Span<const uint32_t> seeds,
                                     const ScopeParams& params);
+
+// What AddScopePassages reads of each of a request's documents.
+struct ScopedDocument {
+  const EntityGraph* graph = nullptr;
+  const std::vector<text::PassageBounds>* passages = nullptr;
+};
+
+// The retrieval scope over a ranked list: the passages reached through
+// bridge entities (FollowBridges) from the sentences of the best few
+// matches in `ranked`, each put right after the match its chain started
+// from, as ENTITY_SCOPE with the linking entities (a match ranked below its
+// seed moves up to follow it, keeping its origin); then cut to `top_k`.
+// `details` are the fused details of every passage of `documents`, in
+// document then passage order (those of passages not yet returned are
+// used).
+void AddScopePassages(absl::string_view query,
+                      const std::vector<text::Token>& query_tokens,
+                      const std::vector<ScopedDocument>& documents,
+                      const std::vector<ScoreDetail>& details, uint32_t top_k,
+                      std::vector<RetrievedPassage>* ranked);
 
 }  // namespace attnr::entities
 

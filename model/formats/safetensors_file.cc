@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "model/formats/safetensors_header.h"
+#include "model/runtime/status_macros.h"
 
 namespace attnr::formats {
 
@@ -18,26 +19,28 @@ absl::StatusOr<std::map<std::string, torch::Tensor>> ReadSafetensors(
   in.seekg(0);
   char first[8] = {};
   in.read(first, 8);
-  auto header_size = SafetensorsHeaderLength(
-      absl::string_view(first, static_cast<size_t>(in.gcount())), size, path);
-  if (!header_size.ok()) return header_size.status();
-  std::string header(*header_size, '\0');
-  if (!in.read(header.data(), static_cast<std::streamsize>(*header_size))) {
+  ASSIGN_OR_RETURN(
+      auto header_size,
+      SafetensorsHeaderLength(
+          absl::string_view(first, static_cast<size_t>(in.gcount())), size,
+          path));
+  std::string header(header_size, '\0');
+  if (!in.read(header.data(), static_cast<std::streamsize>(header_size))) {
     return absl::DataLossError(
         absl::StrCat(path,
                      " is not a valid safetensors file: truncated "
                      "header"));
   }
-  const uint64_t data_size = size - 8 - *header_size;
-  auto tensors = ParseSafetensorsHeader(header, data_size, path);
-  if (!tensors.ok()) return tensors.status();
+  const uint64_t data_size = size - 8 - header_size;
+  ASSIGN_OR_RETURN(auto tensors,
+                   ParseSafetensorsHeader(header, data_size, path));
   std::vector<char> data(data_size);
   if (!in.read(data.data(), static_cast<std::streamsize>(data_size))) {
     return absl::DataLossError(
         absl::StrCat(path, " is not a valid safetensors file: truncated data"));
   }
   std::map<std::string, torch::Tensor> out;
-  for (const SafetensorsTensor& info : *tensors) {
+  for (const SafetensorsTensor& info : tensors) {
     torch::ScalarType type = torch::kFloat32;
     if (info.dtype == "F16") type = torch::kFloat16;
     if (info.dtype == "BF16") type = torch::kBFloat16;

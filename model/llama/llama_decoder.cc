@@ -12,6 +12,7 @@
 #include "model/formats/gguf_file.h"
 #include "model/formats/gguf_quants.h"
 #include "model/runtime/digest.h"
+#include "model/runtime/status_macros.h"
 #include "model/runtime/torch_thread.h"
 
 namespace attnr::llama {
@@ -196,7 +197,7 @@ absl::StatusOr<std::unique_ptr<LlamaDecoder>> LlamaDecoder::Load(
            {"attention.head_count", &c.heads},
            {"attention.head_count_kv", &c.kv_heads},
            {"context_length", &c.context}}) {
-    if (absl::Status s = uint_key(key, out); !s.ok()) return s;
+    RETURN_IF_ERROR(uint_key(key, out));
   }
   if (c.dim % c.heads != 0 || c.heads % c.kv_heads != 0) {
     return absl::InvalidArgumentError(

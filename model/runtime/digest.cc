@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 
 namespace attnr::runtime {
 
@@ -15,6 +16,15 @@ std::string Sha256(absl::string_view data) {
 
 std::string Sha256Hex(absl::string_view data) {
   return absl::BytesToHexString(Sha256(data));
+}
+
+absl::Status CheckPinnedSha256(absl::string_view what, absl::string_view actual,
+                               absl::string_view pinned,
+                               absl::string_view setting) {
+  if (pinned.empty() || pinned == actual) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(what, " has SHA-256 ", actual, ", the configuration pins ",
+                   pinned, " (", setting, "): a different or damaged file"));
 }
 
 }  // namespace attnr::runtime

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace attnr::runtime {
@@ -10,6 +11,13 @@ namespace attnr::runtime {
 // SHA-256 (OpenSSL) of `data`: 32 raw bytes, or 64 hex characters.
 std::string Sha256(absl::string_view data);
 std::string Sha256Hex(absl::string_view data);
+
+// The one check of a pinned artefact: OK when `pinned` is empty (not
+// pinned) or equals `actual`, else FAILED_PRECONDITION naming `what` (the
+// file), both digests and the configuration `setting` that pins it.
+absl::Status CheckPinnedSha256(absl::string_view what, absl::string_view actual,
+                               absl::string_view pinned,
+                               absl::string_view setting);
 
 }  // namespace attnr::runtime
 

@@ -5,6 +5,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "model/runtime/limit_error.h"
+#include "model/runtime/status_macros.h"
 
 namespace attnr::text {
 
@@ -30,27 +32,30 @@ absl::StatusOr<AnalyzedDocument> AnalyzeDocument(absl::string_view text,
     return absl::ResourceExhaustedError(
         absl::StrCat("text of ", text.size(), " bytes exceeds 4 GiB"));
   }
-  if (absl::Status s = ValidateUtf8(text); !s.ok()) return s;
-  if (absl::Status s = stop.Check("text"); !s.ok()) return s;
+  RETURN_IF_ERROR(ValidateUtf8(text));
+  RETURN_IF_ERROR(stop.Check("text"));
   if (options.max_tokens > 0 &&
       CountTokens(text, size_t{options.max_tokens} + 1) > options.max_tokens) {
-    return absl::ResourceExhaustedError(
+    return runtime::LimitError(
+        options.max_tokens_name,
         absl::StrCat("has more tokens than the limit of ", options.max_tokens,
                      " (", options.max_tokens_name, ")"));
   }
-  if (absl::Status s = stop.Check("text"); !s.ok()) return s;
+  RETURN_IF_ERROR(stop.Check("text"));
   const std::vector<SentenceBounds> bounds =
       SplitSentences(text, options.max_sentences);
   if (options.max_sentences > 0 && bounds.size() > options.max_sentences) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "has more sentences than the limit of ", options.max_sentences, " (",
-        options.max_sentences_name, ")"));
+    return runtime::LimitError(
+        options.max_sentences_name,
+        absl::StrCat("has more sentences than the limit of ",
+                     options.max_sentences, " (", options.max_sentences_name,
+                     ")"));
   }
-  if (absl::Status s = stop.Check("text"); !s.ok()) return s;
+  RETURN_IF_ERROR(stop.Check("text"));
   AnalyzedDocument doc;
   doc.index = std::make_unique<Utf8Index>(text);
   doc.tokens = Tokenize(text, *doc.index);
-  if (absl::Status s = stop.Check("text"); !s.ok()) return s;
+  RETURN_IF_ERROR(stop.Check("text"));
 
   doc.sentences.reserve(bounds.size());
   const uint32_t cap = options.max_sentence_tokens;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "model/runtime/digest.h"
+#include "model/runtime/status_macros.h"
 
 namespace attnr::views {
 
@@ -22,12 +23,8 @@ absl::StatusOr<CalibratedFusion> CalibratedFusion::Load(
   text << in.rdbuf();
   CalibratedFusion f;
   f.sha256_ = runtime::Sha256Hex(text.str());
-  if (!sha256.empty() && sha256 != f.sha256_) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, " has SHA-256 ", f.sha256_,
-                     ", the configuration pins ", sha256,
-                     " (fusion_model_sha256)"));
-  }
+  RETURN_IF_ERROR(runtime::CheckPinnedSha256(path, f.sha256_, sha256,
+                                             "fusion_model_sha256"));
   const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
   auto bad = [&](absl::string_view what) {
     return absl::DataLossError(absl::StrCat(path, ": ", what));

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "model/runtime/status_macros.h"
 #include "model/views/deadline_pacer.h"
 
 namespace attnr::views {
@@ -125,18 +126,15 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
         Pieces(params_.query_prefix.empty()
                    ? request.query_text
                    : absl::StrCat(params_.query_prefix, request.query_text));
-    auto turn =
-        gate_->Take(request.stop, "dense query", ModelGate::Work::kQuery);
-    if (!turn.ok()) return turn.status();
-    auto embedded = encoder_->Embed(query);
-    if (!embedded.ok()) return embedded.status();
+    ASSIGN_OR_RETURN(auto turn, gate_->Take(request.stop, "dense query",
+                                            ModelGate::Work::kQuery));
+    ASSIGN_OR_RETURN(auto embedded, encoder_->Embed(query));
     // A query longer than the window (rare: max_query_tokens words) is the
     // normalised mean of its pieces, so every word counts.
     out->query.assign(dim, 0.0f);
     for (size_t p = 0; p < query.size(); ++p) {
-      Normalize(embedded->data() + p * dim, dim);
-      for (int64_t k = 0; k < dim; ++k)
-        out->query[k] += (*embedded)[p * dim + k];
+      Normalize(embedded.data() + p * dim, dim);
+      for (int64_t k = 0; k < dim; ++k) out->query[k] += embedded[p * dim + k];
       usage->encoded_tokens += query[p].size() + 2;
     }
     Normalize(out->query.data(), dim);
@@ -194,8 +192,7 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
       }
       break;
     }
-    auto turn = gate_->Take(request.stop, "dense encode");
-    if (!turn.ok()) return turn.status();
+    ASSIGN_OR_RETURN(auto turn, gate_->Take(request.stop, "dense encode"));
     std::vector<size_t> todo;
     std::vector<std::vector<int32_t>> batch;
     for (size_t r = first; r < last; ++r) {
@@ -209,13 +206,12 @@ absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>> DenseView::Prepare(
       batch.push_back(missing[i].pieces[rows[r].second]);
     }
     if (batch.empty()) continue;
-    auto vectors = encoder_->Embed(batch, request.stop);
-    if (!vectors.ok()) return vectors.status();
+    ASSIGN_OR_RETURN(auto vectors, encoder_->Embed(batch, request.stop));
     uint64_t encoded = 0;
     for (size_t b = 0; b < todo.size(); ++b) {
       const size_t i = rows[todo[b]].first;
       float* row = embedded[i].data() + rows[todo[b]].second * dim;
-      std::copy_n(vectors->data() + b * dim, dim, row);
+      std::copy_n(vectors.data() + b * dim, dim, row);
       Normalize(row, dim);
       encoded += batch[b].size() + 2;
       if (--pending[i] == 0) finish(i, nullptr);

@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "model/runtime/digest.h"
+#include "model/runtime/status_macros.h"
 #include "model/views/deadline_pacer.h"
 
 namespace attnr::views {
@@ -38,12 +40,9 @@ absl::StatusOr<std::unique_ptr<LlmAttentionView>> LlmAttentionView::Load(
   absl::StatusOr<llama::AttentionReadout> readout =
       llama::ReadAttentionReadout(readout_path);
   if (!readout.ok()) return readout.status();
-  if (!readout_sha256.empty() && readout->PayloadSha256() != readout_sha256) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("LLM read-out ", readout_path, " has payload SHA-256 ",
-                     readout->PayloadSha256(), ", the configuration pins ",
-                     readout_sha256, " (llm_readout_sha256)"));
-  }
+  RETURN_IF_ERROR(runtime::CheckPinnedSha256(
+      absl::StrCat("LLM read-out ", readout_path, "'s payload"),
+      readout->PayloadSha256(), readout_sha256, "llm_readout_sha256"));
   const int deepest =
       *std::max_element(readout->layers.begin(), readout->layers.end());
   // A folder (a pinned model's) holds one GGUF file.
@@ -66,12 +65,9 @@ absl::StatusOr<std::unique_ptr<LlmAttentionView>> LlmAttentionView::Load(
   absl::StatusOr<std::unique_ptr<llama::LlamaDecoder>> decoder =
       llama::LlamaDecoder::Load(file, threads, deepest, params.device);
   if (!decoder.ok()) return decoder.status();
-  if (!gguf_sha256.empty() && (*decoder)->sha256() != gguf_sha256) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("LLM ", gguf_path, " has SHA-256 ", (*decoder)->sha256(),
-                     ", the configuration pins ", gguf_sha256,
-                     " (llm_model_sha256): a different or damaged model"));
-  }
+  RETURN_IF_ERROR(runtime::CheckPinnedSha256(absl::StrCat("LLM ", gguf_path),
+                                             (*decoder)->sha256(), gguf_sha256,
+                                             "llm_model_sha256"));
   if ((*decoder)->sha256() != readout->model_sha256) {
     return absl::FailedPreconditionError(
         absl::StrCat("LLM read-out ", readout_path,
@@ -200,8 +196,7 @@ LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
       batch_tokens += ids.size();
     }
     if (!pacer.Fits(batch_tokens)) break;
-    auto turn = gate_->Take(request.stop, "llm read");
-    if (!turn.ok()) return turn.status();
+    ASSIGN_OR_RETURN(auto turn, gate_->Take(request.stop, "llm read"));
     absl::StatusOr<std::vector<std::shared_ptr<const llama::KvCache>>> kvs =
         reader_->ReadPassages(batch);
     if (!kvs.ok()) return kvs.status();
@@ -232,9 +227,8 @@ LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
   if (!warm_up && !read.empty()) {
     std::vector<const llama::KvCache*> kvs;
     for (const auto& p : read) kvs.push_back(p->kv.get());
-    auto turn =
-        gate_->Take(request.stop, "llm question", ModelGate::Work::kQuery);
-    if (!turn.ok()) return turn.status();
+    ASSIGN_OR_RETURN(auto turn, gate_->Take(request.stop, "llm question",
+                                            ModelGate::Work::kQuery));
     int64_t query_tokens = 0;
     absl::StatusOr<std::vector<std::vector<float>>> masses = reader_->Attend(
         kvs, request.query_text, &query_tokens,
