@@ -6,6 +6,7 @@
 //
 // Flags override the config file. SIGINT/SIGTERM drain and stop the server
 // (exit codes below).
+#include <google/protobuf/stubs/logging.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -22,6 +23,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "server/server.h"
@@ -89,6 +91,21 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   // Logs (including the access log) go to stderr; stdout stays free.
   spdlog::set_default_logger(spdlog::stderr_color_mt("attnr"));
+  // Protobuf's own log joins ours. A request whose text is not UTF-8 fails
+  // its parse with a protobuf error line; the service answers it with
+  // INVALID_ARGUMENT naming the field (server/request_text.h), so that line
+  // is only debug detail.
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel level,
+                                     const char* file, int line,
+                                     const std::string& message) {
+    if (absl::StrContains(message, "invalid UTF-8")) {
+      spdlog::debug("protobuf: {}", message);
+    } else if (level >= google::protobuf::LOGLEVEL_ERROR) {
+      spdlog::error("protobuf {}:{}: {}", file, line, message);
+    } else {
+      spdlog::warn("protobuf {}:{}: {}", file, line, message);
+    }
+  });
 
   // Block the stop signals in every thread (gRPC's threads inherit this
   // mask) and take them synchronously below with sigwait: no async-signal

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "server/request_text.h"
 #include "server/status_mapping.h"
 
 namespace attnr::server {
@@ -44,10 +45,18 @@ class GrpcCall final : public grpc::ServerUnaryReactor {
     grpc::ByteBuffer copy(*raw_request);  // The reader consumes it.
     grpc::ProtoBufferReader reader(&copy);
     if (!request_.ParseFromZeroCopyStream(&reader)) {
-      parsed_ = absl::InvalidArgumentError(absl::StrCat(
-          "request: not a valid ", Request::descriptor()->full_name(),
-          " (malformed or truncated protobuf message of ",
-          raw_request->Length(), " bytes)"));
+      // Text fields are `string`: invalid UTF-8 in one fails the parse as a
+      // whole, so the same bytes are parsed again to name the field.
+      grpc::ByteBuffer again(*raw_request);
+      grpc::ProtoBufferReader again_reader(&again);
+      parsed_ =
+          FindInvalidText(static_cast<const Request*>(nullptr), &again_reader);
+      if (parsed_.ok()) {
+        parsed_ = absl::InvalidArgumentError(absl::StrCat(
+            "request: not a valid ", Request::descriptor()->full_name(),
+            " (malformed or truncated protobuf message of ",
+            raw_request->Length(), " bytes)"));
+      }
     }
   }
 

@@ -72,18 +72,17 @@ def _score_explain(explain: Explain) -> bool:
 
 def _document(doc: DocumentLike) -> retriever_pb2.Document:
     if isinstance(doc, str):
-        return retriever_pb2.Document(text=doc.encode("utf-8"))
+        return retriever_pb2.Document(text=doc)
     if isinstance(doc, Document):
-        return retriever_pb2.Document(id=doc.id.encode("utf-8"),
-                                      text=doc.text.encode("utf-8"))
+        return retriever_pb2.Document(id=doc.id, text=doc.text)
     raise TypeError("documents: each must be a str or attnr.Document")
 
 
 def _digest_metadata(documents: Sequence[retriever_pb2.Document]):
     if not documents:
         return ()
-    return ((DOCUMENT_DIGEST_HEADER,
-             hashlib.sha256(documents[0].text).hexdigest()),)
+    text = documents[0].text.encode("utf-8")
+    return ((DOCUMENT_DIGEST_HEADER, hashlib.sha256(text).hexdigest()),)
 
 
 def _range(r) -> TextRange:
@@ -119,8 +118,8 @@ def _retrieve_request(query: str, documents: Sequence[DocumentLike],
     if grow_ranges is not None:
         options.grow_ranges = grow_ranges
     return retriever_pb2.RetrieveRequest(
-        query=query.encode("utf-8"),
-        documents=[_document(d) for d in documents], options=options)
+        query=query, documents=[_document(d) for d in documents],
+        options=options)
 
 
 def _retrieve_result(response) -> RetrieveResult:
@@ -148,14 +147,14 @@ def _score_request(query: str, passages: Sequence[PassageLike],
     items = []
     for i, p in enumerate(passages):
         if isinstance(p, str):
-            items.append(retriever_pb2.ScorePassage(text=p.encode("utf-8")))
+            items.append(retriever_pb2.ScorePassage(text=p))
         elif isinstance(p, CharSpan):
             items.append(retriever_pb2.ScorePassage(
                 char_range=retriever_pb2.Span(start=p.start, end=p.end)))
         else:
             raise TypeError(f"passages[{i}]: must be a str or attnr.CharSpan")
     request = retriever_pb2.ScoreRequest(
-        query=query.encode("utf-8"), passages=items,
+        query=query, passages=items,
         options=retriever_pb2.ScoreOptions(
             views=[_view_number(v) for v in views or []],
             explain=_score_explain(explain),

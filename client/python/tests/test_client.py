@@ -168,3 +168,31 @@ def test_view_weights_are_sent(server, document):
         [p.range for p in dense.passages]
     assert error.value.code == "INVALID_ARGUMENT"
     assert "options.view_weights" in str(error.value)
+
+
+def test_raw_grpc_stubs_take_python_str(server, document):
+    # The stubs grpcio-tools generates from proto/ (what any gRPC user has):
+    # text fields are `string`, so Python str goes in as it is.
+    import grpc
+    from attnr.v1 import retriever_pb2, retriever_pb2_grpc
+
+    with grpc.insecure_channel(server.target) as channel:
+        stub = retriever_pb2_grpc.RetrieverStub(channel)
+        response = stub.Retrieve(retriever_pb2.RetrieveRequest(
+            query=QUESTION,
+            documents=[retriever_pb2.Document(id="licences", text=document)],
+            options=retriever_pb2.RetrieveOptions(top_k=3, return_text=True)))
+        scored = stub.Score(retriever_pb2.ScoreRequest(
+            query=QUESTION,
+            passages=[retriever_pb2.ScorePassage(text="caf\u00e9 \u2615"),
+                      retriever_pb2.ScorePassage(
+                          char_range=retriever_pb2.Span(start=0, end=40))],
+            context=retriever_pb2.Document(text=document)))
+    assert len(response.passages) == 3
+    assert response.passages[0].document_id == "licences"
+    for p in response.passages:
+        # Code-point offsets index the str that was sent.
+        assert document[p.range.start_char:p.range.end_char] == p.text
+    assert any(has_answer(p.text) for p in response.passages)
+    assert len(scored.scores) == 2
+    assert all(0 <= s.score <= 1 for s in scored.scores)
