@@ -55,11 +55,11 @@ class DenseView : public ScoringView {
   std::string model_sha256() const override { return encoder_->sha256(); }
   size_t QueryModelTokens(absl::string_view query) const override;
 
-  absl::StatusOr<std::unique_ptr<const Prepared>> Prepare(
+  absl::StatusOr<std::unique_ptr<const Derived>> Derive(
       const ViewRequest& request, uint64_t budget_tokens,
       ViewUsage* usage) const override;
   absl::StatusOr<ViewScores> Score(const ViewRequest& request,
-                                   const Prepared* prepared,
+                                   const Derived* derived,
                                    ViewUsage* usage) const override;
 
   const bert::BertEncoder& encoder() const { return *encoder_; }
@@ -67,6 +67,9 @@ class DenseView : public ScoringView {
   size_t cache_bytes() const override { return cache_.bytes(); }
 
  private:
+  // One call's side of RunBudgetedBatches (budgeted_batches.h).
+  class Work;
+
   // The encoder's token ids of `text`, cut into pieces of at most
   // max_tokens() (at least one piece, possibly empty).
   std::vector<std::vector<int32_t>> Pieces(absl::string_view text) const;

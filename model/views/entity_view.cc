@@ -9,7 +9,7 @@
 namespace attnr::views {
 
 absl::StatusOr<ViewScores> EntityView::Score(const ViewRequest& request,
-                                             const Prepared* prepared,
+                                             const Derived* derived,
                                              ViewUsage* usage) const {
   ViewScores out;
   out.scores.assign(request.scored, 0.0);

@@ -29,13 +29,13 @@ class EntityView : public ScoringView {
 
   ViewKind kind() const override { return ViewKind::kEntity; }
   bool neural() const override { return false; }
-  absl::StatusOr<std::unique_ptr<const Prepared>> Prepare(
+  absl::StatusOr<std::unique_ptr<const Derived>> Derive(
       const ViewRequest& request, uint64_t budget_tokens,
       ViewUsage* usage) const override {
     return nullptr;  // The graph is part of every document's analysis.
   }
   absl::StatusOr<ViewScores> Score(const ViewRequest& request,
-                                   const Prepared* prepared,
+                                   const Derived* derived,
                                    ViewUsage* usage) const override;
 
  private:

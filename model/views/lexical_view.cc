@@ -10,7 +10,7 @@
 namespace attnr::views {
 
 absl::StatusOr<ViewScores> LexicalView::Score(const ViewRequest& request,
-                                              const Prepared* prepared,
+                                              const Derived* derived,
                                               ViewUsage* usage) const {
   const std::vector<Unit>& units = request.units;
   ViewScores out;

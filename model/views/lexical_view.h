@@ -23,13 +23,13 @@ class LexicalView : public ScoringView {
 
   ViewKind kind() const override { return ViewKind::kLexical; }
   bool neural() const override { return false; }
-  absl::StatusOr<std::unique_ptr<const Prepared>> Prepare(
+  absl::StatusOr<std::unique_ptr<const Derived>> Derive(
       const ViewRequest& request, uint64_t budget_tokens,
       ViewUsage* usage) const override {
     return nullptr;  // The terms are part of every document's analysis.
   }
   absl::StatusOr<ViewScores> Score(const ViewRequest& request,
-                                   const Prepared* prepared,
+                                   const Derived* derived,
                                    ViewUsage* usage) const override;
 
  private:

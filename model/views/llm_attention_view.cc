@@ -11,13 +11,13 @@
 #include "absl/time/clock.h"
 #include "model/runtime/digest.h"
 #include "model/runtime/status_macros.h"
-#include "model/views/deadline_pacer.h"
+#include "model/views/budgeted_batches.h"
 
 namespace attnr::views {
 namespace {
 
-// What Prepare found for Score: a score per scored unit (0: not read).
-class LlmInputs : public ScoringView::Prepared {
+// What Derive found for Score: a score per scored unit (0: not read).
+class LlmInputs : public ScoringView::Derived {
  public:
   std::vector<double> scores;
   std::vector<double> raw;  // The read-out's value, for reasons.
@@ -102,155 +102,134 @@ size_t LlmAttentionView::QueryModelTokens(absl::string_view query) const {
   return decoder_->tokenizer().Tokenize(query).size();
 }
 
-absl::StatusOr<std::unique_ptr<const ScoringView::Prepared>>
-LlmAttentionView::Prepare(const ViewRequest& request, uint64_t budget_tokens,
-                          ViewUsage* usage) const {
+// Each passage is one row: the decoder reads it after the shared
+// instruction, and its keys and values are cached.
+class LlmAttentionView::Work : public BatchedModel {
+ public:
+  explicit Work(const LlmAttentionView& view) : view_(view) {}
+
+  std::string Key(const ViewRequest& request, uint32_t u) const override {
+    return UnitCacheKey(view_.decoder_->sha256(), request, u);
+  }
+  bool FromCache(uint32_t unit, const std::string& key) override {
+    std::shared_ptr<const ReadPassage> passage = view_.cache_->Get(key);
+    if (passage == nullptr) return false;
+    read_[unit] = std::move(passage);
+    return true;
+  }
+  std::optional<std::vector<std::vector<int32_t>>> Rows(
+      const ViewRequest& request, uint32_t u) override {
+    const Unit& unit = request.units[u];
+    const absl::string_view text = request.sequences[unit.sequence].text.substr(
+        unit.begin_byte, unit.end_byte - unit.begin_byte);
+    // Text of more than 16 bytes a window token (real text has 4-5 bytes a
+    // token) is over the window without being tokenized: the tokenizer's
+    // cost grows with it.
+    const size_t window = view_.params_.window_tokens;
+    if (text.size() > 16 * window) return std::nullopt;
+    std::vector<int32_t> ids = view_.reader_->PassageIds(text);
+    if (ids.size() > window) return std::nullopt;
+    if (ids.empty()) return std::vector<std::vector<int32_t>>{};
+    return std::vector<std::vector<int32_t>>{std::move(ids)};
+  }
+  absl::Status RunBatch(const std::vector<PlannedUnit>& planned,
+                        const std::vector<BatchRow>& rows,
+                        const StopSignal& stop) override {
+    std::vector<std::vector<int32_t>> batch;
+    for (const BatchRow& row : rows) {
+      batch.push_back(planned[row.planned].rows[row.row]);
+    }
+    ASSIGN_OR_RETURN(auto kvs, view_.reader_->ReadPassages(batch));
+    for (size_t b = 0; b < rows.size(); ++b) {
+      kv_[rows[b].planned] = std::move(kvs[b]);
+    }
+    return absl::OkStatus();
+  }
+  void Finish(size_t planned, const PlannedUnit& unit) override {
+    auto value = std::make_shared<ReadPassage>();
+    value->kv = std::move(kv_[planned]);
+    view_.cache_->Put(unit.key, value);
+    read_[unit.unit] = std::move(value);
+  }
+
+  // The passages read (cached or now), by unit.
+  const absl::flat_hash_map<uint32_t, std::shared_ptr<const ReadPassage>>&
+  read() const {
+    return read_;
+  }
+
+ private:
+  const LlmAttentionView& view_;
+  absl::flat_hash_map<uint32_t, std::shared_ptr<const ReadPassage>> read_;
+  absl::flat_hash_map<size_t, std::shared_ptr<const llama::KvCache>> kv_;
+};
+
+absl::StatusOr<std::unique_ptr<const ScoringView::Derived>>
+LlmAttentionView::Derive(const ViewRequest& request, uint64_t budget_tokens,
+                         ViewUsage* usage) const {
   const absl::Time start = absl::Now();
   auto out = std::make_unique<LlmInputs>();
   out->scores.assign(request.scored, 0.0);
   out->raw.assign(request.scored, 0.0);
+  const bool warm_up = request.query_text.empty();
+  BatchLimits limits;
+  // A question reranks its candidates; a warm-up reads every passage. The
+  // call's budget (shrunk to its deadline) is capped by the view's own.
+  limits.consider = warm_up ? 0 : params_.candidates;
+  limits.budget_tokens =
+      budget_tokens == 0 || warm_up
+          ? 0
+          : (params_.budget_tokens == 0
+                 ? budget_tokens
+                 : std::min(budget_tokens, params_.budget_tokens));
+  // The first passage is read within the window whatever the budget.
+  limits.first_allowance = params_.window_tokens;
+  limits.batch_rows = params_.batch_passages;
+  limits.batch_tokens = params_.batch_tokens;
+  Work work(*this);
+  RETURN_IF_ERROR(
+      RunBudgetedBatches(request, limits, &work, gate_, "llm read", usage));
+
+  // The passages read, in priority order.
   std::vector<uint32_t> order = request.priority;
   if (order.size() != request.scored) {
     order.resize(request.scored);
     std::iota(order.begin(), order.end(), 0);
   }
-  const bool warm_up = request.query_text.empty();
-  // A question reranks its candidates; a warm-up reads every passage.
-  const size_t attend =
-      warm_up ? order.size() : std::min(order.size(), params_.candidates);
-  const uint64_t budget =
-      budget_tokens == 0 || warm_up ? 0 : params_.budget_tokens;
-  uint64_t spent = 0;
-  // The candidates, cached or to read within the budget.
   std::vector<uint32_t> units;
-  std::vector<std::shared_ptr<const ReadPassage>> read;
-  struct Missing {
-    size_t slot;
-    std::string key;
-    std::vector<int32_t> ids;
-  };
-  std::vector<Missing> missing;
-  for (size_t rank = 0; rank < attend; ++rank) {
-    const uint32_t u = order[rank];
-    const Unit& unit = request.units[u];
-    const Sequence& seq = request.sequences[unit.sequence];
-    std::string key = absl::StrCat(decoder_->sha256(), ":", seq.digest, ":",
-                                   unit.begin_byte, "-", unit.end_byte);
-    std::shared_ptr<const ReadPassage> passage = cache_->Get(key);
-    if (passage == nullptr) {
-      const absl::string_view text =
-          seq.text.substr(unit.begin_byte, unit.end_byte - unit.begin_byte);
-      // Text of more than 16 bytes a window token (real text has 4-5 bytes
-      // a token) is over the window without being tokenized: the
-      // tokenizer's cost grows with it.
-      std::vector<int32_t> ids;
-      if (text.size() <= 16 * params_.window_tokens) {
-        ids = reader_->PassageIds(text);
-      }
-      if (ids.size() > params_.window_tokens ||
-          text.size() > 16 * params_.window_tokens) {
-        ++usage->unjudged_units;
-        ++usage->oversized_units;
-        continue;
-      }
-      // The first passage is read within the window whatever the budget;
-      // later ones only within the budget.
-      if (ids.empty() ||
-          (budget > 0 && spent > 0 && spent + ids.size() > budget)) {
-        ++usage->unjudged_units;
-        continue;
-      }
-      spent += ids.size();
-      missing.push_back({units.size(), std::move(key), std::move(ids)});
-    }
+  std::vector<const llama::KvCache*> kvs;
+  for (uint32_t u : order) {
+    auto it = work.read().find(u);
+    if (it == work.read().end()) continue;
     units.push_back(u);
-    read.push_back(std::move(passage));
+    kvs.push_back(it->second->kv.get());
   }
-  // Read in batches of similar length; each batch is one turn of the model.
-  std::vector<size_t> by_length(missing.size());
-  std::iota(by_length.begin(), by_length.end(), 0);
-  // Within windows of a few batches in priority order, so the pacing below
-  // cuts the passages BM25 ranks lowest.
-  const size_t window = 4 * std::max<size_t>(1, params_.batch_passages);
-  for (size_t w = 0; w < by_length.size(); w += window) {
-    std::stable_sort(by_length.begin() + w,
-                     by_length.begin() + std::min(by_length.size(), w + window),
-                     [&](size_t a, size_t b) {
-                       return missing[a].ids.size() < missing[b].ids.size();
-                     });
-  }
-  // Paced by the deadline (the margin also leaves room for the question,
-  // still to read); the passages left are unjudged.
-  DeadlinePacer pacer(request.stop.deadline());
-  for (size_t first = 0, last = 0; first < by_length.size(); first = last) {
-    std::vector<std::vector<int32_t>> batch;
-    uint64_t batch_tokens = 0;
-    for (last = first; last < by_length.size() &&
-                       last - first < params_.batch_passages;
-         ++last) {
-      const std::vector<int32_t>& ids = missing[by_length[last]].ids;
-      if (!batch.empty() && batch_tokens + ids.size() > params_.batch_tokens) {
-        break;
-      }
-      batch.push_back(ids);
-      batch_tokens += ids.size();
-    }
-    if (!pacer.Fits(batch_tokens)) break;
-    ASSIGN_OR_RETURN(auto turn, gate_->Take(request.stop, "llm read"));
-    absl::StatusOr<std::vector<std::shared_ptr<const llama::KvCache>>> kvs =
-        reader_->ReadPassages(batch);
-    if (!kvs.ok()) return kvs.status();
-    for (size_t i = first; i < last; ++i) {
-      const Missing& m = missing[by_length[i]];
-      auto value = std::make_shared<ReadPassage>();
-      value->kv = (*kvs)[i - first];
-      cache_->Put(m.key, value);
-      read[m.slot] = std::move(value);
-      usage->encoded_tokens += m.ids.size();
-    }
-    pacer.Done(batch_tokens);
-  }
-  // Passages the pacing left unread are unjudged.
-  size_t kept = 0;
-  for (size_t k = 0; k < units.size(); ++k) {
-    if (read[k] == nullptr) {
-      ++usage->unjudged_units;
-      continue;
-    }
-    units[kept] = units[k];
-    read[kept] = std::move(read[k]);
-    ++kept;
-  }
-  units.resize(kept);
-  read.resize(kept);
-  usage->cache_hit = spent == 0 && usage->unjudged_units == 0;
-  if (!warm_up && !read.empty()) {
-    std::vector<const llama::KvCache*> kvs;
-    for (const auto& p : read) kvs.push_back(p->kv.get());
+  if (!warm_up && !kvs.empty()) {
     ASSIGN_OR_RETURN(auto turn, gate_->Take(request.stop, "llm question",
                                             ModelGate::Work::kQuery));
     int64_t query_tokens = 0;
-    absl::StatusOr<std::vector<std::vector<float>>> masses = reader_->Attend(
-        kvs, request.query_text, &query_tokens,
-        request.explain_sentences ? &out->token_attention : nullptr);
-    if (!masses.ok()) return masses.status();
+    ASSIGN_OR_RETURN(
+        const std::vector<std::vector<float>> masses,
+        reader_->Attend(
+            kvs, request.query_text, &query_tokens,
+            request.explain_sentences ? &out->token_attention : nullptr));
     if (request.explain_sentences) out->read_units = units;
     usage->encoded_tokens += query_tokens;
     for (size_t i = 0; i < units.size(); ++i) {
-      const double s = readout_.Score((*masses)[i], kvs[i]->tokens());
+      const double s = readout_.Score(masses[i], kvs[i]->tokens());
       out->raw[units[i]] = s;
       // In (0, 1): a read passage always has some evidence for fusion.
       out->scores[units[i]] = std::max(1.0 / (1.0 + std::exp(-s)), 1e-9);
     }
   }
-  usage->prepare_ms += absl::ToDoubleMilliseconds(absl::Now() - start);
+  usage->derive_ms += absl::ToDoubleMilliseconds(absl::Now() - start);
   return out;
 }
 
 absl::StatusOr<ViewScores> LlmAttentionView::Score(const ViewRequest& request,
-                                                   const Prepared* prepared,
+                                                   const Derived* derived,
                                                    ViewUsage* usage) const {
-  const auto* in = static_cast<const LlmInputs*>(prepared);
+  const auto* in = static_cast<const LlmInputs*>(derived);
   ViewScores out;
   out.scores = in->scores;
   out.judged.resize(request.scored);
@@ -273,8 +252,8 @@ absl::StatusOr<ViewScores> LlmAttentionView::Score(const ViewRequest& request,
 }
 
 std::vector<std::vector<double>> LlmAttentionView::SentenceAttention(
-    const ViewRequest& request, const Prepared& prepared) const {
-  const auto& in = static_cast<const LlmInputs&>(prepared);
+    const ViewRequest& request, const Derived& derived) const {
+  const auto& in = static_cast<const LlmInputs&>(derived);
   std::vector<std::vector<double>> out(request.sequences.size());
   for (size_t s = 0; s < request.sequences.size(); ++s) {
     const auto* sentences = request.sequences[s].sentences;

@@ -61,21 +61,24 @@ class LlmAttentionView : public ScoringView {
   size_t cache_bytes() const override { return cache_->bytes(); }
   size_t QueryModelTokens(absl::string_view query) const override;
 
-  absl::StatusOr<std::unique_ptr<const Prepared>> Prepare(
+  absl::StatusOr<std::unique_ptr<const Derived>> Derive(
       const ViewRequest& request, uint64_t budget_tokens,
       ViewUsage* usage) const override;
   absl::StatusOr<ViewScores> Score(const ViewRequest& request,
-                                   const Prepared* prepared,
+                                   const Derived* derived,
                                    ViewUsage* usage) const override;
 
   const llama::AttentionReadout& readout() const { return readout_; }
 
  private:
+  // One call's side of RunBudgetedBatches (budgeted_batches.h).
+  class Work;
+
   LlmAttentionView() = default;
   // Per sequence and sentence, the attention the question paid the
-  // sentence's tokens in the passages Prepare read (NaN: not read).
+  // sentence's tokens in the passages Derive read (NaN: not read).
   std::vector<std::vector<double>> SentenceAttention(
-      const ViewRequest& request, const Prepared& prepared) const;
+      const ViewRequest& request, const Derived& derived) const;
 
   // A read passage's keys and values, as the cache holds them.
   struct ReadPassage {

@@ -90,7 +90,7 @@ struct ViewUsage {
   // Of those, units longer in the view's own model tokens than its window
   // cap: the view never judges them (their cost would be unbounded).
   uint32_t oversized_units = 0;
-  double prepare_ms = 0;
+  double derive_ms = 0;
 };
 
 // One way of judging a passage against a query. Views are stateless towards
@@ -121,16 +121,16 @@ class ScoringView {
   // `budget_tokens` of new network work (0: no budget; a budget is what a
   // request may spend before answering, a warm-up has none). Returns what
   // Score reads, valid while the returned object lives.
-  class Prepared {
+  class Derived {
    public:
-    virtual ~Prepared() = default;
+    virtual ~Derived() = default;
   };
-  virtual absl::StatusOr<std::unique_ptr<const Prepared>> Prepare(
+  virtual absl::StatusOr<std::unique_ptr<const Derived>> Derive(
       const ViewRequest& request, uint64_t budget_tokens,
       ViewUsage* usage) const = 0;
 
   virtual absl::StatusOr<ViewScores> Score(const ViewRequest& request,
-                                           const Prepared* prepared,
+                                           const Derived* derived,
                                            ViewUsage* usage) const = 0;
 };
 

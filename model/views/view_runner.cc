@@ -16,7 +16,7 @@ void AddSpent(const ViewUsage& spent, RetrievalUsage* usage) {
   // Left by the budget or the deadline's pacing (or over a window).
   usage->unjudged_passages += spent.unjudged_units;
   usage->oversized_passages += spent.oversized_units;
-  usage->times.encode_ms += spent.prepare_ms;
+  usage->times.encode_ms += spent.derive_ms;
 }
 
 }  // namespace
@@ -98,9 +98,9 @@ absl::StatusOr<std::vector<ScoreDetail>> ViewRunner::Score(
       request.priority = FusedOrder(details);
     }
     ViewUsage spent;
-    ASSIGN_OR_RETURN(auto prepared, v->Prepare(request, budget_tokens, &spent));
+    ASSIGN_OR_RETURN(auto derived, v->Derive(request, budget_tokens, &spent));
     ASSIGN_OR_RETURN(ViewScores scores,
-                     v->Score(request, prepared.get(), &spent));
+                     v->Score(request, derived.get(), &spent));
     put(slot, std::move(scores));
     all_hit &= spent.cache_hit;
     AddSpent(spent, usage);
@@ -147,8 +147,8 @@ absl::Status ViewRunner::Warm(const ViewRequest& request,
     const ScoringView* v = view(kind);
     if (!v->neural()) continue;
     ViewUsage spent;
-    ASSIGN_OR_RETURN(auto prepared,
-                     v->Prepare(request, /*budget_tokens=*/0, &spent));
+    ASSIGN_OR_RETURN(auto derived,
+                     v->Derive(request, /*budget_tokens=*/0, &spent));
     all_hit &= spent.cache_hit;
     AddSpent(spent, usage);
   }

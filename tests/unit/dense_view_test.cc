@@ -80,7 +80,7 @@ TEST(DenseViewTest, FindsTheAnswerThatSharesNoWordWithTheQuery) {
   const auto query = text::Tokenize(q);
   const ViewRequest request = Faq().Request(q, &query);
   ViewUsage usage;
-  auto prepared = view->Prepare(request, 0, &usage);
+  auto prepared = view->Derive(request, 0, &usage);
   ASSERT_TRUE(prepared.ok()) << prepared.status();
   auto scores = view->Score(request, prepared->get(), &usage);
   ASSERT_TRUE(scores.ok()) << scores.status();
@@ -101,7 +101,7 @@ TEST(DenseViewTest, ScoreIsTheCosineOfTheEncodersEmbeddings) {
   const auto query = text::Tokenize(q);
   const ViewRequest request = Faq().Request(q, &query);
   ViewUsage usage;
-  auto prepared = view->Prepare(request, 0, &usage);
+  auto prepared = view->Derive(request, 0, &usage);
   ASSERT_TRUE(prepared.ok());
   auto scores = view->Score(request, prepared->get(), &usage);
   ASSERT_TRUE(scores.ok());
@@ -139,7 +139,7 @@ TEST(DenseViewTest, BudgetJudgesThePriorityUnitsFirstAndTheCacheTheRest) {
   ViewUsage first;
   // One token of budget: the first unit in priority order is embedded
   // (a unit is never cut), the rest are left unjudged.
-  auto prepared = view->Prepare(request, /*budget_tokens=*/1, &first);
+  auto prepared = view->Derive(request, /*budget_tokens=*/1, &first);
   ASSERT_TRUE(prepared.ok());
   auto scores = view->Score(request, prepared->get(), &first);
   ASSERT_TRUE(scores.ok());
@@ -152,9 +152,9 @@ TEST(DenseViewTest, BudgetJudgesThePriorityUnitsFirstAndTheCacheTheRest) {
   // A warm-up without a budget embeds the rest; a budgeted request then
   // judges every unit and embeds only its query.
   ViewUsage warm;
-  ASSERT_TRUE(view->Prepare(request, 0, &warm).ok());
+  ASSERT_TRUE(view->Derive(request, 0, &warm).ok());
   ViewUsage again;
-  auto all = view->Prepare(request, 1, &again);
+  auto all = view->Derive(request, 1, &again);
   ASSERT_TRUE(all.ok());
   EXPECT_TRUE(again.cache_hit);
   EXPECT_EQ(again.unjudged_units, 0u);
@@ -174,7 +174,7 @@ TEST(DenseViewTest, ABudgetedRequestWorksOnlyForItsCandidates) {
   request.priority = {3, 0, 1, 2};
   request.candidates = 2;
   ViewUsage usage;
-  auto prepared = view->Prepare(request, /*budget_tokens=*/100000, &usage);
+  auto prepared = view->Derive(request, /*budget_tokens=*/100000, &usage);
   ASSERT_TRUE(prepared.ok());
   auto scores = view->Score(request, prepared->get(), &usage);
   ASSERT_TRUE(scores.ok());
@@ -187,7 +187,7 @@ TEST(DenseViewTest, ABudgetedRequestWorksOnlyForItsCandidates) {
   // The same request again: its candidates are cached, nothing new is
   // embedded but the query.
   ViewUsage repeat;
-  auto again = view->Prepare(request, 100000, &repeat);
+  auto again = view->Derive(request, 100000, &repeat);
   ASSERT_TRUE(again.ok());
   EXPECT_LT(repeat.encoded_tokens, 8u);
   EXPECT_EQ(repeat.unjudged_units, 2u);
@@ -206,7 +206,7 @@ TEST(DenseViewTest, ALongUnitIsEmbeddedInPiecesNotTruncated) {
   const auto query = text::Tokenize(q);
   const ViewRequest request = doc.Request(q, &query);
   ViewUsage usage;
-  auto prepared = view->Prepare(request, 0, &usage);
+  auto prepared = view->Derive(request, 0, &usage);
   ASSERT_TRUE(prepared.ok()) << prepared.status();
   auto scores = view->Score(request, prepared->get(), &usage);
   ASSERT_TRUE(scores.ok());
@@ -222,7 +222,7 @@ TEST(DenseViewTest, StoppedRequestStopsWithItsStage) {
   ViewRequest request = Faq().Request(q, &query);
   request.stop = StopSignal(absl::Now() - absl::Seconds(1));
   ViewUsage usage;
-  auto prepared = view->Prepare(request, 0, &usage);
+  auto prepared = view->Derive(request, 0, &usage);
   EXPECT_EQ(prepared.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(prepared.status().message(), HasSubstr("dense"));
 }
