@@ -39,8 +39,9 @@ import tempfile
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from attnr_bench import faq_sets, metrics, service  # noqa: E402
+_BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_BENCH, os.path.join(os.path.dirname(_BENCH), "harness")]
+from attnr_harness import faq_sets, metrics, service  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VIEWS = ("lexical", "dense", "entity")
@@ -829,7 +830,7 @@ def compare_passage_sizes(args, sizes):
 
 def peer_scores():
     """The Xapian peer's per-question metrics on each dev set."""
-    from attnr_bench import xapian_peer
+    from attnr_bench import xapian_peer  # noqa: E402
     out = {}
     for ds in faq_sets.all_sets():
         per = []

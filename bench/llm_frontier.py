@@ -23,9 +23,11 @@ import re
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_BENCH, os.path.join(os.path.dirname(_BENCH), "harness")]
 import run_bench  # noqa: E402
-from attnr_bench import faq_sets, metrics, service, xapian_peer  # noqa: E402
+from attnr_harness import faq_sets, metrics, service  # noqa: E402
+from attnr_bench import xapian_peer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

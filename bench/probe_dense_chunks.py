@@ -12,9 +12,11 @@ chosen on the held-out split). Uses the model's reference stack:
 """
 import os
 import sys, time
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_BENCH, os.path.join(os.path.dirname(_BENCH), "harness")]
 import torch, transformers
-from attnr_bench import faq_sets, metrics, xapian_peer
+from attnr_harness import faq_sets, metrics  # noqa: E402
+from attnr_bench import xapian_peer  # noqa: E402
 torch.set_num_threads(2)
 folder = os.path.join(os.environ.get("ATTNR_MODEL_CACHE", os.path.expanduser("~/.cache/attnr/models")), "all-minilm-l6-v2")
 tok = transformers.AutoTokenizer.from_pretrained(folder)

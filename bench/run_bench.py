@@ -21,10 +21,11 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_BENCH, os.path.join(os.path.dirname(_BENCH), "harness")]
 
-from attnr_bench import (faq_sets, langchain_peer, metrics, multihop,  # noqa: E402
-                         service, xapian_peer)
+from attnr_harness import faq_sets, metrics, multihop, service  # noqa: E402
+from attnr_bench import langchain_peer, xapian_peer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VIEW_NAMES = {v: v.removeprefix("SCORING_VIEW_").lower() for v in (

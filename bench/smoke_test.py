@@ -55,7 +55,7 @@ check("## Speed" in report and "Peak server RSS" in report, "speed section")
 # Pooled rows: the FAQ sets (single-gold) apart from the multi-gold set.
 sys.path.insert(0, here)
 import run_bench  # noqa: E402
-from attnr_bench import metrics  # noqa: E402
+from attnr_harness import metrics  # noqa: E402
 sets = [{"name": "a", "queries": [{"gold": [[0, 10]]}] * 2},
         {"name": "b", "queries": [{"gold": [[0, 10]]}]},
         {"name": "hops", "queries": [{"gold": [[0, 10], [20, 30]]}]}]

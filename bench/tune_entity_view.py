@@ -17,8 +17,9 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from attnr_bench import service  # noqa: E402
+_BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_BENCH, os.path.join(os.path.dirname(_BENCH), "harness")]
+from attnr_harness import service  # noqa: E402
 import tune_fusion  # noqa: E402
 
 SHARES = [0.01, 0.02, 0.05, 0.1, 1.0]

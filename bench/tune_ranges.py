@@ -18,8 +18,9 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from attnr_bench import metrics, service  # noqa: E402
+_BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_BENCH, os.path.join(os.path.dirname(_BENCH), "harness")]
+from attnr_harness import metrics, service  # noqa: E402
 import tune_fusion  # noqa: E402
 
 DEPTH = 100

@@ -7,7 +7,7 @@ data only, never on the dev sets.
 
 Two held-out sets, each ranked by one real server (the repository's config)
 with the scope off and on:
-  - a multi-hop set built like the dev one (bench/attnr_bench/multihop.py)
+  - a multi-hop set built like the dev one (harness/attnr_harness/multihop.py)
     but with another seed and its chains planted in the training corpus's
     Perl FAQs instead of Git's user manual: does the scope bring every link
     of a chain into the top 5 (cover-all@5)?
@@ -19,8 +19,9 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from attnr_bench import multihop, service  # noqa: E402
+_BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [_BENCH, os.path.join(os.path.dirname(_BENCH), "harness")]
+from attnr_harness import multihop, service  # noqa: E402
 import tune_fusion  # noqa: E402
 
 SEED = 7

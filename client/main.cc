@@ -1,5 +1,7 @@
 // attnr: command-line client for the attnr retrieval service.
 // See CliUsage() (`attnr help`) for the commands and flags.
+#include <google/protobuf/stubs/logging.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -11,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -378,6 +381,15 @@ int RunHealth(const CliOptions& o, RetrieverClient& client) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A document that is not UTF-8 is sent as it is, so that the server names
+  // the field and the byte offset; protobuf's warning on serializing it
+  // would only repeat that, less exactly.
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*,
+                                     int, const std::string& message) {
+    if (!absl::StrContains(message, "invalid UTF-8")) {
+      std::cerr << "protobuf: " << message << "\n";
+    }
+  });
   auto options = attnr::client::ParseCli(argc, argv);
   if (!options.ok()) {
     std::cerr << "attnr: " << options.status().message() << "\n\n"

@@ -68,9 +68,9 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "bench"))
-from attnr_bench import faq_sets, sources  # noqa: E402
-from attnr_bench.text_builder import TextBuilder  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "harness"))
+from attnr_harness import faq_sets, sources  # noqa: E402
+from attnr_harness.text_builder import TextBuilder  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import real_faqs  # noqa: E402

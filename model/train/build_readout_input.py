@@ -13,7 +13,7 @@ the top --k-train passages, plus the first relevant passage of the top 100 if
 none of those is (the read-out must see the answer to learn from it).
 Held-out questions: every example with index % 20 == 7, the top --k passages
 as they come (the view reranks exactly these when serving). A passage is
-relevant when half of it lies in a gold range (bench/attnr_bench/metrics.py).
+relevant when half of it lies in a gold range (harness/attnr_harness/metrics.py).
 """
 import argparse
 import json
@@ -22,8 +22,8 @@ import random
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "bench"))
-from attnr_bench import metrics, service  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "harness"))
+from attnr_harness import metrics, service  # noqa: E402
 
 
 def main():

@@ -28,6 +28,7 @@ namespace {
 
 using attnr::client::RetrieverClient;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr absl::Duration kTimeout = absl::Seconds(30);
 
@@ -581,9 +582,14 @@ TEST_F(ServerIntegrationTest, CliReportsServerErrorsWithCodeAndExitStatus) {
   EXPECT_THAT(cli.err, HasSubstr("INVALID_ARGUMENT"));
   EXPECT_THAT(cli.err, HasSubstr("invalid UTF-8 at byte offset 11"));
 
+  // Text fields are proto `string`s: the CLI sends the file as it is and
+  // the server names the field and offset; protobuf says nothing of it.
+  EXPECT_THAT(cli.err, Not(HasSubstr("libprotobuf")));
+
+  const std::string good = WriteFile("good.txt", "fine start, good bytes");
   const CommandResult topk = RunShell(
-      Cli(absl::StrCat("retrieve --doc ", bad, " --query espresso --top-k 500 ",
-                       target_flag())));
+      Cli(absl::StrCat("retrieve --doc ", good,
+                       " --query espresso --top-k 500 ", target_flag())));
   EXPECT_EQ(topk.exit_code, 1);
   EXPECT_THAT(topk.err, HasSubstr("options.top_k"));
 
