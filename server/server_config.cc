@@ -57,7 +57,7 @@ absl::Status CheckNoReservedFields(const std::string& text) {
         d->IsReservedName(previous)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "line ", previous_line + 1, ": ", previous,
-          " was removed (reserved in attnr.v1.ServerConfig; see README)"));
+          " was removed (reserved in attnr.v1.ServerConfig; see docs/configuration.md)"));
     }
     if (t.text == "{" || t.text == "<") ++depth;
     if (t.text == "}" || t.text == ">") --depth;
