@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "model/views/llm_attention_view.h"
+#include "model/views/llm/llm_attention_view.h"
 
 namespace attnr {
 

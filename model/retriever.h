@@ -14,7 +14,7 @@
 #include "model/views/dense_view.h"
 #include "model/views/entity_view.h"
 #include "model/views/fusion.h"
-#include "model/views/llm_attention_view.h"
+#include "model/views/llm/llm_attention_view.h"
 #include "model/views/scoring_view.h"
 #include "model/views/view_runner.h"
 

@@ -143,17 +143,9 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::LoadHere(
     return refuse("a vocabulary without [CLS] and [SEP]");
   }
 
-  {
-    // The weights' digest names the model in caches and in ModelInfo.
-    std::ifstream in(folder + "/model.safetensors", std::ios::binary);
-    if (!in) {
-      return absl::NotFoundError(
-          absl::StrCat("cannot open ", folder, "/model.safetensors"));
-    }
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    w->sha256 = runtime::Sha256Hex(bytes.str());
-  }
+  // The weights' digest names the model in caches and in ModelInfo.
+  ASSIGN_OR_RETURN(w->sha256,
+                   runtime::FileSha256Hex(folder + "/model.safetensors"));
   {
     // The folder's own name ("all-minilm-l6-v2"), as the manifest calls it.
     std::string base = folder;

@@ -43,13 +43,6 @@ class KvCacheImpl : public KvCache {
   std::vector<torch::Tensor> k, v;
 };
 
-std::string FileSha256(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
-  return runtime::Sha256Hex(bytes);
-}
-
 torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& w,
                       double eps) {
   return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * w;
@@ -111,6 +104,73 @@ struct LlamaDecoder::Weights {
     return torch::stack({x0 * c - x1 * s, x0 * s + x1 * c}, -1)
         .reshape(x.sizes());
   }
+
+  // The one transformer block (llama.cpp's build_llama layer): `b`
+  // sequences of `t` tokens, x [b*t x dim], at the positions of cos/sin;
+  // each attends to the keys and values of `prefix_k`/`prefix_v`
+  // ([kv_heads x p x head_dim], shared by every sequence; undefined: none)
+  // and to its own, with the additive `bias` [t x p+t] (the causal mask).
+  // Returns the block's output and in *k, *v the pass's own keys (rotated)
+  // and values [b x kv_heads x t x head_dim]; in *probs (when given) the
+  // attention probabilities [b x heads x t x p+t].
+  torch::Tensor Block(int64_t layer, const torch::Tensor& x, int64_t b,
+                      int64_t t, const torch::Tensor& cos,
+                      const torch::Tensor& sin, const torch::Tensor& prefix_k,
+                      const torch::Tensor& prefix_v, const torch::Tensor& bias,
+                      torch::Tensor* k, torch::Tensor* v,
+                      torch::Tensor* probs) const {
+    const LlamaConfig& c = cfg;
+    const LayerWeights& L = layers[layer];
+    const int64_t group = c.heads / c.kv_heads;
+    const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+    torch::Tensor h = RmsNorm(x, L.attn_norm, c.rms_eps);
+    torch::Tensor q = h.matmul(L.wq), kk = h.matmul(L.wk), vv = h.matmul(L.wv);
+    if (c.qkv_bias) {
+      q = q + L.bq;
+      kk = kk + L.bk;
+      vv = vv + L.bv;
+    }
+    // Rotate works on [tokens x heads x head_dim]: sequences stacked along
+    // heads share the position table.
+    auto rotate = [&](const torch::Tensor& m, int64_t heads) {
+      return Rotate(m.view({b, t, heads, c.head_dim})
+                        .transpose(0, 1)
+                        .reshape({t, b * heads, c.head_dim}),
+                    cos, sin)
+          .view({t, b, heads, c.head_dim})
+          .permute({1, 2, 0, 3});  // [b x heads x t x d]
+    };
+    q = rotate(q, c.heads);
+    *k = rotate(kk, c.kv_heads).contiguous();
+    *v = vv.view({b, t, c.kv_heads, c.head_dim})
+             .permute({0, 2, 1, 3})
+             .contiguous();
+    torch::Tensor K = *k, V = *v;
+    if (prefix_k.defined()) {
+      K = torch::cat({prefix_k.unsqueeze(0).expand({b, -1, -1, -1}), K}, 2);
+      V = torch::cat({prefix_v.unsqueeze(0).expand({b, -1, -1, -1}), V}, 2);
+    }
+    if (group > 1) {
+      K = K.repeat_interleave(group, 1);
+      V = V.repeat_interleave(group, 1);
+    }
+    torch::Tensor p =
+        torch::softmax(torch::matmul(q, K.transpose(2, 3)) * scale + bias, -1);
+    if (probs != nullptr) *probs = p;
+    torch::Tensor o =
+        torch::matmul(p, V).permute({0, 2, 1, 3}).reshape({b * t, c.dim});
+    torch::Tensor y = x + o.matmul(L.wo);
+    torch::Tensor h2 = RmsNorm(y, L.ffn_norm, c.rms_eps);
+    return y +
+           (torch::silu(h2.matmul(L.gate)) * h2.matmul(L.up)).matmul(L.down);
+  }
+
+  // The keys (or values) of layer `layer` of `caches`, in order, then
+  // `own` (undefined: none): [kv_heads x tokens x head_dim], or undefined
+  // when there are none.
+  static torch::Tensor Concat(const std::vector<const KvCache*>& caches,
+                              int64_t layer, bool keys,
+                              const torch::Tensor& own);
 };
 
 namespace {
@@ -163,13 +223,9 @@ absl::StatusOr<std::unique_ptr<LlamaDecoder>> LlamaDecoder::Load(
       formats::GgufFile::Open(gguf_path);
   if (!file.ok()) return file.status();
   const formats::GgufFile& f = **file;
-  absl::StatusOr<std::string> arch = f.String("general.architecture");
-  if (!arch.ok()) return arch.status();
-  if (*arch != "llama" && *arch != "qwen2") {
-    return absl::InvalidArgumentError(
-        absl::StrCat(gguf_path, ": architecture '", *arch,
-                     "' is not supported (llama and qwen2 are)"));
-  }
+  // Architecture first, then the tokenizer, then the sizes: an error names
+  // the first problem of a file.
+  RETURN_IF_ERROR(SupportedArchitecture(f, gguf_path).status());
   absl::StatusOr<tokenizers::BpeTokenizer> tokenizer =
       tokenizers::BpeTokenizer::FromGguf(f);
   if (!tokenizer.ok()) {
@@ -177,60 +233,10 @@ absl::StatusOr<std::unique_ptr<LlamaDecoder>> LlamaDecoder::Load(
         tokenizer.status().code(),
         absl::StrCat(gguf_path, ": ", tokenizer.status().message()));
   }
+  ASSIGN_OR_RETURN(LlamaConfig config, ReadLlamaConfig(f, gguf_path));
   auto w = std::make_unique<Weights>(*std::move(tokenizer));
   LlamaConfig& c = w->cfg;
-  c.architecture = *arch;
-  auto uint_key = [&](const std::string& key, int64_t* out) -> absl::Status {
-    absl::StatusOr<uint64_t> v = f.Uint(*arch + "." + key);
-    if (!v.ok()) return v.status();
-    if (*v == 0 || *v > (1u << 24)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(gguf_path, ": ", *arch, ".", key, " = ", *v));
-    }
-    *out = static_cast<int64_t>(*v);
-    return absl::OkStatus();
-  };
-  for (auto [key, out] : std::vector<std::pair<std::string, int64_t*>>{
-           {"block_count", &c.layers},
-           {"embedding_length", &c.dim},
-           {"feed_forward_length", &c.ffn_dim},
-           {"attention.head_count", &c.heads},
-           {"attention.head_count_kv", &c.kv_heads},
-           {"context_length", &c.context}}) {
-    RETURN_IF_ERROR(uint_key(key, out));
-  }
-  if (c.dim % c.heads != 0 || c.heads % c.kv_heads != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(gguf_path, ": ", c.heads, " heads and ", c.kv_heads,
-                     " key-value heads do not divide width ", c.dim));
-  }
-  c.head_dim = c.dim / c.heads;
-  if (absl::StatusOr<uint64_t> rope = f.Uint(*arch + ".rope.dimension_count");
-      rope.ok() && static_cast<int64_t>(*rope) != c.head_dim) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(gguf_path, ": partial RoPE (", *rope, " of ", c.head_dim,
-                     " dimensions) is not supported"));
-  }
-  if (f.Find(*arch + ".rope.scaling.type") != nullptr) {
-    absl::StatusOr<std::string> scaling =
-        f.String(*arch + ".rope.scaling.type");
-    if (!scaling.ok() || *scaling != "none") {
-      return absl::InvalidArgumentError(
-          absl::StrCat(gguf_path, ": RoPE scaling '",
-                       scaling.ok() ? *scaling : "?", "' is not supported"));
-    }
-  }
-  if (absl::StatusOr<double> base = f.Float(*arch + ".rope.freq_base");
-      base.ok()) {
-    c.rope_base = *base;
-  }
-  if (absl::StatusOr<double> eps =
-          f.Float(*arch + ".attention.layer_norm_rms_epsilon");
-      eps.ok()) {
-    c.rms_eps = *eps;
-  }
-  c.qkv_bias = *arch == "qwen2";
-  c.rope_neox = *arch == "qwen2";
+  c = std::move(config);
   c.vocab = static_cast<int64_t>(w->tokenizer.vocab_size());
   w->loaded = max_layers > 0 ? std::min(max_layers, c.layers) : c.layers;
   w->name = gguf_path.substr(gguf_path.find_last_of('/') + 1);
@@ -316,34 +322,40 @@ absl::StatusOr<std::unique_ptr<LlamaDecoder>> LlamaDecoder::Load(
   });
   if (!status.ok()) return status;
   w->file = *std::move(file);
-  w->sha256 = FileSha256(gguf_path);
+  ASSIGN_OR_RETURN(w->sha256, runtime::FileSha256Hex(gguf_path));
   return std::unique_ptr<LlamaDecoder>(new LlamaDecoder(std::move(w)));
 }
 
-absl::StatusOr<std::shared_ptr<const KvCache>> LlamaDecoder::Forward(
-    const std::vector<int32_t>& ids, const std::vector<const KvCache*>& past,
-    bool keep, const std::vector<int>& hidden_layers,
-    const std::vector<int>& attention_layers, ForwardTrace* trace,
-    int64_t chunk) const {
-  const int64_t position = past.empty() ? 0 : past.back()->end_position();
-  return ForwardAt(ids, position, past, keep, hidden_layers, attention_layers,
-                   trace, chunk);
+torch::Tensor LlamaDecoder::Weights::Concat(
+    const std::vector<const KvCache*>& caches, int64_t layer, bool keys,
+    const torch::Tensor& own) {
+  std::vector<torch::Tensor> parts;
+  for (const KvCache* p : caches) {
+    const auto* impl = static_cast<const KvCacheImpl*>(p);
+    parts.push_back(keys ? impl->k[layer] : impl->v[layer]);
+  }
+  if (own.defined()) parts.push_back(own);
+  if (parts.empty()) return torch::Tensor();
+  return parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
 }
 
-absl::StatusOr<std::shared_ptr<const KvCache>> LlamaDecoder::ForwardAt(
-    const std::vector<int32_t>& ids, int64_t position,
-    const std::vector<const KvCache*>& past, bool keep,
-    const std::vector<int>& hidden_layers,
-    const std::vector<int>& attention_layers, ForwardTrace* trace,
-    int64_t chunk) const {
-  const LlamaConfig& c = w_->cfg;
+absl::Status LlamaDecoder::CheckIds(const std::vector<int32_t>& ids,
+                                    absl::string_view where) const {
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] < 0 || ids[i] >= c.vocab) {
+    if (ids[i] < 0 || ids[i] >= w_->cfg.vocab) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "token id ", ids[i], " at ", i, " is outside the vocabulary"));
+          "token id ", ids[i], " at ", i, where, " is outside the vocabulary"));
     }
   }
-  for (const std::vector<int>* layers : {&hidden_layers, &attention_layers}) {
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const KvCache>> LlamaDecoder::Forward(
+    const std::vector<int32_t>& ids, const ForwardOptions& options) const {
+  const LlamaConfig& c = w_->cfg;
+  RETURN_IF_ERROR(CheckIds(ids, ""));
+  for (const std::vector<int>* layers :
+       {&options.hidden_layers, &options.attention_layers}) {
     for (int l : *layers) {
       if (l < 1 || l > w_->loaded) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -354,23 +366,26 @@ absl::StatusOr<std::shared_ptr<const KvCache>> LlamaDecoder::ForwardAt(
   if (ids.empty()) {
     return absl::InvalidArgumentError("no tokens to run");
   }
-  chunk = std::max<int64_t>(1, chunk);
+  const std::vector<const KvCache*>& past = options.past;
+  const int64_t position =
+      options.position.value_or(past.empty() ? 0 : past.back()->end_position());
+  const int64_t chunk = std::max<int64_t>(1, options.chunk);
+  ForwardTrace* trace = options.trace;
   auto own = std::make_shared<KvCacheImpl>(position, w_->loaded);
   const int64_t n = static_cast<int64_t>(ids.size());
   int64_t past_tokens = 0;
   for (const KvCache* p : past) past_tokens += p->tokens();
   const int64_t keys_total = past_tokens + n;
   if (trace != nullptr) {
-    trace->hidden.assign(hidden_layers.size(), std::vector<float>(n * c.dim));
-    trace->attention.assign(attention_layers.size(),
+    trace->hidden.assign(options.hidden_layers.size(),
+                         std::vector<float>(n * c.dim));
+    trace->attention.assign(options.attention_layers.size(),
                             std::vector<float>(c.heads * n * keys_total, 0.0f));
     trace->keys = keys_total;
   }
 
   runtime::TorchThread::Get().Run([&] {
     torch::NoGradGuard no_grad;
-    const int64_t group = c.heads / c.kv_heads;
-    const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
     for (int64_t start = 0; start < n; start += chunk) {
       const int64_t t = std::min(chunk, n - start);
       std::vector<int32_t> part(ids.begin() + start, ids.begin() + start + t);
@@ -394,41 +409,25 @@ absl::StatusOr<std::shared_ptr<const KvCache>> LlamaDecoder::ForwardAt(
             {torch::zeros({t, past_tokens}, bias.options()), bias}, 1);
       }
       for (int64_t l = 0; l < w_->loaded; ++l) {
-        const LayerWeights& L = w_->layers[l];
-        torch::Tensor h = RmsNorm(x, L.attn_norm, c.rms_eps);
-        torch::Tensor q = h.matmul(L.wq), k = h.matmul(L.wk),
-                      v = h.matmul(L.wv);
-        if (c.qkv_bias) {
-          q = q + L.bq;
-          k = k + L.bk;
-          v = v + L.bv;
-        }
-        q = w_->Rotate(q.view({t, c.heads, c.head_dim}), cos, sin);
-        k = w_->Rotate(k.view({t, c.kv_heads, c.head_dim}), cos, sin);
-        k = k.transpose(0, 1).contiguous();  // [kv_heads x t x head_dim]
-        v = v.view({t, c.kv_heads, c.head_dim}).transpose(0, 1).contiguous();
-        own->k[l] = own->k[l].defined() ? torch::cat({own->k[l], k}, 1) : k;
-        own->v[l] = own->v[l].defined() ? torch::cat({own->v[l], v}, 1) : v;
-        std::vector<torch::Tensor> ks, vs;
-        for (const KvCache* p : past) {
-          const auto* impl = static_cast<const KvCacheImpl*>(p);
-          ks.push_back(impl->k[l]);
-          vs.push_back(impl->v[l]);
-        }
-        ks.push_back(own->k[l]);
-        vs.push_back(own->v[l]);
-        torch::Tensor K = ks.size() == 1 ? ks[0] : torch::cat(ks, 1);
-        torch::Tensor V = vs.size() == 1 ? vs[0] : torch::cat(vs, 1);
-        if (group > 1) {
-          K = K.repeat_interleave(group, 0);
-          V = V.repeat_interleave(group, 0);
-        }
-        torch::Tensor scores =
-            torch::matmul(q.transpose(0, 1), K.transpose(1, 2)) * scale + bias;
-        torch::Tensor probs = torch::softmax(scores, -1);  // [heads x t x keys]
-        for (size_t a = 0; a < attention_layers.size(); ++a) {
-          if (attention_layers[a] != l + 1) continue;
-          torch::Tensor cpu = probs.to(torch::kCPU).contiguous();
+        const bool want_probs =
+            trace != nullptr &&
+            std::find(options.attention_layers.begin(),
+                      options.attention_layers.end(),
+                      l + 1) != options.attention_layers.end();
+        torch::Tensor k, v, probs;
+        x = w_->Block(l, x, 1, t, cos, sin,
+                      Weights::Concat(past, l, true, own->k[l]),
+                      Weights::Concat(past, l, false, own->v[l]), bias, &k, &v,
+                      want_probs ? &probs : nullptr);
+        own->k[l] =
+            own->k[l].defined() ? torch::cat({own->k[l], k[0]}, 1) : k[0];
+        own->v[l] =
+            own->v[l].defined() ? torch::cat({own->v[l], v[0]}, 1) : v[0];
+        for (size_t a = 0; want_probs && a < options.attention_layers.size();
+             ++a) {
+          if (options.attention_layers[a] != l + 1) continue;
+          // [heads x t x keys] of this chunk, into the trace's rows.
+          torch::Tensor cpu = probs[0].to(torch::kCPU).contiguous();
           const int64_t keys = cpu.size(2);
           float* dst = trace->attention[a].data();
           const float* src = cpu.data_ptr<float>();
@@ -440,14 +439,9 @@ absl::StatusOr<std::shared_ptr<const KvCache>> LlamaDecoder::ForwardAt(
             }
           }
         }
-        torch::Tensor o =
-            torch::matmul(probs, V).transpose(0, 1).reshape({t, c.dim});
-        x = x + o.matmul(L.wo);
-        torch::Tensor h2 = RmsNorm(x, L.ffn_norm, c.rms_eps);
-        x = x +
-            (torch::silu(h2.matmul(L.gate)) * h2.matmul(L.up)).matmul(L.down);
-        for (size_t a = 0; a < hidden_layers.size(); ++a) {
-          if (hidden_layers[a] != l + 1) continue;
+        for (size_t a = 0; trace != nullptr && a < options.hidden_layers.size();
+             ++a) {
+          if (options.hidden_layers[a] != l + 1) continue;
           torch::Tensor out =
               l + 1 == c.layers ? RmsNorm(x, w_->output_norm, c.rms_eps) : x;
           out = out.to(torch::kCPU).contiguous();
@@ -458,7 +452,7 @@ absl::StatusOr<std::shared_ptr<const KvCache>> LlamaDecoder::ForwardAt(
     }
   });
   own->tokens_ = n;
-  if (!keep) return std::shared_ptr<const KvCache>();
+  if (!options.keep) return std::shared_ptr<const KvCache>();
   return std::shared_ptr<const KvCache>(std::move(own));
 }
 
@@ -466,19 +460,13 @@ absl::StatusOr<std::vector<std::shared_ptr<const KvCache>>>
 LlamaDecoder::ForwardBatch(const std::vector<std::vector<int32_t>>& sequences,
                            int64_t position,
                            const std::vector<const KvCache*>& past) const {
-  const LlamaConfig& c = w_->cfg;
   int64_t longest = 0;
   for (size_t s = 0; s < sequences.size(); ++s) {
     if (sequences[s].empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("sequence ", s, " is empty"));
     }
-    for (int32_t id : sequences[s]) {
-      if (id < 0 || id >= c.vocab) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "token id ", id, " in sequence ", s, " is outside the vocabulary"));
-      }
-    }
+    RETURN_IF_ERROR(CheckIds(sequences[s], absl::StrCat(" in sequence ", s)));
     longest = std::max<int64_t>(longest, sequences[s].size());
   }
   std::vector<std::shared_ptr<const KvCache>> out;
@@ -494,8 +482,6 @@ LlamaDecoder::ForwardBatch(const std::vector<std::vector<int32_t>>& sequences,
   }
   runtime::TorchThread::Get().Run([&] {
     torch::NoGradGuard no_grad;
-    const int64_t group = c.heads / c.kv_heads;
-    const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
     std::vector<int32_t> ids(b * t, 0);  // Padding after each sequence.
     for (int64_t s = 0; s < b; ++s) {
       std::copy(sequences[s].begin(), sequences[s].end(), ids.begin() + s * t);
@@ -517,63 +503,16 @@ LlamaDecoder::ForwardBatch(const std::vector<std::vector<int32_t>>& sequences,
           torch::cat({torch::zeros({t, past_tokens}, bias.options()), bias}, 1);
     }
     for (int64_t l = 0; l < w_->loaded; ++l) {
-      const LayerWeights& L = w_->layers[l];
-      torch::Tensor h = RmsNorm(x, L.attn_norm, c.rms_eps);
-      torch::Tensor q = h.matmul(L.wq), k = h.matmul(L.wk), v = h.matmul(L.wv);
-      if (c.qkv_bias) {
-        q = q + L.bq;
-        k = k + L.bk;
-        v = v + L.bv;
-      }
-      // Rotate works on [tokens x heads x head_dim]: sequences stacked
-      // along tokens share the position table.
-      q = w_->Rotate(q.view({b, t, c.heads, c.head_dim})
-                         .transpose(0, 1)
-                         .reshape({t, b * c.heads, c.head_dim}),
-                     cos, sin)
-              .view({t, b, c.heads, c.head_dim})
-              .permute({1, 2, 0, 3});  // [b x heads x t x d]
-      k = w_->Rotate(k.view({b, t, c.kv_heads, c.head_dim})
-                         .transpose(0, 1)
-                         .reshape({t, b * c.kv_heads, c.head_dim}),
-                     cos, sin)
-              .view({t, b, c.kv_heads, c.head_dim})
-              .permute({1, 2, 0, 3})
-              .contiguous();  // [b x kv_heads x t x d]
-      v = v.view({b, t, c.kv_heads, c.head_dim})
-              .permute({0, 2, 1, 3})
-              .contiguous();
+      torch::Tensor k, v;
+      x = w_->Block(l, x, b, t, cos, sin,
+                    Weights::Concat(past, l, true, torch::Tensor()),
+                    Weights::Concat(past, l, false, torch::Tensor()), bias, &k,
+                    &v, nullptr);
       for (int64_t s = 0; s < b; ++s) {
         const int64_t n = caches[s]->tokens_;
         caches[s]->k[l] = k[s].narrow(1, 0, n).contiguous();
         caches[s]->v[l] = v[s].narrow(1, 0, n).contiguous();
       }
-      torch::Tensor K = k, V = v;
-      if (past_tokens > 0) {
-        std::vector<torch::Tensor> ks, vs;
-        for (const KvCache* p : past) {
-          const auto* impl = static_cast<const KvCacheImpl*>(p);
-          ks.push_back(impl->k[l]);
-          vs.push_back(impl->v[l]);
-        }
-        torch::Tensor pk =
-            torch::cat(ks, 1).unsqueeze(0).expand({b, -1, -1, -1});
-        torch::Tensor pv =
-            torch::cat(vs, 1).unsqueeze(0).expand({b, -1, -1, -1});
-        K = torch::cat({pk, k}, 2);
-        V = torch::cat({pv, v}, 2);
-      }
-      if (group > 1) {
-        K = K.repeat_interleave(group, 1);
-        V = V.repeat_interleave(group, 1);
-      }
-      torch::Tensor probs = torch::softmax(
-          torch::matmul(q, K.transpose(2, 3)) * scale + bias, -1);
-      torch::Tensor o =
-          torch::matmul(probs, V).permute({0, 2, 1, 3}).reshape({b * t, c.dim});
-      x = x + o.matmul(L.wo);
-      torch::Tensor h2 = RmsNorm(x, L.ffn_norm, c.rms_eps);
-      x = x + (torch::silu(h2.matmul(L.gate)) * h2.matmul(L.up)).matmul(L.down);
     }
   });
   for (auto& cache : caches) out.push_back(std::move(cache));
@@ -587,9 +526,10 @@ absl::StatusOr<std::vector<int32_t>> LlamaDecoder::NextTokens(
     return absl::FailedPreconditionError("NextTokens needs every layer loaded");
   }
   ForwardTrace trace;
-  absl::StatusOr<std::shared_ptr<const KvCache>> run =
-      Forward(ids, {}, false, {static_cast<int>(c.layers)}, {}, &trace);
-  if (!run.ok()) return run.status();
+  ForwardOptions options;
+  options.hidden_layers = {static_cast<int>(c.layers)};
+  options.trace = &trace;
+  RETURN_IF_ERROR(Forward(ids, options).status());
   std::vector<int32_t> out(ids.size());
   runtime::TorchThread::Get().Run([&] {
     torch::NoGradGuard no_grad;

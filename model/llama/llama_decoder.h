@@ -3,30 +3,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/llama/llama_config.h"
 #include "model/tokenizers/bpe_tokenizer.h"
 
 namespace attnr::llama {
-
-// Hyper-parameters of a Llama-architecture decoder, from GGUF metadata.
-struct LlamaConfig {
-  std::string architecture;  // "llama" or "qwen2".
-  int64_t layers = 0;
-  int64_t dim = 0;
-  int64_t ffn_dim = 0;
-  int64_t heads = 0;
-  int64_t kv_heads = 0;
-  int64_t head_dim = 0;
-  int64_t vocab = 0;
-  int64_t context = 0;  // Trained context length.
-  double rope_base = 10000.0;
-  double rms_eps = 1e-5;
-  bool qkv_bias = false;   // Qwen 2.
-  bool rope_neox = false;  // Rotate halves (Qwen 2), not adjacent pairs.
-};
 
 // Keys and values of a run of tokens at every loaded layer, for later
 // tokens to attend to (a document passage read once, reused by queries).
@@ -54,6 +39,25 @@ struct ForwardTrace {
   int64_t keys = 0;
 };
 
+// How one Forward pass runs and what it returns.
+struct ForwardOptions {
+  // Caches the pass attends to, in order (their positions are their own).
+  std::vector<const KvCache*> past;
+  // Position of the first id; unset: right after the last of `past` (0
+  // without any). Passages read separately and attended to together give
+  // the position past the longest of them.
+  std::optional<int64_t> position;
+  // Return the pass's own cache.
+  bool keep = false;
+  // With `trace`: the hidden states after these layers and the attention
+  // probabilities at these (1-based).
+  std::vector<int> hidden_layers;
+  std::vector<int> attention_layers;
+  ForwardTrace* trace = nullptr;
+  // Long inputs run in chunks of this many tokens, the cache carried.
+  int64_t chunk = 512;
+};
+
 // A Llama-architecture decoder (RMSNorm, RoPE, grouped-query attention,
 // SwiGLU; Qwen 2's QKV bias) read from a GGUF file, weights dequantised to
 // float at load; with the file's byte-level BPE tokenizer. Runs on the
@@ -78,31 +82,15 @@ class LlamaDecoder {
   const std::string& name() const;
   const std::string& sha256() const;
 
-  // Runs `ids` at positions after `past` (in order; their positions are
-  // consecutive from the first's begin_position, or from 0 without any),
-  // through the loaded layers. Returns the new tokens' cache when `keep`,
-  // and in `trace` (if given) the hidden states of `hidden_layers` and the
-  // attention probabilities of `attention_layers`. Long inputs are run in
-  // chunks of `chunk` tokens with the cache carried. Errors:
-  // INVALID_ARGUMENT (an id outside the vocabulary, a layer not loaded).
+  // Runs `ids` through the loaded layers after `options.past`. Returns the
+  // new tokens' cache when options.keep, and fills options.trace. Errors:
+  // INVALID_ARGUMENT (an id outside the vocabulary, a layer not loaded, no
+  // ids).
   absl::StatusOr<std::shared_ptr<const KvCache>> Forward(
-      const std::vector<int32_t>& ids, const std::vector<const KvCache*>& past,
-      bool keep, const std::vector<int>& hidden_layers,
-      const std::vector<int>& attention_layers, ForwardTrace* trace,
-      int64_t chunk = 512) const;
-
-  // Like Forward, but `ids` start at `position` whatever `past` holds (each
-  // cache keeps the positions it was made at): passages read separately and
-  // attended to together.
-  absl::StatusOr<std::shared_ptr<const KvCache>> ForwardAt(
-      const std::vector<int32_t>& ids, int64_t position,
-      const std::vector<const KvCache*>& past, bool keep,
-      const std::vector<int>& hidden_layers,
-      const std::vector<int>& attention_layers, ForwardTrace* trace,
-      int64_t chunk = 512) const;
+      const std::vector<int32_t>& ids, const ForwardOptions& options) const;
 
   // Several sequences side by side, each after the same `past` from
-  // `position` (as ForwardAt(ids, position, past, keep=true) each): one
+  // `position` (as Forward with keep each): one
   // cache per sequence, in one batched pass (padded to the longest), so
   // short passages make GEMMs large enough to run near peak.
   absl::StatusOr<std::vector<std::shared_ptr<const KvCache>>> ForwardBatch(
@@ -116,6 +104,10 @@ class LlamaDecoder {
 
  private:
   struct Weights;
+  // INVALID_ARGUMENT naming an id outside the vocabulary (`where` follows
+  // its index in the message).
+  absl::Status CheckIds(const std::vector<int32_t>& ids,
+                        absl::string_view where) const;
   explicit LlamaDecoder(std::unique_ptr<Weights> weights);
   std::unique_ptr<Weights> w_;
 };

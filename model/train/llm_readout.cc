@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "model/llama/attention_readout_file.h"
+#include "model/views/llm/attention_readout_file.h"
 
 namespace attnr::train {
 namespace {
@@ -73,7 +73,7 @@ double ReciprocalRank(const std::vector<double>& scores,
 
 }  // namespace
 
-absl::Status ComputeReadoutFeatures(const llama::AttentionReader& reader,
+absl::Status ComputeReadoutFeatures(const views::AttentionReader& reader,
                                     const std::string& input_jsonl,
                                     const std::string& features_jsonl) {
   std::set<std::string> done;
@@ -140,7 +140,7 @@ absl::Status ComputeReadoutFeatures(const llama::AttentionReader& reader,
   return absl::OkStatus();
 }
 
-absl::Status FitReadout(const llama::AttentionReader& reader,
+absl::Status FitReadout(const views::AttentionReader& reader,
                         const std::string& features_jsonl,
                         const ReadoutFitOptions& options,
                         const std::string& out_path,
@@ -161,7 +161,7 @@ absl::Status FitReadout(const llama::AttentionReader& reader,
   const std::vector<int>& layers = reader.layers();
   const int64_t heads = reader.heads();
   const int64_t nl = static_cast<int64_t>(layers.size());
-  const int64_t F = llama::kQueryGroups * nl * heads;
+  const int64_t F = views::kQueryGroups * nl * heads;
 
   // Standardization over the training passages.
   std::vector<double> mean(F, 0), var(F, 0);
@@ -342,7 +342,7 @@ absl::Status FitReadout(const llama::AttentionReader& reader,
       "\nWritten: layers 1 to %d, L2 %g (held-out %.3f vs BM25 %.3f).\n",
       chosen->depth, chosen->l2, chosen->held_mrr, bm25);
 
-  llama::AttentionReadout r;
+  views::AttentionReadout r;
   r.model_sha256 = reader.decoder().sha256();
   r.model_name = reader.decoder().name();
   for (int l : layers) {
@@ -363,7 +363,7 @@ absl::Status FitReadout(const llama::AttentionReader& reader,
       "L2 %g; held-out MRR@10 %.3f among BM25's top candidates (BM25 order "
       "%.3f)",
       train.size(), chosen->depth, chosen->l2, chosen->held_mrr, bm25);
-  if (absl::Status s = llama::WriteAttentionReadout(r, out_path); !s.ok())
+  if (absl::Status s = views::WriteAttentionReadout(r, out_path); !s.ok())
     return s;
   std::ofstream rep(report_path);
   rep << report.str();

@@ -3,7 +3,7 @@
 
 // Training the LLM attention view's read-out with the backbone frozen
 // (attnr-train --llm_readout_input). Two stages, both resumable:
-//   1. features: the reader (model/llama/attention_reader.h) reads each
+//   1. features: the reader (model/views/llm/attention_reader.h) reads each
 //      question's candidate passages (model/train/build_readout_input.py)
 //      and the question; the attention mass per passage, query group,
 //      layer and head is appended to a JSONL file, one question per line
@@ -16,11 +16,11 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "model/llama/attention_reader.h"
+#include "model/views/llm/attention_reader.h"
 
 namespace attnr::train {
 
-absl::Status ComputeReadoutFeatures(const llama::AttentionReader& reader,
+absl::Status ComputeReadoutFeatures(const views::AttentionReader& reader,
                                     const std::string& input_jsonl,
                                     const std::string& features_jsonl);
 
@@ -37,8 +37,9 @@ struct ReadoutFitOptions {
 };
 
 // Fits on the "train" questions, measures on the "heldout" ones, writes
-// the read-out (model/llama/attention_readout_file.h) and a Markdown report.
-absl::Status FitReadout(const llama::AttentionReader& reader,
+// the read-out (model/views/llm/attention_readout_file.h) and a Markdown
+// report.
+absl::Status FitReadout(const views::AttentionReader& reader,
                         const std::string& features_jsonl,
                         const ReadoutFitOptions& options,
                         const std::string& out_path,

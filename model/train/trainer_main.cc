@@ -19,9 +19,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "model/llama/attention_reader.h"
 #include "model/llama/llama_decoder.h"
 #include "model/train/llm_readout.h"
+#include "model/views/llm/attention_reader.h"
 
 ABSL_FLAG(std::string, llm, "",
           "GGUF decoder whose attention read-out to train.");
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   if (!decoder.ok()) Die(std::string(decoder.status().message()));
   std::vector<int> layers;
   for (int l = 1; l <= (*decoder)->loaded_layers(); ++l) layers.push_back(l);
-  auto reader = attnr::llama::AttentionReader::Create(decoder->get(), layers);
+  auto reader = attnr::views::AttentionReader::Create(decoder->get(), layers);
   if (!reader.ok()) Die(std::string(reader.status().message()));
   absl::Status s =
       attnr::train::ComputeReadoutFeatures(**reader, input, features);

@@ -4,7 +4,7 @@
 // same whatever their order (each keeps its own positions), and a cached
 // passage gives what a fresh read gives. The read-out file: round trip,
 // and refusals of damaged or mis-shaped files.
-#include "model/llama/attention_reader.h"
+#include "model/views/llm/attention_reader.h"
 
 #include <cmath>
 #include <cstdio>
@@ -14,10 +14,10 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "model/llama/attention_readout_file.h"
+#include "model/views/llm/attention_readout_file.h"
 #include "tests/unit/pretrained_model_folder.h"
 
-namespace attnr::llama {
+namespace attnr::views {
 namespace {
 
 using ::testing::HasSubstr;
@@ -30,7 +30,7 @@ std::string GgufPath() {
 class AttentionReaderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto loaded = LlamaDecoder::Load(GgufPath(), 2, 8);
+    auto loaded = llama::LlamaDecoder::Load(GgufPath(), 2, 8);
     if (!loaded.ok()) return;
     decoder_ = loaded->release();
     auto reader = AttentionReader::Create(decoder_, {2, 8, 5});
@@ -39,10 +39,10 @@ class AttentionReaderTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_NE(reader_, nullptr) << GgufPath() << " (run `make models` first)";
   }
-  static LlamaDecoder* decoder_;
+  static llama::LlamaDecoder* decoder_;
   static AttentionReader* reader_;
 };
-LlamaDecoder* AttentionReaderTest::decoder_ = nullptr;
+llama::LlamaDecoder* AttentionReaderTest::decoder_ = nullptr;
 AttentionReader* AttentionReaderTest::reader_ = nullptr;
 
 const char kA[] = "The espresso grinder must be descaled every fourteen days.";
@@ -164,4 +164,4 @@ TEST(AttentionReadoutFileTest, RefusesDamagedAndMisShapedFiles) {
 }
 
 }  // namespace
-}  // namespace attnr::llama
+}  // namespace attnr::views

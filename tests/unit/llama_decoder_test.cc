@@ -19,6 +19,20 @@
 namespace attnr::llama {
 namespace {
 
+// The options of one Forward pass, in the order the tests name them.
+ForwardOptions Pass(std::vector<const KvCache*> past, bool keep,
+                    std::vector<int> hidden, std::vector<int> attention,
+                    ForwardTrace* trace, int64_t chunk = 512) {
+  ForwardOptions o;
+  o.past = std::move(past);
+  o.keep = keep;
+  o.hidden_layers = std::move(hidden);
+  o.attention_layers = std::move(attention);
+  o.trace = trace;
+  o.chunk = chunk;
+  return o;
+}
+
 using ::testing::HasSubstr;
 
 std::string GgufPath() {
@@ -101,7 +115,8 @@ TEST_F(LlamaDecoderTest, HiddenStatesAndAttentionMatchTransformers) {
   }
   ForwardTrace trace;
   ASSERT_TRUE(
-      decoder_->Forward(ids, {}, false, layers, attention_layers, &trace).ok());
+      decoder_->Forward(ids, Pass({}, false, layers, attention_layers, &trace))
+          .ok());
   const int64_t n = ids.size(), dim = 576;
   for (size_t a = 0; a < layers.size(); ++a) {
     SCOPED_TRACE(layers[a]);
@@ -163,10 +178,11 @@ TEST_F(LlamaDecoderTest, GreedyNextTokensAgreeWithTransformers) {
 TEST_F(LlamaDecoderTest, ChunksAndCachesEqualOnePass) {
   const std::vector<int32_t> ids = Vectors()["short_ids"];
   ForwardTrace whole;
-  ASSERT_TRUE(decoder_->Forward(ids, {}, false, {12}, {12}, &whole).ok());
+  ASSERT_TRUE(decoder_->Forward(ids, Pass({}, false, {12}, {12}, &whole)).ok());
   // The same tokens in chunks of 5.
   ForwardTrace chunked;
-  ASSERT_TRUE(decoder_->Forward(ids, {}, false, {12}, {12}, &chunked, 5).ok());
+  ASSERT_TRUE(
+      decoder_->Forward(ids, Pass({}, false, {12}, {12}, &chunked, 5)).ok());
   ASSERT_EQ(chunked.hidden[0].size(), whole.hidden[0].size());
   for (size_t i = 0; i < whole.hidden[0].size(); ++i) {
     ASSERT_NEAR(chunked.hidden[0][i], whole.hidden[0][i],
@@ -176,13 +192,14 @@ TEST_F(LlamaDecoderTest, ChunksAndCachesEqualOnePass) {
   // The first 30 tokens as a cache, the rest attending to it.
   const std::vector<int32_t> head(ids.begin(), ids.begin() + 30);
   const std::vector<int32_t> tail(ids.begin() + 30, ids.end());
-  auto cache = decoder_->Forward(head, {}, true, {}, {}, nullptr);
+  auto cache = decoder_->Forward(head, Pass({}, true, {}, {}, nullptr));
   ASSERT_TRUE(cache.ok() && *cache != nullptr);
   EXPECT_EQ((*cache)->tokens(), 30);
   EXPECT_EQ((*cache)->end_position(), 30);
   ForwardTrace rest;
   ASSERT_TRUE(
-      decoder_->Forward(tail, {cache->get()}, false, {12}, {12}, &rest).ok());
+      decoder_->Forward(tail, Pass({cache->get()}, false, {12}, {12}, &rest))
+          .ok());
   const int64_t n = ids.size(), dim = 576;
   for (size_t i = 0; i < tail.size() * dim; ++i) {
     ASSERT_NEAR(rest.hidden[0][i], whole.hidden[0][30 * dim + i],
@@ -199,9 +216,10 @@ TEST_F(LlamaDecoderTest, ChunksAndCachesEqualOnePass) {
   EXPECT_EQ((*batch)[0]->tokens(), 30);
   EXPECT_EQ((*batch)[1]->tokens(), static_cast<int64_t>(other.size()));
   ForwardTrace from_batch;
-  ASSERT_TRUE(
-      decoder_->Forward(tail, {(*batch)[0].get()}, false, {12}, {}, &from_batch)
-          .ok());
+  ASSERT_TRUE(decoder_
+                  ->Forward(tail, Pass({(*batch)[0].get()}, false, {12}, {},
+                                       &from_batch))
+                  .ok());
   for (size_t i = 0; i < tail.size() * dim; ++i) {
     ASSERT_NEAR(from_batch.hidden[0][i], whole.hidden[0][30 * dim + i],
                 SplitTolerance(whole.hidden[0][30 * dim + i]))
@@ -218,15 +236,17 @@ TEST_F(LlamaDecoderTest, ChunksAndCachesEqualOnePass) {
 }
 
 TEST_F(LlamaDecoderTest, RefusesBadIdsAndLayers) {
-  EXPECT_THAT(decoder_->Forward({1, 70000}, {}, false, {}, {}, nullptr)
+  EXPECT_THAT(decoder_->Forward({1, 70000}, Pass({}, false, {}, {}, nullptr))
                   .status()
                   .message(),
               HasSubstr("token id 70000 at 1"));
-  EXPECT_THAT(
-      decoder_->Forward({1}, {}, false, {31}, {}, nullptr).status().message(),
-      HasSubstr("layer 31 is not loaded"));
-  EXPECT_EQ(decoder_->Forward({}, {}, false, {}, {}, nullptr).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(decoder_->Forward({1}, Pass({}, false, {31}, {}, nullptr))
+                  .status()
+                  .message(),
+              HasSubstr("layer 31 is not loaded"));
+  EXPECT_EQ(
+      decoder_->Forward({}, Pass({}, false, {}, {}, nullptr)).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 TEST(LlamaDecoderLoadTest, LoadsOnlyTheLayersAskedAndRefusesOtherFiles) {

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "model/llama/attention_readout_file.h"
+#include "model/views/llm/attention_readout_file.h"
 #include "tests/unit/pretrained_model_folder.h"
 
 namespace attnr {
@@ -119,7 +119,7 @@ TEST(ReadoutTrainerTest, FitsWritesAndResumesTheReadout) {
   ASSERT_EQ(first.exit_code, 0) << first.err;
   EXPECT_EQ(Lines(features), 6);
 
-  auto readout = llama::ReadAttentionReadout(out);
+  auto readout = views::ReadAttentionReadout(out);
   ASSERT_TRUE(readout.ok()) << readout.status();
   EXPECT_EQ(readout->layers, (std::vector<int>{1, 2, 3, 4}));
   EXPECT_EQ(readout->weights.size(), readout->features());
@@ -132,7 +132,7 @@ TEST(ReadoutTrainerTest, FitsWritesAndResumesTheReadout) {
   const TrainRun again = Train(args);
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(ReadFile(features), before);
-  auto refit = llama::ReadAttentionReadout(out);
+  auto refit = views::ReadAttentionReadout(out);
   ASSERT_TRUE(refit.ok()) << refit.status();
   EXPECT_EQ(refit->PayloadSha256(), readout->PayloadSha256());
 }

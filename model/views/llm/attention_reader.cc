@@ -1,13 +1,14 @@
-#include "model/llama/attention_reader.h"
+#include "model/views/llm/attention_reader.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 
-namespace attnr::llama {
+namespace attnr::views {
 
 absl::StatusOr<std::unique_ptr<AttentionReader>> AttentionReader::Create(
-    const LlamaDecoder* decoder, std::vector<int> layers, ReaderPrompt prompt) {
+    const llama::LlamaDecoder* decoder, std::vector<int> layers,
+    ReaderPrompt prompt) {
   std::unique_ptr<AttentionReader> r(new AttentionReader());
   r->decoder_ = decoder;
   r->prompt_ = std::move(prompt);
@@ -34,8 +35,10 @@ absl::StatusOr<std::unique_ptr<AttentionReader>> AttentionReader::Create(
     return absl::InvalidArgumentError(
         "the reader's prefix and the text after the query must not be empty");
   }
-  absl::StatusOr<std::shared_ptr<const KvCache>> prefix =
-      decoder->Forward(r->prefix_ids_, {}, true, {}, {}, nullptr);
+  llama::ForwardOptions keep;
+  keep.keep = true;
+  absl::StatusOr<std::shared_ptr<const llama::KvCache>> prefix =
+      decoder->Forward(r->prefix_ids_, keep);
   if (!prefix.ok()) return prefix.status();
   r->prefix_ = *std::move(prefix);
   return r;
@@ -75,21 +78,24 @@ std::vector<int32_t> AttentionReader::PassageIds(absl::string_view text) const {
   return ids;
 }
 
-absl::StatusOr<std::shared_ptr<const KvCache>> AttentionReader::ReadPassage(
-    const std::vector<int32_t>& ids) const {
+absl::StatusOr<std::shared_ptr<const llama::KvCache>>
+AttentionReader::ReadPassage(const std::vector<int32_t>& ids) const {
   if (ids.empty()) return absl::InvalidArgumentError("empty passage");
-  return decoder_->ForwardAt(ids, prefix_->end_position(), {prefix_.get()},
-                             true, {}, {}, nullptr);
+  llama::ForwardOptions options;
+  options.past = {prefix_.get()};
+  options.position = prefix_->end_position();
+  options.keep = true;
+  return decoder_->Forward(ids, options);
 }
 
-absl::StatusOr<std::vector<std::shared_ptr<const KvCache>>>
+absl::StatusOr<std::vector<std::shared_ptr<const llama::KvCache>>>
 AttentionReader::ReadPassages(
     const std::vector<std::vector<int32_t>>& ids) const {
   return decoder_->ForwardBatch(ids, prefix_->end_position(), {prefix_.get()});
 }
 
 absl::StatusOr<std::vector<std::vector<float>>> AttentionReader::Attend(
-    const std::vector<const KvCache*>& passages, absl::string_view query,
+    const std::vector<const llama::KvCache*>& passages, absl::string_view query,
     int64_t* query_tokens,
     std::vector<std::vector<float>>* token_attention) const {
   std::vector<int32_t> ids = before_ids_;
@@ -101,15 +107,21 @@ absl::StatusOr<std::vector<std::vector<float>>> AttentionReader::Attend(
   ids.insert(ids.end(), after_ids_.begin(), after_ids_.end());
   if (query_tokens != nullptr) *query_tokens = static_cast<int64_t>(ids.size());
 
-  std::vector<const KvCache*> past = {prefix_.get()};
+  std::vector<const llama::KvCache*> past = {prefix_.get()};
   int64_t longest = 0;
-  for (const KvCache* p : passages) {
+  for (const llama::KvCache* p : passages) {
     past.push_back(p);
     longest = std::max(longest, p->tokens());
   }
-  ForwardTrace trace;
-  absl::StatusOr<std::shared_ptr<const KvCache>> run = decoder_->ForwardAt(
-      ids, prefix_->end_position() + longest, past, false, {}, layers_, &trace);
+  llama::ForwardTrace trace;
+  llama::ForwardOptions options;
+  options.past = std::move(past);
+  // After the longest passage: each was read from the same position.
+  options.position = prefix_->end_position() + longest;
+  options.attention_layers = layers_;
+  options.trace = &trace;
+  absl::StatusOr<std::shared_ptr<const llama::KvCache>> run =
+      decoder_->Forward(ids, options);
   if (!run.ok()) return run.status();
 
   const int64_t heads = decoder_->config().heads;
@@ -171,4 +183,4 @@ absl::StatusOr<std::vector<std::vector<float>>> AttentionReader::Attend(
   return out;
 }
 
-}  // namespace attnr::llama
+}  // namespace attnr::views

@@ -1,5 +1,5 @@
-#ifndef ATTNR_MODEL_LLAMA_ATTENTION_READER_H_
-#define ATTNR_MODEL_LLAMA_ATTENTION_READER_H_
+#ifndef ATTNR_MODEL_VIEWS_LLM_ATTENTION_READER_H_
+#define ATTNR_MODEL_VIEWS_LLM_ATTENTION_READER_H_
 
 #include <cstdint>
 #include <memory>
@@ -10,7 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "model/llama/llama_decoder.h"
 
-namespace attnr::llama {
+namespace attnr::views {
 
 // How the decoder is asked to read: a shared prefix (an instruction; its
 // first token takes the attention "sink" so no passage's first token does),
@@ -40,19 +40,19 @@ class AttentionReader {
   // loaded). Errors: INVALID_ARGUMENT for a layer not loaded or a prompt
   // whose control tokens the vocabulary lacks.
   static absl::StatusOr<std::unique_ptr<AttentionReader>> Create(
-      const LlamaDecoder* decoder, std::vector<int> layers,
+      const llama::LlamaDecoder* decoder, std::vector<int> layers,
       ReaderPrompt prompt = {});
 
   // The passage's token ids as the decoder reads them.
   std::vector<int32_t> PassageIds(absl::string_view text) const;
   // Reads a passage after the prefix: its keys and values.
-  absl::StatusOr<std::shared_ptr<const KvCache>> ReadPassage(
+  absl::StatusOr<std::shared_ptr<const llama::KvCache>> ReadPassage(
       const std::vector<int32_t>& ids) const;
 
   // Reads several passages side by side (one batched pass); the same
   // caches ReadPassage would make.
-  absl::StatusOr<std::vector<std::shared_ptr<const KvCache>>> ReadPassages(
-      const std::vector<std::vector<int32_t>>& ids) const;
+  absl::StatusOr<std::vector<std::shared_ptr<const llama::KvCache>>>
+  ReadPassages(const std::vector<std::vector<int32_t>>& ids) const;
 
   // The question read after `passages` (in the order given; each read by
   // ReadPassage). Returns, per passage, the attention mass its tokens get
@@ -62,8 +62,8 @@ class AttentionReader {
   // (if given) gets, per passage and token, the attention the question's own
   // tokens pay it, averaged over the read layers and every head (explain).
   absl::StatusOr<std::vector<std::vector<float>>> Attend(
-      const std::vector<const KvCache*>& passages, absl::string_view query,
-      int64_t* query_tokens = nullptr,
+      const std::vector<const llama::KvCache*>& passages,
+      absl::string_view query, int64_t* query_tokens = nullptr,
       std::vector<std::vector<float>>* token_attention = nullptr) const;
 
   const std::vector<int>& layers() const { return layers_; }
@@ -71,7 +71,7 @@ class AttentionReader {
   size_t features() const {
     return kQueryGroups * layers_.size() * static_cast<size_t>(heads());
   }
-  const LlamaDecoder& decoder() const { return *decoder_; }
+  const llama::LlamaDecoder& decoder() const { return *decoder_; }
   const ReaderPrompt& prompt() const { return prompt_; }
 
  private:
@@ -79,13 +79,13 @@ class AttentionReader {
   // Text with <|name|> control tokens taken by id.
   absl::StatusOr<std::vector<int32_t>> PromptIds(absl::string_view text) const;
 
-  const LlamaDecoder* decoder_ = nullptr;
+  const llama::LlamaDecoder* decoder_ = nullptr;
   std::vector<int> layers_;
   ReaderPrompt prompt_;
   std::vector<int32_t> prefix_ids_, before_ids_, after_ids_;
-  std::shared_ptr<const KvCache> prefix_;
+  std::shared_ptr<const llama::KvCache> prefix_;
 };
 
-}  // namespace attnr::llama
+}  // namespace attnr::views
 
-#endif  // ATTNR_MODEL_LLAMA_ATTENTION_READER_H_
+#endif  // ATTNR_MODEL_VIEWS_LLM_ATTENTION_READER_H_

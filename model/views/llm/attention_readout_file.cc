@@ -1,4 +1,4 @@
-#include "model/llama/attention_readout_file.h"
+#include "model/views/llm/attention_readout_file.h"
 
 #include <cmath>
 #include <fstream>
@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "model/runtime/digest.h"
 
-namespace attnr::llama {
+namespace attnr::views {
 namespace {
 
 constexpr char kFormat[] = "attnr-llm-readout/1";
@@ -109,4 +109,4 @@ absl::Status WriteAttentionReadout(const AttentionReadout& r,
   return absl::OkStatus();
 }
 
-}  // namespace attnr::llama
+}  // namespace attnr::views

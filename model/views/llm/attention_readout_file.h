@@ -1,14 +1,14 @@
-#ifndef ATTNR_MODEL_LLAMA_ATTENTION_READOUT_FILE_H_
-#define ATTNR_MODEL_LLAMA_ATTENTION_READOUT_FILE_H_
+#ifndef ATTNR_MODEL_VIEWS_LLM_ATTENTION_READOUT_FILE_H_
+#define ATTNR_MODEL_VIEWS_LLM_ATTENTION_READOUT_FILE_H_
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "model/llama/attention_reader.h"
+#include "model/views/llm/attention_reader.h"
 
-namespace attnr::llama {
+namespace attnr::views {
 
 // The trained read-out of the LLM attention view (attnr-train
 // --llm_readout_input): which layers are read, and how the attention mass
@@ -45,6 +45,6 @@ absl::StatusOr<AttentionReadout> ReadAttentionReadout(const std::string& path);
 absl::Status WriteAttentionReadout(const AttentionReadout& readout,
                                    const std::string& path);
 
-}  // namespace attnr::llama
+}  // namespace attnr::views
 
-#endif  // ATTNR_MODEL_LLAMA_ATTENTION_READOUT_FILE_H_
+#endif  // ATTNR_MODEL_VIEWS_LLM_ATTENTION_READOUT_FILE_H_

@@ -1,4 +1,4 @@
-#include "model/views/llm_attention_view.h"
+#include "model/views/llm/llm_attention_view.h"
 
 #include <algorithm>
 #include <cmath>
@@ -37,8 +37,8 @@ absl::StatusOr<std::unique_ptr<LlmAttentionView>> LlmAttentionView::Load(
     return absl::FailedPreconditionError(
         "an LLM view needs its trained read-out (llm_readout)");
   }
-  absl::StatusOr<llama::AttentionReadout> readout =
-      llama::ReadAttentionReadout(readout_path);
+  absl::StatusOr<views::AttentionReadout> readout =
+      views::ReadAttentionReadout(readout_path);
   if (!readout.ok()) return readout.status();
   RETURN_IF_ERROR(runtime::CheckPinnedSha256(
       absl::StrCat("LLM read-out ", readout_path, "'s payload"),
@@ -85,8 +85,8 @@ absl::StatusOr<std::unique_ptr<LlmAttentionView>> LlmAttentionView::Load(
                      (*decoder)->config().heads, " heads"));
   }
   std::unique_ptr<LlmAttentionView> view(new LlmAttentionView());
-  absl::StatusOr<std::unique_ptr<llama::AttentionReader>> reader =
-      llama::AttentionReader::Create(decoder->get(), readout->layers,
+  absl::StatusOr<std::unique_ptr<views::AttentionReader>> reader =
+      views::AttentionReader::Create(decoder->get(), readout->layers,
                                      readout->prompt);
   if (!reader.ok()) return reader.status();
   view->decoder_ = *std::move(decoder);

@@ -1,14 +1,14 @@
-#ifndef ATTNR_MODEL_VIEWS_LLM_ATTENTION_VIEW_H_
-#define ATTNR_MODEL_VIEWS_LLM_ATTENTION_VIEW_H_
+#ifndef ATTNR_MODEL_VIEWS_LLM_LLM_ATTENTION_VIEW_H_
+#define ATTNR_MODEL_VIEWS_LLM_LLM_ATTENTION_VIEW_H_
 
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "model/document_cache.h"
-#include "model/llama/attention_reader.h"
-#include "model/llama/attention_readout_file.h"
 #include "model/llama/llama_decoder.h"
+#include "model/views/llm/attention_reader.h"
+#include "model/views/llm/attention_readout_file.h"
 #include "model/views/model_gate.h"
 #include "model/views/scoring_view.h"
 
@@ -39,7 +39,7 @@ struct LlmViewParams {
 // (llama::LlamaDecoder, from GGUF) reads the question's candidate passages
 // after a shared instruction, then the question; the attention its tokens
 // pay to each passage at the read-out's layers and heads, combined by the
-// trained read-out (llama::AttentionReadout), is the passage's score
+// trained read-out (views::AttentionReadout), is the passage's score
 // (a logistic of the read-out's value, in (0, 1); 0 for a passage not
 // read). Passages are read one by one and their keys and values cached by
 // model digest, document digest and byte range, so a repeated question
@@ -68,7 +68,7 @@ class LlmAttentionView : public ScoringView {
                                    const Derived* derived,
                                    ViewUsage* usage) const override;
 
-  const llama::AttentionReadout& readout() const { return readout_; }
+  const views::AttentionReadout& readout() const { return readout_; }
 
  private:
   // One call's side of RunBudgetedBatches (budgeted_batches.h).
@@ -87,8 +87,8 @@ class LlmAttentionView : public ScoringView {
   };
 
   std::unique_ptr<llama::LlamaDecoder> decoder_;
-  std::unique_ptr<llama::AttentionReader> reader_;
-  llama::AttentionReadout readout_;
+  std::unique_ptr<views::AttentionReader> reader_;
+  views::AttentionReadout readout_;
   LlmViewParams params_;
   mutable std::unique_ptr<DocumentCache<ReadPassage>> cache_;
   ModelGate* gate_ = nullptr;
@@ -96,4 +96,4 @@ class LlmAttentionView : public ScoringView {
 
 }  // namespace attnr::views
 
-#endif  // ATTNR_MODEL_VIEWS_LLM_ATTENTION_VIEW_H_
+#endif  // ATTNR_MODEL_VIEWS_LLM_LLM_ATTENTION_VIEW_H_
