@@ -157,8 +157,7 @@ Frontend::~Frontend() = default;
 
 void Frontend::SetAuthTokens(AuthTokens tokens) {
   auth_ = std::move(tokens);
-  auth_throttle_ = std::make_unique<AuthThrottle>(
-      config_.auth_failure_burst() > 0 ? config_.auth_failure_burst() : 20);
+  auth_throttle_ = std::make_unique<AuthThrottle>(config_.auth_failure_burst());
 }
 
 void Frontend::SetRetriever(const attnr::Retriever* retriever) {

@@ -116,61 +116,17 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  auto config = attnr::server::LoadServerConfig(absl::GetFlag(FLAGS_config));
+  attnr::server::ConfigOverrides overrides;
+  overrides.listen = absl::GetFlag(FLAGS_listen);
+  overrides.http_listen = absl::GetFlag(FLAGS_http_listen);
+  overrides.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  overrides.dense_model = absl::GetFlag(FLAGS_dense_model);
+  overrides.llm_model = absl::GetFlag(FLAGS_llm_model);
+  overrides.threads = absl::GetFlag(FLAGS_threads);
+  auto config = attnr::server::ResolveServerConfig(absl::GetFlag(FLAGS_config),
+                                                   overrides);
   if (!config.ok()) {
     spdlog::critical("{}", config.status().ToString());
-    return 2;
-  }
-  if (const std::string& flag = absl::GetFlag(FLAGS_dense_model);
-      !flag.empty()) {
-    config->set_dense_model(flag == "none" ? "" : flag);
-    if (flag != config->dense_model()) config->clear_dense_model_sha256();
-  }
-  config->set_dense_model(attnr::server::ResolveModelFolder(
-      config->dense_model(),
-      std::filesystem::path(absl::GetFlag(FLAGS_config)).parent_path()));
-  if (const std::string& flag = absl::GetFlag(FLAGS_llm_model); !flag.empty()) {
-    config->set_llm_model(flag == "none" ? "" : flag);
-    if (flag != config->llm_model()) config->clear_llm_model_sha256();
-  }
-  const std::filesystem::path config_dir =
-      std::filesystem::path(absl::GetFlag(FLAGS_config)).parent_path();
-  config->set_llm_model(
-      attnr::server::ResolveModelFolder(config->llm_model(), config_dir));
-  // A relative read-out path in the config file is relative to the file's
-  // folder, so the server runs the same from any working directory.
-  if (const std::string& r = config->llm_readout();
-      !r.empty() && r.front() != '/') {
-    config->set_llm_readout((config_dir / r).lexically_normal().string());
-  }
-  // Key, certificate, token and fusion files named relative to the config
-  // file.
-  for (std::string* path :
-       {config->mutable_auth_tokens_file(), config->mutable_tls_cert_file(),
-        config->mutable_tls_key_file(), config->mutable_tls_client_ca_file(),
-        config->mutable_fusion_model()}) {
-    if (!path->empty() && path->front() != '/') {
-      *path = (config_dir / *path).lexically_normal().string();
-    }
-  }
-  if (!absl::GetFlag(FLAGS_listen).empty()) {
-    config->set_listen_address(absl::GetFlag(FLAGS_listen));
-  }
-  if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
-    config->set_metrics_listen_address(absl::GetFlag(FLAGS_metrics_listen));
-  }
-  if (!absl::GetFlag(FLAGS_http_listen).empty()) {
-    config->set_http_listen_address(absl::GetFlag(FLAGS_http_listen));
-  }
-  if (absl::GetFlag(FLAGS_threads) != 0) {
-    if (absl::GetFlag(FLAGS_threads) < 0) {
-      spdlog::critical("--threads must be positive");
-      return 2;
-    }
-    config->set_intra_op_threads(absl::GetFlag(FLAGS_threads));
-  }
-  if (absl::Status s = attnr::server::ValidateServerConfig(*config); !s.ok()) {
-    spdlog::critical("{}", s.ToString());
     return 2;
   }
 

@@ -17,6 +17,7 @@
 #include "model/runtime/status_macros.h"
 #include "server/api_mapping.h"
 #include "server/connection_limits.h"
+#include "server/model_config.h"
 #include "server/pem_file.h"
 
 namespace attnr::server {
@@ -135,45 +136,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
 
 absl::Status Server::LoadModel() {
   const absl::Time start = absl::Now();
-  RetrieverConfig rc;
-  rc.model_name = config_.model_name();
-  rc.model_version = config_.model_version();
-  rc.limits.max_document_tokens = config_.max_document_tokens();
-  rc.limits.max_request_tokens = config_.max_request_tokens();
-  rc.limits.max_query_tokens = config_.max_query_tokens();
-  rc.limits.max_query_model_tokens = config_.max_query_model_tokens();
-  rc.limits.max_document_sentences = config_.max_document_sentences();
-  rc.context_passage_tokens = config_.default_passage_tokens();
-  rc.threads = static_cast<int>(config_.intra_op_threads());
-  rc.cache_bytes = config_.cache_bytes();
-  for (const auto& [name, weight] : config_.fusion_weights()) {
-    rc.fusion_weights[*ViewFromCliName(name)] = weight;  // Validated.
-  }
-  rc.dense_model_path = config_.dense_model();
-  rc.dense_model_sha256 = config_.dense_model_sha256();
-  rc.dense_view.query_prefix = config_.dense_query_prefix();
-  rc.llm_model_path = config_.llm_model();
-  rc.llm_model_sha256 = config_.llm_model_sha256();
-  rc.fusion_model_path = config_.fusion_model();
-  rc.fusion_model_sha256 = config_.fusion_model_sha256();
-  rc.llm_readout_path = config_.llm_readout();
-  rc.llm_readout_sha256 = config_.llm_readout_sha256();
-  if (config_.llm_candidates() > 0) {
-    rc.llm_view.candidates = config_.llm_candidates();
-  }
-  rc.llm_view.budget_tokens = config_.llm_budget_tokens();
-  if (!config_.llm_device().empty()) rc.llm_view.device = config_.llm_device();
-  rc.neural_budget_tokens = config_.neural_budget_tokens();
-  rc.neural_candidates = config_.neural_candidates();
-  rc.entity_view = config_.entity_view();
-  if (config_.entity_max_sentence_share() > 0) {  // 0: the view's default.
-    rc.entity_view_options.max_sentence_share =
-        config_.entity_max_sentence_share();
-  }
-  auto default_views =
-      FromProtoViews(config_.default_views(), "server config: default_views");
-  if (!default_views.ok()) return default_views.status();
-  rc.default_views = *std::move(default_views);
+  ASSIGN_OR_RETURN(const RetrieverConfig rc, ToRetrieverConfig(config_));
   ASSIGN_OR_RETURN(auto retriever, attnr::Retriever::Create(rc));
   retriever_ = std::move(retriever);
   frontend_.SetRetriever(retriever_.get());

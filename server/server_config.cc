@@ -13,6 +13,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/text_format.h"
 #include "model/runtime/status_macros.h"
+#include "model/views/entity_view.h"
 #include "model/views/view_registry.h"
 #include "server/connection_limits.h"
 
@@ -99,6 +100,9 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_max_neural_requests(16);
   c.set_max_queued_neural_requests(32);
   c.set_max_neural_requests_per_client(4);
+  c.set_auth_failure_burst(20);
+  c.set_llm_candidates(16);
+  c.set_llm_device("cpu");
   // The connection settings stay 0 here: ResolveConnectionLimits
   // (server/connection_limits.cc) holds their defaults.
   return c;
@@ -203,6 +207,62 @@ absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& c) {
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<attnr::v1::ServerConfig> ResolveServerConfig(
+    const std::string& config_path, const ConfigOverrides& overrides) {
+  ASSIGN_OR_RETURN(attnr::v1::ServerConfig config,
+                   LoadServerConfig(config_path));
+  const std::filesystem::path config_dir =
+      std::filesystem::path(config_path).parent_path();
+  // Models: the flag's model instead of the config's (its pin is the
+  // config's model's, so it goes), then resolved.
+  auto model = [&](const std::string& flag, std::string* path,
+                   std::string* sha256) {
+    if (!flag.empty()) {
+      const std::string chosen = flag == "none" ? "" : flag;
+      if (chosen != *path) sha256->clear();
+      *path = chosen;
+    }
+    *path = ResolveModelFolder(*path, config_dir);
+  };
+  model(overrides.dense_model, config.mutable_dense_model(),
+        config.mutable_dense_model_sha256());
+  model(overrides.llm_model, config.mutable_llm_model(),
+        config.mutable_llm_model_sha256());
+  // Files named relative to the config file, so the server runs the same
+  // from any working directory.
+  for (std::string* path :
+       {config.mutable_llm_readout(), config.mutable_auth_tokens_file(),
+        config.mutable_tls_cert_file(), config.mutable_tls_key_file(),
+        config.mutable_tls_client_ca_file(), config.mutable_fusion_model()}) {
+    if (!path->empty() && path->front() != '/') {
+      *path = (config_dir / *path).lexically_normal().string();
+    }
+  }
+  if (!overrides.listen.empty()) {
+    config.set_listen_address(overrides.listen);
+  }
+  if (!overrides.metrics_listen.empty()) {
+    config.set_metrics_listen_address(overrides.metrics_listen);
+  }
+  if (!overrides.http_listen.empty()) {
+    config.set_http_listen_address(overrides.http_listen);
+  }
+  if (overrides.threads < 0) {
+    return absl::InvalidArgumentError("--threads must be positive");
+  }
+  if (overrides.threads > 0) config.set_intra_op_threads(overrides.threads);
+  // The settings whose 0 in a file means a default.
+  if (config.auth_failure_burst() == 0) config.set_auth_failure_burst(20);
+  if (config.llm_candidates() == 0) config.set_llm_candidates(16);
+  if (config.llm_device().empty()) config.set_llm_device("cpu");
+  if (config.entity_max_sentence_share() == 0) {
+    config.set_entity_max_sentence_share(
+        views::EntityViewOptions{}.max_sentence_share);
+  }
+  RETURN_IF_ERROR(ValidateServerConfig(config));
+  return config;
 }
 
 std::string ResolveModelFolder(const std::string& value,

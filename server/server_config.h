@@ -21,6 +21,28 @@ attnr::v1::ServerConfig DefaultServerConfig();
 // Checks that limits are consistent (e.g. default_top_k <= max_top_k).
 absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& config);
 
+// What the command line may override; empty or 0 keeps the config's value.
+struct ConfigOverrides {
+  std::string listen;          // listen_address
+  std::string http_listen;     // http_listen_address
+  std::string metrics_listen;  // metrics_listen_address
+  // dense_model / llm_model: a folder, file or pinned name; "none" serves
+  // no such view. Another model than the config's drops its pinned digest.
+  std::string dense_model;
+  std::string llm_model;
+  int32_t threads = 0;  // intra_op_threads
+};
+
+// The one place a server's settings are decided: the config at
+// `config_path` (LoadServerConfig: built-in defaults under the file's
+// values), the command line's `overrides`, every path made absolute
+// (models by ResolveModelFolder; read-outs, fusion, token and TLS files
+// relative to the config file's folder), every "0: default" setting given
+// its value, then ValidateServerConfig. Errors: NOT_FOUND (no file),
+// INVALID_ARGUMENT naming the setting.
+absl::StatusOr<attnr::v1::ServerConfig> ResolveServerConfig(
+    const std::string& config_path, const ConfigOverrides& overrides);
+
 // Where a model folder setting points: a name without '/' is a pinned model
 // in the model cache ($ATTNR_MODEL_CACHE, else ~/.cache/attnr/models); a
 // relative path is relative to the config file's folder; "" stays "".

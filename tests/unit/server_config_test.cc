@@ -95,5 +95,45 @@ TEST(ServerConfigTest, EntityShareOutsideZeroToOneIsRefused) {
   EXPECT_TRUE(ValidateServerConfig(c).ok());
 }
 
+TEST(ServerConfigTest, ResolveDecidesPathsOverridesAndDefaultsInOnePlace) {
+  const std::string path = WriteTemp(
+      "dense_model: \"all-minilm-l6-v2\"\n"
+      "dense_model_sha256: \"abc\"\n"
+      "llm_model: \"models/x.gguf\"\n"
+      "llm_model_sha256: \"def\"\n"
+      "llm_readout: \"r.json\"\n"
+      "fusion_model: \"../f.json\"\n"
+      "auth_failure_burst: 0\n"
+      "llm_candidates: 0\n"
+      "entity_max_sentence_share: 0\n");
+  ConfigOverrides overrides;
+  overrides.llm_model = "none";
+  overrides.threads = 3;
+  overrides.listen = "127.0.0.1:0";
+  setenv("ATTNR_MODEL_CACHE", "/cache", 1);
+  auto config = ResolveServerConfig(path, overrides);
+  ASSERT_TRUE(config.ok()) << config.status();
+  // A pinned name is in the model cache and keeps its pin; "none" drops the
+  // view and its pin; other files are relative to the config's folder.
+  EXPECT_EQ(config->dense_model(), "/cache/all-minilm-l6-v2");
+  EXPECT_EQ(config->dense_model_sha256(), "abc");
+  EXPECT_EQ(config->llm_model(), "");
+  EXPECT_EQ(config->llm_model_sha256(), "");
+  EXPECT_EQ(config->llm_readout(), "/tmp/r.json");
+  EXPECT_EQ(config->fusion_model(), "/f.json");
+  EXPECT_EQ(config->intra_op_threads(), 3u);
+  EXPECT_EQ(config->listen_address(), "127.0.0.1:0");
+  // "0: default" settings get their value here, nowhere else.
+  EXPECT_EQ(config->auth_failure_burst(), 20u);
+  EXPECT_EQ(config->llm_candidates(), 16u);
+  EXPECT_EQ(config->llm_device(), "cpu");
+  EXPECT_GT(config->entity_max_sentence_share(), 0);
+
+  overrides.threads = -1;
+  EXPECT_THAT(ResolveServerConfig(path, overrides).status().message(),
+              HasSubstr("--threads"));
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace attnr::server
