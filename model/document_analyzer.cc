@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "model/request_field.h"
 #include "model/runtime/digest.h"
 #include "model/runtime/limit_error.h"
 #include "model/runtime/status_macros.h"
@@ -10,16 +11,6 @@
 
 namespace attnr {
 namespace {
-
-// Keeps the code and payloads, puts `prefix` (the request field) before the
-// message.
-absl::Status Annotate(const absl::Status& status, absl::string_view prefix) {
-  absl::Status out(status.code(), absl::StrCat(prefix, ": ", status.message()));
-  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    out.SetPayload(url, payload);
-  });
-  return out;
-}
 
 text::AnalyzeOptions AnalyzeOptionsFor(uint32_t passage_tokens,
                                        const TextLimits& limits) {
@@ -37,11 +28,13 @@ constexpr absl::string_view kRequestTokens = "max_request_tokens";
 
 absl::Status DocumentAnalyzer::CheckRequestTokens(uint64_t tokens) const {
   if (limits_.max_request_tokens > 0 && tokens > limits_.max_request_tokens) {
-    return runtime::LimitError(
-        kRequestTokens, absl::StrCat("documents: ", tokens,
-                                     " tokens in all, over the limit of ",
-                                     limits_.max_request_tokens,
-                                     " per request (max_request_tokens)"));
+    return AtField(
+        runtime::LimitError(
+            kRequestTokens,
+            absl::StrCat(tokens, " tokens in all, over the limit of ",
+                         limits_.max_request_tokens,
+                         " per request (max_request_tokens)")),
+        RequestField::kDocuments);
   }
   return absl::OkStatus();
 }
@@ -93,13 +86,16 @@ absl::StatusOr<DocumentAnalyzer::Documents> DocumentAnalyzer::AnalyzeDocuments(
     auto doc = Analyze(documents[d].text, digest, analyze, left, params.stop);
     if (!doc.ok()) {
       if (runtime::ExceededLimit(doc.status()) == std::string(kRequestTokens)) {
-        return runtime::LimitError(
-            kRequestTokens,
-            absl::StrCat("documents: more than ", limits_.max_request_tokens,
-                         " tokens in all, over the limit per request "
-                         "(max_request_tokens)"));
+        return AtField(
+            runtime::LimitError(
+                kRequestTokens,
+                absl::StrCat("more than ", limits_.max_request_tokens,
+                             " tokens in all, over the limit per request "
+                             "(max_request_tokens)")),
+            RequestField::kDocuments);
       }
-      return Annotate(doc.status(), absl::StrCat("documents[", d, "]"));
+      return AtField(doc.status(), RequestField::kDocument,
+                     static_cast<int>(d));
     }
     const DocumentAnalysis& analysis = **doc;
     usage->document_tokens += analysis.text.tokens.size();
@@ -133,7 +129,7 @@ absl::StatusOr<DocumentAnalyzer::Context> DocumentAnalyzer::AnalyzeContext(
   std::string digest = runtime::Sha256Hex(context.text);
   auto doc =
       Analyze(context.text, digest, analyze, limits_.max_request_tokens, stop);
-  if (!doc.ok()) return Annotate(doc.status(), "context.text");
+  if (!doc.ok()) return AtField(doc.status(), RequestField::kContextText);
   Context out;
   out.analysis = *std::move(doc);
   text::PassageOptions passage_options;
@@ -150,25 +146,28 @@ absl::StatusOr<DocumentAnalyzer::Context> DocumentAnalyzer::AnalyzeContext(
 }
 
 absl::Status DocumentAnalyzer::AddPassageText(
-    absl::string_view text, absl::string_view field, bool with_entities,
+    absl::string_view text, int index, bool with_entities,
     std::unique_ptr<DocumentAnalysis>* owned, views::ViewRequest* request,
     RetrievalUsage* usage) const {
   if (absl::Status s = text::ValidateUtf8(text); !s.ok()) {
-    return Annotate(s, field);
+    return AtField(s, RequestField::kPassageText, index);
   }
   // Counted (stopping at the budget) before any token is stored.
   if (const uint64_t limit = limits_.max_request_tokens;
       limit > 0 &&
       usage->document_tokens + text::CountTokens(text, limit + 1) > limit) {
-    return runtime::LimitError(
-        kRequestTokens,
-        absl::StrCat(field, ": brings the request over its limit of ", limit,
-                     " tokens (max_request_tokens)"));
+    return AtField(runtime::LimitError(
+                       kRequestTokens,
+                       absl::StrCat("brings the request over its limit of ",
+                                    limit, " tokens (max_request_tokens)")),
+                   RequestField::kPassageText, index);
   }
   text::AnalyzedDocument analyzed;
   if (with_entities) {
     auto full = text::AnalyzeDocument(text, {});
-    if (!full.ok()) return Annotate(full.status(), field);
+    if (!full.ok()) {
+      return AtField(full.status(), RequestField::kPassageText, index);
+    }
     analyzed = *std::move(full);
   } else {
     analyzed.tokens = text::Tokenize(text);

@@ -33,8 +33,8 @@ class DocumentAnalyzer {
   };
   // Every document analyzed (limits checked as early as possible, so an
   // oversized request costs little) and cut into passages; each becomes a
-  // sequence of *request and its passages units. Errors name the field:
-  // "documents[i]: ..." or the request's token limit.
+  // sequence of *request and its passages units. Errors are at
+  // RequestField::kDocument i, or kDocuments for the request's token limit.
   absl::StatusOr<Documents> AnalyzeDocuments(
       const std::vector<DocumentRef>& documents, const RetrieveParams& params,
       views::ViewRequest* request, RetrievalUsage* usage) const;
@@ -55,8 +55,8 @@ class DocumentAnalyzer {
   // A Score passage sent as text: a sequence of its own and one unit of
   // *request, analyzed for this call only (held by *owned). Sentences and
   // entities only `with_entities` (a reranking call may carry a thousand
-  // passages). Errors name `field`.
-  absl::Status AddPassageText(absl::string_view text, absl::string_view field,
+  // passages). Errors are at RequestField::kPassageText `index`.
+  absl::Status AddPassageText(absl::string_view text, int index,
                               bool with_entities,
                               std::unique_ptr<DocumentAnalysis>* owned,
                               views::ViewRequest* request,

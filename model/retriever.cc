@@ -11,6 +11,7 @@
 #include "model/model_description.h"
 #include "model/ranges/context_range.h"
 #include "model/ranges/passage_selection.h"
+#include "model/request_field.h"
 #include "model/runtime/digest.h"
 #include "model/runtime/status_macros.h"
 #include "model/text/tokenizer.h"
@@ -34,17 +35,19 @@ double MillisSince(absl::Time start) {
 absl::StatusOr<std::vector<text::Token>> AnalyzeQuery(
     absl::string_view query, const TextLimits& limits) {
   if (absl::Status s = text::ValidateUtf8(query); !s.ok()) {
-    return Annotate(s, "query");
+    return AtField(s, RequestField::kQuery);
   }
   std::vector<text::Token> tokens = text::Tokenize(query);
   if (tokens.empty()) {
-    return absl::InvalidArgumentError(
-        "query: contains no words (only punctuation or symbols)");
+    return AtField(absl::InvalidArgumentError(
+                       "contains no words (only punctuation or symbols)"),
+                   RequestField::kQuery);
   }
   if (limits.max_query_tokens > 0 && tokens.size() > limits.max_query_tokens) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "query: has ", tokens.size(), " tokens, over the limit of ",
-        limits.max_query_tokens, " (max_query_tokens)"));
+    return AtField(absl::ResourceExhaustedError(absl::StrCat(
+                       "has ", tokens.size(), " tokens, over the limit of ",
+                       limits.max_query_tokens, " (max_query_tokens)")),
+                   RequestField::kQuery);
   }
   return tokens;
 }
@@ -157,17 +160,18 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
 }
 
 absl::StatusOr<std::vector<ViewKind>> Retriever::ResolveViews(
-    const std::vector<ViewKind>& requested, absl::string_view field) const {
+    const std::vector<ViewKind>& requested) const {
   if (requested.empty()) return description_.default_views;
   std::vector<ViewKind> views;
   for (ViewKind v : requested) {
     if (view(v) == nullptr) {
       std::vector<std::string> names;
       for (ViewKind a : description_.views) names.push_back(ViewName(a));
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": view ", ViewName(v), " is not served by ",
-                       description_.name, "/", description_.version,
-                       "; available: ", absl::StrJoin(names, ", ")));
+      return AtField(absl::InvalidArgumentError(absl::StrCat(
+                         "view ", ViewName(v), " is not served by ",
+                         description_.name, "/", description_.version,
+                         "; available: ", absl::StrJoin(names, ", "))),
+                     RequestField::kViews);
     }
     if (!Has(views, v)) views.push_back(v);
   }
@@ -179,7 +183,7 @@ absl::StatusOr<std::vector<text::Token>> Retriever::PrepareQuery(
     std::vector<ViewKind>* views, RetrievalUsage* usage) const {
   ASSIGN_OR_RETURN(std::vector<text::Token> tokens,
                    AnalyzeQuery(query, config_.limits));
-  ASSIGN_OR_RETURN(*views, ResolveViews(requested, "options.views"));
+  ASSIGN_OR_RETURN(*views, ResolveViews(requested));
   RETURN_IF_ERROR(CheckQueryModelTokens(query, *views));
   usage->query_tokens = static_cast<uint32_t>(tokens.size());
   return tokens;
@@ -198,11 +202,13 @@ absl::Status Retriever::CheckQueryModelTokens(
                               ? query.size() / 16
                               : v->QueryModelTokens(query);
     if (tokens > limit) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "query: ", query.size() > 16 * size_t{limit} ? "over " : "",
-          tokens, " tokens for the ", InfoOf(kind).cli_name, " view's model (",
-          v->model_name(), "), over the limit of ", limit,
-          " (max_query_model_tokens)"));
+      return AtField(
+          absl::InvalidArgumentError(absl::StrCat(
+              query.size() > 16 * size_t{limit} ? "over " : "", tokens,
+              " tokens for the ", InfoOf(kind).cli_name, " view's model (",
+              v->model_name(), "), over the limit of ", limit,
+              " (max_query_model_tokens)")),
+          RequestField::kQuery);
     }
   }
   return absl::OkStatus();
@@ -285,7 +291,7 @@ absl::StatusOr<PrepareResult> Retriever::Prepare(
   PrepareResult result;
   absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(const std::vector<ViewKind> kinds,
-                   ResolveViews(params.views, "options.views"));
+                   ResolveViews(params.views));
   for (ViewKind v : kinds) {
     if (view(v)->neural()) result.views.push_back(v);
   }
@@ -335,25 +341,25 @@ absl::StatusOr<ScoreResult> Retriever::Score(
   for (size_t i = 0; i < inputs.size(); ++i) {
     const ScoreInput& in = inputs[i];
     if (in.kind == ScoreInput::Kind::kText) {
-      RETURN_IF_ERROR(analyzer_.AddPassageText(
-          in.text, absl::StrCat("passages[", i, "].text"), entity_view, &own[i],
-          &request, &result.usage));
+      RETURN_IF_ERROR(analyzer_.AddPassageText(in.text, i, entity_view, &own[i],
+                                               &request, &result.usage));
       continue;
     }
-    const std::string field =
-        absl::StrCat("passages[", i,
-                     in.kind == ScoreInput::Kind::kCharRange ? "].char_range"
-                                                             : "].byte_range");
+    const RequestField field = in.kind == ScoreInput::Kind::kCharRange
+                                   ? RequestField::kPassageCharRange
+                                   : RequestField::kPassageByteRange;
     if (!ctx.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ": a range needs the context document, which is missing"));
+      return AtField(absl::InvalidArgumentError(
+                         "a range needs the context document, which is "
+                         "missing"),
+                     field, static_cast<int>(i));
     }
-    ASSIGN_OR_RETURN(
-        const ranges::ContextRange range,
-        ranges::ResolveContextRange(in, ctx->analysis->text, field));
-    result.scores[i].span = range.span;
-    request.units.push_back({0, range.token_begin, range.token_end,
-                             range.span.begin_byte, range.span.end_byte});
+    absl::StatusOr<ranges::ContextRange> range =
+        ranges::ResolveContextRange(in, ctx->analysis->text);
+    if (!range.ok()) return AtField(range.status(), field, static_cast<int>(i));
+    result.scores[i].span = range->span;
+    request.units.push_back({0, range->token_begin, range->token_end,
+                             range->span.begin_byte, range->span.end_byte});
   }
   RETURN_IF_ERROR(analyzer_.CheckRequestTokens(result.usage.document_tokens));
   request.scored = inputs.size();

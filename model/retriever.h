@@ -77,7 +77,8 @@ class Retriever {
   static absl::StatusOr<std::unique_ptr<Retriever>> Create(
       const RetrieverConfig& config);
 
-  // Ranks passages of `documents` against `query`. Errors name the field:
+  // Ranks passages of `documents` against `query`. Errors carry the input
+  // they are about (request_field.h):
   // INVALID_ARGUMENT (bad UTF-8 with its byte offset, unknown view),
   // RESOURCE_EXHAUSTED (token limits), DEADLINE_EXCEEDED.
   absl::StatusOr<RetrieveResult> Retrieve(
@@ -127,9 +128,10 @@ class Retriever {
   absl::Status CheckQueryModelTokens(absl::string_view query,
                                      const std::vector<ViewKind>& views) const;
 
-  // The views to fuse for a request, or INVALID_ARGUMENT naming `field`.
+  // The views to fuse for a request, or INVALID_ARGUMENT at
+  // RequestField::kViews.
   absl::StatusOr<std::vector<ViewKind>> ResolveViews(
-      const std::vector<ViewKind>& requested, absl::string_view field) const;
+      const std::vector<ViewKind>& requested) const;
 
   RetrieverConfig config_;
   std::unique_ptr<views::ViewRunner> runner_;

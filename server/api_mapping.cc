@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/request_field.h"
 #include "model/runtime/status_macros.h"
 #include "model/text/utf8.h"
 #include "model/views/view_registry.h"
@@ -26,6 +27,30 @@ attnr::v1::ExplainLevel ResolvedExplainLevel(
     return o.explain_level();
   }
   return o.explain() ? attnr::v1::EXPLAIN_SCORES : attnr::v1::EXPLAIN_NONE;
+}
+
+std::string ApiPath(const FieldRef& ref) {
+  switch (ref.field) {
+    case RequestField::kQuery:
+      return "query";
+    case RequestField::kViews:
+      return "options.views";
+    case RequestField::kViewWeights:
+      return "options.view_weights";
+    case RequestField::kDocuments:
+      return "documents";
+    case RequestField::kDocument:
+      return absl::StrCat("documents[", ref.index, "]");
+    case RequestField::kContextText:
+      return "context.text";
+    case RequestField::kPassageText:
+      return absl::StrCat("passages[", ref.index, "].text");
+    case RequestField::kPassageCharRange:
+      return absl::StrCat("passages[", ref.index, "].char_range");
+    case RequestField::kPassageByteRange:
+      return absl::StrCat("passages[", ref.index, "].byte_range");
+  }
+  return "request";
 }
 
 absl::Status CheckUtf8(absl::string_view value, absl::string_view field) {
@@ -441,6 +466,17 @@ void FillModelInfo(const ModelDescription& model, const ServerConfig& config,
   l->set_max_query_bytes(config.max_query_bytes());
   l->set_max_document_id_bytes(config.max_document_id_bytes());
   l->set_max_document_sentences(config.max_document_sentences());
+}
+
+absl::Status ToApiStatus(const absl::Status& status) {
+  const std::optional<FieldRef> field = FieldOf(status);
+  if (!field.has_value()) return status;
+  absl::Status out(status.code(),
+                   absl::StrCat(ApiPath(*field), ": ", status.message()));
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    if (url != kFieldPayloadUrl) out.SetPayload(url, payload);
+  });
+  return out;
 }
 
 }  // namespace attnr::server

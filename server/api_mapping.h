@@ -60,6 +60,17 @@ void FillModelInfo(const ModelDescription& model,
 
 attnr::v1::ScoringView ToProtoView(ViewKind view);
 
+// A model error as the API says it: the input it is about
+// (model/request_field.h) named by its API field path before the message
+// ("documents[2]: invalid UTF-8 ..."); code and payloads kept. A status
+// about no input is returned as it is.
+absl::Status ToApiStatus(const absl::Status& status);
+template <typename T>
+absl::StatusOr<T> ToApi(absl::StatusOr<T> result) {
+  if (result.ok()) return result;
+  return ToApiStatus(result.status());
+}
+
 // Proto views (a request's or the config's) to the library's; an
 // unspecified or unknown value is INVALID_ARGUMENT naming `field`[i].
 absl::StatusOr<std::vector<ViewKind>> FromProtoViews(

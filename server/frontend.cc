@@ -284,8 +284,8 @@ void Frontend::Retrieve(FrontendCall* call,
       [request, response, translated](const attnr::Retriever& retriever) {
         ASSIGN_OR_RETURN(
             auto result,
-            retriever.Retrieve(request->query(), (*translated)->documents,
-                               (*translated)->params));
+            ToApi(retriever.Retrieve(request->query(), (*translated)->documents,
+                                     (*translated)->params)));
         FillRetrieveResponse(*request, result, retriever.description(),
                              response);
         return absl::OkStatus();
@@ -304,10 +304,10 @@ void Frontend::Score(FrontendCall* call, const attnr::v1::ScoreRequest* request,
                     }),
       [request, response, translated](const attnr::Retriever& retriever) {
         const ScoreCall& c = **translated;
-        ASSIGN_OR_RETURN(
-            auto result,
-            retriever.Score(request->query(), c.inputs,
-                            c.has_context ? &c.context : nullptr, c.params));
+        ASSIGN_OR_RETURN(auto result,
+                         ToApi(retriever.Score(
+                             request->query(), c.inputs,
+                             c.has_context ? &c.context : nullptr, c.params)));
         FillScoreResponse(*request, result, retriever.description(), response);
         return absl::OkStatus();
       },
@@ -326,9 +326,9 @@ void Frontend::Prepare(FrontendCall* call,
                       return ToPrepareCall(*request, config_, call->stop());
                     }),
       [response, translated](const attnr::Retriever& retriever) {
-        ASSIGN_OR_RETURN(
-            auto result,
-            retriever.Prepare((*translated)->documents, (*translated)->params));
+        ASSIGN_OR_RETURN(auto result,
+                         ToApi(retriever.Prepare((*translated)->documents,
+                                                 (*translated)->params)));
         FillPrepareResponse(result, retriever.description(), response);
         return absl::OkStatus();
       },

@@ -8,22 +8,20 @@
 namespace attnr::ranges {
 
 absl::StatusOr<ContextRange> ResolveContextRange(
-    const ScoreInput& input, const text::AnalyzedDocument& context,
-    absl::string_view field) {
+    const ScoreInput& input, const text::AnalyzedDocument& context) {
   const bool chars = input.kind == ScoreInput::Kind::kCharRange;
   const text::Utf8Index& index = *context.index;
   const uint32_t limit = chars ? index.char_count() : index.byte_count();
   if (input.start > input.end || input.end > limit) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": [", input.start, ", ", input.end,
-                     ") is not a range within the ", limit,
-                     chars ? " code points" : " bytes", " of the context"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "[", input.start, ", ", input.end, ") is not a range within the ",
+        limit, chars ? " code points" : " bytes", " of the context"));
   }
   if (!chars) {
     for (uint32_t offset : {input.start, input.end}) {
       if (!index.IsBoundary(offset)) {
         return absl::InvalidArgumentError(
-            absl::StrCat(field, ": byte offset ", offset,
+            absl::StrCat("byte offset ", offset,
                          " falls inside a UTF-8 character of the context"));
       }
     }

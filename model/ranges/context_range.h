@@ -20,11 +20,10 @@ struct ContextRange {
 };
 
 // Resolves `input` (a char_range or byte_range) against `context`, or
-// INVALID_ARGUMENT naming `field`: a range outside the context, reversed,
-// or (bytes) with an end inside a UTF-8 character.
+// INVALID_ARGUMENT: a range outside the context, reversed, or (bytes) with
+// an end inside a UTF-8 character. The caller names the input.
 absl::StatusOr<ContextRange> ResolveContextRange(
-    const ScoreInput& input, const text::AnalyzedDocument& context,
-    absl::string_view field);
+    const ScoreInput& input, const text::AnalyzedDocument& context);
 
 }  // namespace attnr::ranges
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/request_field.h"
 #include "model/runtime/status_macros.h"
 
 namespace attnr::views {
@@ -178,17 +179,18 @@ absl::StatusOr<FusionWeights> ViewRunner::ResolveViewWeights(
     if (std::find(kinds.begin(), kinds.end(), v) == kinds.end()) {
       std::vector<std::string> names;
       for (ViewKind k : kinds) names.push_back(InfoOf(k).cli_name);
-      return absl::InvalidArgumentError(
-          absl::StrCat("options.view_weights: names ", InfoOf(v).cli_name,
-                       ", which this request does not fuse (its views: ",
-                       absl::StrJoin(names, ", "), ")"));
+      return AtField(absl::InvalidArgumentError(absl::StrCat(
+                         "names ", InfoOf(v).cli_name,
+                         ", which this request does not fuse (its views: ",
+                         absl::StrJoin(names, ", "), ")")),
+                     RequestField::kViewWeights);
     }
     out[v] = w;
     any_positive |= w > 0;
   }
   if (!out.empty() && out.size() == kinds.size() && !any_positive) {
-    return absl::InvalidArgumentError(
-        "options.view_weights: every fused view would weigh 0");
+    return AtField(absl::InvalidArgumentError("every fused view would weigh 0"),
+                   RequestField::kViewWeights);
   }
   return out;
 }

@@ -90,7 +90,7 @@ TEST(ContextRangeTest, ResolvesCodePointsToBytesAndTokens) {
   in.kind = ScoreInput::Kind::kCharRange;
   in.start = 5;
   in.end = 12;
-  auto range = ResolveContextRange(in, *doc, "passages[0].char_range");
+  auto range = ResolveContextRange(in, *doc);
   ASSERT_TRUE(range.ok()) << range.status();
   EXPECT_EQ(range->span.begin_byte, 6u);
   EXPECT_EQ(range->span.end_byte, 13u);
@@ -98,22 +98,21 @@ TEST(ContextRangeTest, ResolvesCodePointsToBytesAndTokens) {
   EXPECT_EQ(range->token_end - range->token_begin, 2u);
 }
 
-TEST(ContextRangeTest, ByteOffsetInsideACharacterIsRefusedNamingTheField) {
+TEST(ContextRangeTest, ByteOffsetInsideACharacterIsRefusedNamingTheOffset) {
   auto doc = text::AnalyzeDocument("Caf\xc3\xa9 au lait.", {});
   ASSERT_TRUE(doc.ok());
   ScoreInput in;
   in.kind = ScoreInput::Kind::kByteRange;
   in.start = 4;  // Between the two bytes of "é".
   in.end = 8;
-  auto range = ResolveContextRange(in, *doc, "passages[2].byte_range");
+  auto range = ResolveContextRange(in, *doc);
   ASSERT_FALSE(range.ok());
   EXPECT_EQ(range.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(range.status().message(),
-            "passages[2].byte_range: byte offset 4 falls inside a UTF-8 "
-            "character of the context");
+            "byte offset 4 falls inside a UTF-8 character of the context");
   in.start = 8;
   in.end = 4;
-  range = ResolveContextRange(in, *doc, "passages[2].byte_range");
+  range = ResolveContextRange(in, *doc);
   ASSERT_FALSE(range.ok());
   EXPECT_NE(range.status().message().find("is not a range within the 14 bytes"),
             absl::string_view::npos)

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "model/request_field.h"
 #include "tests/unit/pretrained_model_folder.h"
 
 namespace attnr {
@@ -197,13 +198,18 @@ TEST(RetrieverTest, ErrorsNameTheFieldAndTheLimit) {
       r->Retrieve("q", {{"", "fine"}, {"", "bad \xFF here"}}, params);
   EXPECT_EQ(bad_utf8.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad_utf8.status().message(),
-              HasSubstr("documents[1]: invalid UTF-8 at byte offset 4"));
+              HasSubstr("invalid UTF-8 at byte offset 4"));
+  // The model says which input; the server names it in the API's terms.
+  ASSERT_TRUE(FieldOf(bad_utf8.status()).has_value());
+  EXPECT_EQ(FieldOf(bad_utf8.status())->field, RequestField::kDocument);
+  EXPECT_EQ(FieldOf(bad_utf8.status())->index, 1);
 
   auto long_doc = r->Retrieve("q", {{"", "a b c d e f g h i j k"}}, params);
   EXPECT_EQ(long_doc.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(long_doc.status().message(),
-              HasSubstr("documents[0]: has more tokens than the limit of 10 "
+              HasSubstr("has more tokens than the limit of 10 "
                         "(max_document_tokens)"));
+  EXPECT_EQ(FieldOf(long_doc.status())->index, 0);
 
   auto request = r->Retrieve(
       "q", {{"", "a b c d e f g h"}, {"", "a b c d e f g h"}}, params);
@@ -327,8 +333,8 @@ TEST(RetrieverScoreTest, BadRangesAreRefusedWithTheField) {
   inputs[0].end = 6;
   auto inside = r->Score("cafe", inputs, &ctx, {});
   EXPECT_EQ(inside.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(inside.status().message(),
-              HasSubstr("passages[0].byte_range: byte offset 4"));
+  EXPECT_THAT(inside.status().message(), HasSubstr("byte offset 4"));
+  EXPECT_EQ(FieldOf(inside.status())->field, RequestField::kPassageByteRange);
   inputs[0].kind = ScoreInput::Kind::kCharRange;
   inputs[0].start = 2;
   inputs[0].end = 99;
