@@ -28,11 +28,13 @@ import selectors
 import socket
 import struct
 import subprocess
-import tempfile
+import sys
 import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "harness"))
+from attnr_harness import service  # noqa: E402
 
 
 def proc_kb(pid, key):
@@ -68,25 +70,6 @@ def http(port, method, path, body=None, timeout=60, source="127.0.0.1"):
         return status, payload, (time.monotonic() - start) * 1000
     except OSError:
         return 0, b"", (time.monotonic() - start) * 1000
-
-
-def start_server(build, tmp):
-    server_bin = os.path.join(build, "bin/attnr-server")
-    port_file = os.path.join(tmp, "port")
-    http_port_file = os.path.join(tmp, "http_port")
-    log_path = os.path.join(tmp, "server.log")
-    log = open(log_path, "w")
-    server = subprocess.Popen(
-        [server_bin, "--config", os.path.join(ROOT, "config/server.textproto"),
-         "--listen", "127.0.0.1:0", "--port_file", port_file,
-         "--http_listen", "127.0.0.1:0", "--http_port_file", http_port_file],
-        stdout=log, stderr=subprocess.STDOUT)
-    while not (os.path.exists(port_file) and os.path.exists(http_port_file)):
-        time.sleep(0.05)
-    http_port = int(open(http_port_file).read())
-    while http(http_port, "GET", "/health")[0] != 200:
-        time.sleep(0.1)
-    return server, http_port, log_path
 
 
 def wordless(port, pid):
@@ -267,8 +250,10 @@ def main():
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    tmp = tempfile.mkdtemp(prefix="attnr_abuse_")
-    server, port, log_path = start_server(args.build, tmp)
+    server = service.Server(args.build,
+                            os.path.join(ROOT, "config/server.textproto"),
+                            http=True)
+    port, log_path = server.http_port, server.log_path
     try:
         base_rss = proc_kb(server.pid, "VmRSS") / 1024
         cases = wordless(port, server.pid)
@@ -276,8 +261,7 @@ def main():
         print(slow, flush=True)
         hung = hangups(port, log_path)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
     summary = {
         "commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
                                   "HEAD"], capture_output=True,

@@ -18,11 +18,14 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "harness"))
+from attnr_harness import service  # noqa: E402
 LICENSES = ["GPL-3", "GPL-2", "LGPL-3", "LGPL-2.1", "Apache-2.0", "MPL-2.0",
             "Artistic", "GFDL-1.3"]
 QUESTION = ("How long must a written offer to provide the Corresponding "
@@ -44,7 +47,6 @@ def main():
     parser.add_argument("--seconds", type=int, default=30)
     args = parser.parse_args()
     cli = os.path.join(args.build, "bin/attnr")
-    server_bin = os.path.join(args.build, "bin/attnr-server")
     tmp = tempfile.mkdtemp(prefix="attnr_fair_")
     long_doc = os.path.join(tmp, "licenses.txt")
     with open(long_doc, "w") as f:
@@ -58,19 +60,10 @@ def main():
         f.write("The espresso grinder must be descaled every fourteen days, "
                 "and the milk frother rinsed after each use by the staff.\n")
 
-    port_file = os.path.join(tmp, "port")
-    log = open(os.path.join(tmp, "server.log"), "w")
-    server = subprocess.Popen(
-        [server_bin, "--config", os.path.join(ROOT, "config/server.textproto"),
-         "--listen", "127.0.0.1:0", "--port_file", port_file],
-        stdout=log, stderr=subprocess.STDOUT)
+    server = service.Server(args.build,
+                            os.path.join(ROOT, "config/server.textproto"))
     try:
-        while not os.path.exists(port_file):
-            time.sleep(0.05)
-        target = "127.0.0.1:" + open(port_file).read().strip()
-        while subprocess.run([cli, "health", "--target", target],
-                             capture_output=True).returncode != 0:
-            time.sleep(0.1)
+        target = server.target
         subprocess.run([cli, "prepare", "--target", target, "--doc",
                         cached_doc], check=True, capture_output=True)
         # Alone first: the cached read-outs' and BM25's own latency.
@@ -95,8 +88,7 @@ def main():
         cached.join()
         flood.join()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
 
     cheap, cached, flood = results["cheap"], results["cached"], results["flood"]
     ratio = cached["latency_ms"]["p99"] / cached["latency_ms"]["p50"]

@@ -18,10 +18,12 @@ import os
 import selectors
 import socket
 import subprocess
-import tempfile
+import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "harness"))
+from attnr_harness import service  # noqa: E402
 
 
 def proc_status(pid, key):
@@ -112,27 +114,12 @@ def main():
     parser.add_argument("--connections", type=int, default=2000)
     parser.add_argument("--wait", type=float, default=60)
     args = parser.parse_args()
-    server_bin = os.path.join(args.build, "bin/attnr-server")
-    tmp = tempfile.mkdtemp(prefix="attnr_idle_")
-    port_file = os.path.join(tmp, "port")
-    http_port_file = os.path.join(tmp, "http_port")
-    log = open(os.path.join(tmp, "server.log"), "w")
-    server = subprocess.Popen(
-        [server_bin, "--config", os.path.join(ROOT, "config/server.textproto"),
-         "--listen", "127.0.0.1:0", "--port_file", port_file,
-         "--http_listen", "127.0.0.1:0", "--http_port_file", http_port_file],
-        stdout=log, stderr=subprocess.STDOUT)
+    server = service.Server(args.build,
+                            os.path.join(ROOT, "config/server.textproto"),
+                            http=True)
     try:
-        while not (os.path.exists(port_file) and
-                   os.path.exists(http_port_file)):
-            time.sleep(0.05)
-        port = int(open(port_file).read())
+        port, http_port = server.port, server.http_port
         cli = os.path.join(args.build, "bin/attnr")
-        while subprocess.run([cli, "health", "--target",
-                              f"127.0.0.1:{port}"],
-                             capture_output=True).returncode != 0:
-            time.sleep(0.1)
-        http_port = int(open(http_port_file).read())
         PROBE.update({port: "grpc", "cli": cli})
         base_threads = proc_status(server.pid, "Threads")
         base_rss = proc_status(server.pid, "VmRSS") / 1024
@@ -141,8 +128,7 @@ def main():
                          b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
                          args.wait, server.pid)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
     summary = {
         "server_threads_before": base_threads,
         "server_rss_mb_before": base_rss,

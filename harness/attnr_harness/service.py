@@ -7,31 +7,46 @@ import time
 
 
 class Server:
-    """Starts build/bin/attnr-server on a free loopback port."""
+    """Starts build/bin/attnr-server on a free loopback port (and, with
+    `http`, its HTTP gateway on another) and waits until it is SERVING. The
+    one way every benchmark and training script starts the server."""
 
-    def __init__(self, build_dir, config, extra_args=()):
+    def __init__(self, build_dir, config, extra_args=(), http=False):
         self.build_dir = build_dir
         self.tmp = tempfile.mkdtemp(prefix="attnr-bench-")
         port_file = os.path.join(self.tmp, "port")
-        self.log = open(os.path.join(self.tmp, "server.log"), "w")
-        self.proc = subprocess.Popen(
-            [os.path.join(build_dir, "bin/attnr-server"), "--config", config,
-             "--listen", "127.0.0.1:0", "--port_file", port_file,
-             *extra_args], stdout=self.log, stderr=self.log)
+        http_port_file = os.path.join(self.tmp, "http_port")
+        self.log_path = os.path.join(self.tmp, "server.log")
+        self.log = open(self.log_path, "w")
+        args = [os.path.join(build_dir, "bin/attnr-server"), "--config",
+                config, "--listen", "127.0.0.1:0", "--port_file", port_file]
+        if http:
+            args += ["--http_listen", "127.0.0.1:0", "--http_port_file",
+                     http_port_file]
+        self.proc = subprocess.Popen([*args, *extra_args], stdout=self.log,
+                                     stderr=self.log)
         deadline = time.time() + 120
+        # The server writes the HTTP port file first, then the gRPC one.
         while not os.path.exists(port_file):
             if self.proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError("attnr-server did not start; see " +
-                                   self.log.name)
+                                   self.log_path)
             time.sleep(0.02)
-        self.target = "127.0.0.1:" + open(port_file).read().strip()
+        self.port = int(open(port_file).read().strip())
+        self.target = f"127.0.0.1:{self.port}"
+        self.http_port = (int(open(http_port_file).read().strip())
+                          if http else None)
         while self.cli("health", check=False).returncode != 0:
             if self.proc.poll() is not None:
                 raise RuntimeError("attnr-server exited while starting:\n" +
-                                   open(self.log.name).read()[-2000:])
+                                   open(self.log_path).read()[-2000:])
             if time.time() > deadline:
                 raise RuntimeError("attnr-server never became SERVING")
             time.sleep(0.05)
+
+    @property
+    def pid(self):
+        return self.proc.pid
 
     def cli(self, *args, check=True, stdin=None):
         return subprocess.run(
