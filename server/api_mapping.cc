@@ -182,9 +182,9 @@ absl::StatusOr<std::vector<std::pair<ViewKind, double>>> FromProtoViewWeights(
     if (!kind.has_value()) {
       std::vector<std::string> names;
       for (const ViewInfo& v : AllViews()) names.push_back(v.cli_name);
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ": ", EchoName(name), " is not a view name (use ",
-          absl::StrJoin(names, ", "), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": ", EchoName(name), " is not a view name (use ",
+                       absl::StrJoin(names, ", "), ")"));
     }
     if (!std::isfinite(weight) || weight < 0) {
       return absl::InvalidArgumentError(

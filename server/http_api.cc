@@ -34,14 +34,12 @@ absl::Status CheckMembers(const json& object, absl::string_view field,
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       // The field's path when its name is a plain short one; else its size.
       const std::string path =
-          IsEchoable(key) ? absl::StrCat(field.empty() ? "" : absl::StrCat(
-                                                                field, "."),
-                                         key)
-                          : absl::StrCat(field.empty() ? "body" : field,
-                                         " (", EchoName(key), ")");
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": unknown field (known: ",
-                       absl::StrJoin(allowed, ", "), ")"));
+          IsEchoable(key)
+              ? absl::StrCat(field.empty() ? "" : absl::StrCat(field, "."), key)
+              : absl::StrCat(field.empty() ? "body" : field, " (",
+                             EchoName(key), ")");
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": unknown field (known: ", absl::StrJoin(allowed, ", "), ")"));
     }
   }
   return absl::OkStatus();

@@ -84,8 +84,8 @@ struct PendingCall {
 // Whether a Content-Type names JSON ("application/json", parameters such
 // as "; charset=utf-8" allowed).
 bool IsJson(absl::string_view content_type) {
-  absl::string_view type =
-      absl::StripAsciiWhitespace(content_type.substr(0, content_type.find(';')));
+  absl::string_view type = absl::StripAsciiWhitespace(
+      content_type.substr(0, content_type.find(';')));
   return absl::EqualsIgnoreCase(type, kJson);
 }
 
@@ -177,8 +177,7 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
       ASSIGN_OR_RETURN(*f.pem, ReadPemFile(f.path, f.field));
     }
   }
-  gateway->server_ =
-      std::make_unique<HttpServer>(
+  gateway->server_ = std::make_unique<HttpServer>(
       std::move(options), [](const absl::Status& status, int http_status) {
         return ErrorResponse(status, http_status);
       });
@@ -192,15 +191,14 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::CreateMetrics(
   HttpServer::Options options;
   // A host-less ":port" is this machine only: metrics describe the load
   // and the documents' sizes, not for every network by accident.
-  options.address =
-      absl::StartsWith(address, ":") ? absl::StrCat("localhost", address)
-                                     : address;
+  options.address = absl::StartsWith(address, ":")
+                        ? absl::StrCat("localhost", address)
+                        : address;
   options.name = "metrics";
   options.threads = 1;
   options.max_connections = 16;
   options.max_body_bytes = 4096;
-  gateway->server_ =
-      std::make_unique<HttpServer>(
+  gateway->server_ = std::make_unique<HttpServer>(
       std::move(options), [](const absl::Status& status, int http_status) {
         return ErrorResponse(status, http_status);
       });
@@ -256,9 +254,9 @@ void HttpGateway::AddRoutes() {
   // The playground page (client/web/, embedded in the binary): open, like
   // /health; what it asks goes through the API and its auth (disable_page
   // turns it off).
-  const absl::Span<const WebAsset> assets =
-      frontend->config().disable_page() ? absl::Span<const WebAsset>()
-                                        : WebAssets();
+  const absl::Span<const WebAsset> assets = frontend->config().disable_page()
+                                                ? absl::Span<const WebAsset>()
+                                                : WebAssets();
   for (const WebAsset& asset : assets) {
     s.Route("GET", std::string(asset.path),
             [&asset](const HttpRequest&, HttpReply reply) {

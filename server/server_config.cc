@@ -56,9 +56,10 @@ absl::Status CheckNoReservedFields(const std::string& text) {
     if (depth == 0 && !previous.empty() &&
         (t.text == ":" || t.text == "{" || t.text == "<") &&
         d->IsReservedName(previous)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "line ", previous_line + 1, ": ", previous,
-          " was removed (reserved in attnr.v1.ServerConfig; see docs/configuration.md)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", previous_line + 1, ": ", previous,
+                       " was removed (reserved in attnr.v1.ServerConfig; see "
+                       "docs/configuration.md)"));
     }
     if (t.text == "{" || t.text == "<") ++depth;
     if (t.text == "}" || t.text == ">") --depth;

@@ -85,9 +85,9 @@ absl::StatusOr<AnalyzedDocument> AnalyzeDocument(absl::string_view text,
       uint32_t piece_end_tok = tokens_fit ? end : first + cap;
       uint32_t piece_end_byte =
           tokens_fit ? b.end_byte : doc.tokens[piece_end_tok - 1].span.end_byte;
-      uint32_t next_begin_byte =
-          piece_end_tok < end ? doc.tokens[piece_end_tok].span.begin_byte
-                              : b.end_byte;
+      uint32_t next_begin_byte = piece_end_tok < end
+                                     ? doc.tokens[piece_end_tok].span.begin_byte
+                                     : b.end_byte;
       if (!chars_fit) {
         uint32_t limit = index.ByteAt(begin_char + char_cap);
         if (limit < piece_end_byte) {
@@ -115,8 +115,8 @@ absl::StatusOr<AnalyzedDocument> AnalyzeDocument(absl::string_view text,
           }
         }
       }
-      const bool last = piece_end_byte >= b.end_byte ||
-                        next_begin_byte >= b.end_byte;
+      const bool last =
+          piece_end_byte >= b.end_byte || next_begin_byte >= b.end_byte;
       if (last) {
         piece_end_tok = end;
         piece_end_byte = b.end_byte;

@@ -39,8 +39,7 @@ absl::StatusOr<CalibratedFusion> CalibratedFusion::Load(
   f.z_score_ = norm == "z";
   const auto& views = j.value("views", nlohmann::json::array());
   const auto& weights = j.value("weights", nlohmann::json::array());
-  if (!views.is_array() || views.size() < 2 ||
-      weights.size() != views.size()) {
+  if (!views.is_array() || views.size() < 2 || weights.size() != views.size()) {
     return bad("\"views\" (two or more) and \"weights\" must match");
   }
   for (size_t i = 0; i < views.size(); ++i) {
@@ -55,9 +54,10 @@ absl::StatusOr<CalibratedFusion> CalibratedFusion::Load(
     f.weights_.push_back(weights[i].get<double>());
   }
   // "calibration" is required; the others default to it.
-  for (auto [key, out] : {std::pair<const char*, Platt*>{"calibration", &f.passages_},
-                          {"budgeted_calibration", &f.budgeted_},
-                          {"score_calibration", &f.candidate_}}) {
+  for (auto [key, out] :
+       {std::pair<const char*, Platt*>{"calibration", &f.passages_},
+        {"budgeted_calibration", &f.budgeted_},
+        {"score_calibration", &f.candidate_}}) {
     if (!j.contains(key)) {
       if (out == &f.passages_) return bad("\"calibration\" is missing");
       continue;
@@ -66,7 +66,8 @@ absl::StatusOr<CalibratedFusion> CalibratedFusion::Load(
     if (!cal.is_object() || !cal.contains("slope") ||
         !cal["slope"].is_number() || !cal.contains("intercept") ||
         !cal["intercept"].is_number()) {
-      return bad(absl::StrCat("\"", key, "\" needs \"slope\" and \"intercept\""));
+      return bad(
+          absl::StrCat("\"", key, "\" needs \"slope\" and \"intercept\""));
     }
     *out = {cal["slope"].get<double>(), cal["intercept"].get<double>()};
   }
@@ -165,10 +166,10 @@ void CalibratedFusion::Fuse(std::vector<ScoreDetail>* details, Units units,
   }
   // A request's own weights were never calibrated: the logistic of the
   // plain combination keeps its order in (0, 1) (ranking stops at 0).
-  const Platt cal = !overrides.empty()          ? Platt{}
-                     : units == Units::kCandidates ? candidate_
-                     : complete                    ? passages_
-                                                   : budgeted_;
+  const Platt cal = !overrides.empty()            ? Platt{}
+                    : units == Units::kCandidates ? candidate_
+                    : complete                    ? passages_
+                                                  : budgeted_;
   for (size_t i = 0; i < n; ++i) {
     (*details)[i].fused =
         1.0 / (1.0 + std::exp(-(cal.slope * fused[i] + cal.intercept)));

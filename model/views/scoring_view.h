@@ -113,9 +113,7 @@ class ScoringView {
   virtual size_t cache_bytes() const { return 0; }
   // The tokens this view's model runs for `query` (0: a view without a
   // model), counted by the model's own tokenizer.
-  virtual size_t QueryModelTokens(absl::string_view query) const {
-    return 0;
-  }
+  virtual size_t QueryModelTokens(absl::string_view query) const { return 0; }
 
   // Derives and caches the per-document artifacts the request needs within
   // `budget_tokens` of new network work (0: no budget; a budget is what a
