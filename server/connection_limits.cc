@@ -10,10 +10,6 @@ namespace {
 
 constexpr uint32_t kMaxMs = 24u * 3600 * 1000;
 
-int Or(uint32_t value, int fallback) {
-  return value == 0 ? fallback : static_cast<int>(value);
-}
-
 }  // namespace
 
 absl::Status ValidateConnectionLimits(const attnr::v1::ServerConfig& c) {
@@ -49,20 +45,57 @@ absl::Status ValidateConnectionLimits(const attnr::v1::ServerConfig& c) {
   return absl::OkStatus();
 }
 
+void SetConnectionDefaults(attnr::v1::ServerConfig* c) {
+  using Config = attnr::v1::ServerConfig;
+  const struct {
+    uint32_t (Config::*get)() const;
+    void (Config::*set)(uint32_t);
+    uint32_t value;
+  } defaults[] = {
+      {&Config::max_connection_idle_ms, &Config::set_max_connection_idle_ms,
+       120000},
+      {&Config::max_connection_age_ms, &Config::set_max_connection_age_ms,
+       1800000},
+      {&Config::max_connection_age_grace_ms,
+       &Config::set_max_connection_age_grace_ms, 60000},
+      {&Config::keepalive_time_ms, &Config::set_keepalive_time_ms, 60000},
+      {&Config::keepalive_timeout_ms, &Config::set_keepalive_timeout_ms, 20000},
+      {&Config::handshake_timeout_ms, &Config::set_handshake_timeout_ms, 10000},
+      {&Config::max_concurrent_streams, &Config::set_max_concurrent_streams,
+       100},
+      {&Config::http_idle_timeout_seconds,
+       &Config::set_http_idle_timeout_seconds, 10},
+      {&Config::max_http_connections, &Config::set_max_http_connections, 2048},
+      {&Config::max_http_connections_per_ip,
+       &Config::set_max_http_connections_per_ip, 128},
+      {&Config::http_request_timeout_seconds,
+       &Config::set_http_request_timeout_seconds, 30},
+      {&Config::http_keep_alive_max_requests,
+       &Config::set_http_keep_alive_max_requests, 100},
+  };
+  for (const auto& d : defaults) {
+    if ((c->*d.get)() == 0) (c->*d.set)(d.value);
+  }
+}
+
 ConnectionLimits ResolveConnectionLimits(const attnr::v1::ServerConfig& c) {
   ConnectionLimits l;
-  l.max_connection_idle_ms = Or(c.max_connection_idle_ms(), 120000);
-  l.max_connection_age_ms = Or(c.max_connection_age_ms(), 1800000);
-  l.max_connection_age_grace_ms = Or(c.max_connection_age_grace_ms(), 60000);
-  l.keepalive_time_ms = Or(c.keepalive_time_ms(), 60000);
-  l.keepalive_timeout_ms = Or(c.keepalive_timeout_ms(), 20000);
-  l.handshake_timeout_ms = Or(c.handshake_timeout_ms(), 10000);
-  l.max_concurrent_streams = Or(c.max_concurrent_streams(), 100);
-  l.http_idle_timeout_seconds = Or(c.http_idle_timeout_seconds(), 10);
-  l.max_http_connections = Or(c.max_http_connections(), 2048);
-  l.max_http_connections_per_ip = Or(c.max_http_connections_per_ip(), 128);
-  l.http_request_timeout_seconds = Or(c.http_request_timeout_seconds(), 30);
-  l.http_keep_alive_max_requests = Or(c.http_keep_alive_max_requests(), 100);
+  l.max_connection_idle_ms = static_cast<int>(c.max_connection_idle_ms());
+  l.max_connection_age_ms = static_cast<int>(c.max_connection_age_ms());
+  l.max_connection_age_grace_ms =
+      static_cast<int>(c.max_connection_age_grace_ms());
+  l.keepalive_time_ms = static_cast<int>(c.keepalive_time_ms());
+  l.keepalive_timeout_ms = static_cast<int>(c.keepalive_timeout_ms());
+  l.handshake_timeout_ms = static_cast<int>(c.handshake_timeout_ms());
+  l.max_concurrent_streams = static_cast<int>(c.max_concurrent_streams());
+  l.http_idle_timeout_seconds = static_cast<int>(c.http_idle_timeout_seconds());
+  l.max_http_connections = static_cast<int>(c.max_http_connections());
+  l.max_http_connections_per_ip =
+      static_cast<int>(c.max_http_connections_per_ip());
+  l.http_request_timeout_seconds =
+      static_cast<int>(c.http_request_timeout_seconds());
+  l.http_keep_alive_max_requests =
+      static_cast<int>(c.http_keep_alive_max_requests());
   return l;
 }
 

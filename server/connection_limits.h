@@ -33,6 +33,11 @@ struct ConnectionLimits {
 
 // INVALID_ARGUMENT naming the field when a value is out of range.
 absl::Status ValidateConnectionLimits(const attnr::v1::ServerConfig& config);
+// Gives every connection setting that is 0 its default (the built-in
+// defaults and ResolveServerConfig call it: a 0 in a file means the
+// default).
+void SetConnectionDefaults(attnr::v1::ServerConfig* config);
+// The resolved config's connection settings, as the transports take them.
 ConnectionLimits ResolveConnectionLimits(const attnr::v1::ServerConfig& config);
 
 void ApplyConnectionLimits(const ConnectionLimits& limits,

@@ -104,8 +104,7 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   c.set_auth_failure_burst(20);
   c.set_llm_candidates(16);
   c.set_llm_device("cpu");
-  // The connection settings stay 0 here: ResolveConnectionLimits
-  // (server/connection_limits.cc) holds their defaults.
+  SetConnectionDefaults(&c);
   return c;
 }
 
@@ -256,6 +255,7 @@ absl::StatusOr<attnr::v1::ServerConfig> ResolveServerConfig(
   if (overrides.threads > 0) config.set_intra_op_threads(overrides.threads);
   // The settings whose 0 in a file means a default.
   if (config.auth_failure_burst() == 0) config.set_auth_failure_burst(20);
+  SetConnectionDefaults(&config);
   if (config.llm_candidates() == 0) config.set_llm_candidates(16);
   if (config.llm_device().empty()) config.set_llm_device("cpu");
   if (config.entity_max_sentence_share() == 0) {

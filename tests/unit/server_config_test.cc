@@ -105,7 +105,9 @@ TEST(ServerConfigTest, ResolveDecidesPathsOverridesAndDefaultsInOnePlace) {
       "fusion_model: \"../f.json\"\n"
       "auth_failure_burst: 0\n"
       "llm_candidates: 0\n"
-      "entity_max_sentence_share: 0\n");
+      "entity_max_sentence_share: 0\n"
+      "handshake_timeout_ms: 0\n"
+      "max_http_connections: 9\n");
   ConfigOverrides overrides;
   overrides.llm_model = "none";
   overrides.threads = 3;
@@ -128,6 +130,8 @@ TEST(ServerConfigTest, ResolveDecidesPathsOverridesAndDefaultsInOnePlace) {
   EXPECT_EQ(config->llm_candidates(), 16u);
   EXPECT_EQ(config->llm_device(), "cpu");
   EXPECT_GT(config->entity_max_sentence_share(), 0);
+  EXPECT_EQ(config->handshake_timeout_ms(), 10000u);
+  EXPECT_EQ(config->max_http_connections(), 9u);
 
   overrides.threads = -1;
   EXPECT_THAT(ResolveServerConfig(path, overrides).status().message(),
