@@ -19,11 +19,7 @@ uint64_t CostOf(const std::vector<int32_t>& row, const BatchLimits& limits) {
 std::vector<PlannedUnit> Plan(const ViewRequest& request,
                               const BatchLimits& limits, BatchedModel* model,
                               ViewUsage* usage) {
-  std::vector<uint32_t> order = request.priority;
-  if (order.size() != request.scored) {
-    order.resize(request.scored);
-    std::iota(order.begin(), order.end(), 0);
-  }
+  std::vector<uint32_t> order = PriorityOrder(request);
   if (limits.consider > 0 && order.size() > limits.consider) {
     order.resize(limits.consider);
   }
@@ -63,6 +59,13 @@ std::vector<PlannedUnit> Plan(const ViewRequest& request,
 }
 
 }  // namespace
+
+std::vector<uint32_t> PriorityOrder(const ViewRequest& request) {
+  if (request.priority.size() == request.scored) return request.priority;
+  std::vector<uint32_t> order(request.scored);
+  std::iota(order.begin(), order.end(), 0);
+  return order;
+}
 
 std::string UnitCacheKey(absl::string_view model_sha256,
                          const ViewRequest& request, uint32_t u) {

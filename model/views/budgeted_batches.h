@@ -75,6 +75,10 @@ class BatchedModel {
   virtual void Finish(size_t planned, const PlannedUnit& unit) = 0;
 };
 
+// The request's scored units in the order a budget is spent: its priority
+// (the cheap views' fused order), or document order without one.
+std::vector<uint32_t> PriorityOrder(const ViewRequest& request);
+
 // The cache key of a unit's model output: the model's digest, the
 // sequence's digest and the unit's byte range.
 std::string UnitCacheKey(absl::string_view model_sha256,

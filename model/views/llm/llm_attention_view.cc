@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <numeric>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -191,14 +190,9 @@ LlmAttentionView::Derive(const ViewRequest& request, uint64_t budget_tokens,
       RunBudgetedBatches(request, limits, &work, gate_, "llm read", usage));
 
   // The passages read, in priority order.
-  std::vector<uint32_t> order = request.priority;
-  if (order.size() != request.scored) {
-    order.resize(request.scored);
-    std::iota(order.begin(), order.end(), 0);
-  }
   std::vector<uint32_t> units;
   std::vector<const llama::KvCache*> kvs;
-  for (uint32_t u : order) {
+  for (uint32_t u : PriorityOrder(request)) {
     auto it = work.read().find(u);
     if (it == work.read().end()) continue;
     units.push_back(u);
