@@ -15,7 +15,7 @@ CONFIG ?= config/server.textproto
   python-env fuzz \
   docker docker-test
 
-# gRPC on the config's listen_address; the HTTP gateway and its playground
+# gRPC on the config's transport.listen_address; the HTTP gateway and its playground
 # page on HTTP_LISTEN (empty: none).
 HTTP_LISTEN ?= localhost:8080
 serve: configure models

@@ -279,15 +279,15 @@ def main():
         "",
         f"`bench/abuse.py`, commit {summary['commit']}, {summary['date']}, "
         "this machine, the shipped config (dense, entity and LLM views; "
-        "neural_budget_tokens 6,144, llm_budget_tokens 1,024, "
-        "max_query_model_tokens 512), loopback only. Server RSS before: "
+        "views.neural_budget_tokens 6,144, views.llm.budget_tokens 1,024, "
+        "limits.max_query_model_tokens 512), loopback only. Server RSS before: "
         f"{base_rss:.0f} MB.",
         "",
         "## Word-less text",
         "",
         "Peak RSS growth is cumulative from the first case: the analyzed "
         "documents and the LLM's keys and values stay cached (within "
-        "cache_bytes, 768 MiB), so later rows include earlier ones.",
+        "cache.bytes, 768 MiB), so later rows include earlier ones.",
         "",
         "| case | views | status | ms | passages | model tokens | unjudged "
         "| over a window | peak RSS growth so far, MB |",

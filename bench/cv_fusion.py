@@ -41,7 +41,7 @@ import numpy as np
 
 _BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_BENCH, os.path.join(os.path.dirname(_BENCH), "harness")]
-from attnr_harness import faq_sets, metrics, service  # noqa: E402
+from attnr_harness import faq_sets, metrics, server_config, service  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VIEWS = ("lexical", "dense", "entity")
@@ -51,23 +51,20 @@ RRF_K = 60
 
 # ---- 1. Per-passage raw scores from the real server -----------------------
 
-def tuning_config(path, passage_tokens=0):
-    """The repository's config, every passage returned (max_top_k), the
-    scope off, passages of `passage_tokens` (0: the config's); paths made
-    absolute (the copy lives elsewhere)."""
-    base = open(path).read()
-    config_dir = os.path.dirname(os.path.abspath(path))
-    base = base.replace('"../', f'"{os.path.dirname(config_dir)}/')
-    # The fusion is what is being chosen: the derived configs set their own.
-    base = "\n".join(l for l in base.split("\n")
-                     if not l.startswith("fusion_model"))
-    out = os.path.join(tempfile.mkdtemp(prefix="attnr-cv-"), "cv.textproto")
-    with open(out, "w") as f:
-        f.write(base + "\nmax_top_k: 20000\nentity_scope: false\n")
-        if passage_tokens:
-            f.write(f"default_passage_tokens: {passage_tokens}\n"
-                    f"max_passage_tokens: {max(passage_tokens, 512)}\n")
-    return out
+def tuning_config(path, passage_tokens=0, every_passage=True):
+    """The repository's config with no fusion model (the fusion is what is
+    being chosen: the derived configs set their own), the scope off and
+    (`every_passage`) every passage returned; passages of `passage_tokens`
+    (0: the config's)."""
+    cfg = server_config.load(path)
+    cfg.remove("views.fusion.model").remove("views.fusion.model_sha256")
+    if every_passage:
+        cfg.set("limits.max_top_k", 20000)
+        cfg.set("views.entity_scope", False)
+    if passage_tokens:
+        cfg.set("limits.default_passage_tokens", passage_tokens)
+        cfg.set("limits.max_passage_tokens", max(passage_tokens, 512))
+    return cfg
 
 
 def judge(server, doc, queries):
@@ -134,7 +131,7 @@ def judged_sets(args, passage_tokens=None):
                     if server is None:
                         server = service.Server(
                             args.build_dir,
-                            tuning_config(args.config, size))
+                            tuning_config(args.config, size).write())
                     judged = judge(server, doc, queries)
                     json.dump(judged, open(path, "w"))
                     print(f"{ds['name']} {doc['id']}: {len(queries)} "
@@ -434,13 +431,10 @@ def cross_validate(items):
 def scope_check(args, items, fold_of, model_path, sha256):
     """MRR@10 and F1@1 per fold with the retrieval scope on and off, the
     calibrated fusion serving (the real server, the real questions)."""
-    base = open(tuning_config(args.config)).read()
-    base = base.replace("max_top_k: 20000", "")
-    base = base.replace("entity_scope: false", "")
-    path = os.path.join(tempfile.mkdtemp(prefix="attnr-cv-"), "scope.textproto")
-    with open(path, "w") as f:
-        f.write(base + f'\nfusion_model: "{model_path}"\n'
-                f'fusion_model_sha256: "{sha256}"\n')
+    cfg = tuning_config(args.config, every_passage=False)
+    cfg.set("views.fusion.model", model_path)
+    cfg.set("views.fusion.model_sha256", sha256)
+    path = cfg.write()
     server = service.Server(args.build_dir, path)
     out = {True: {}, False: {}}
     try:
@@ -520,8 +514,7 @@ def score_combinations(args, sets, model):
     """The fused combination c of each candidate of each set, from the real
     server's /v1/rerank answers (the Retrieve calibration inverted)."""
     import urllib.request
-    base = open(tuning_config(args.config)).read()
-    base = base.replace("max_top_k: 20000", "").replace("entity_scope: false", "")
+    cfg = tuning_config(args.config, every_passage=False)
     tmp = tempfile.mkdtemp(prefix="attnr-cv-")
     path = os.path.join(tmp, "rerank.textproto")
     # The model without a Score calibration: Score answers with the
@@ -530,8 +523,7 @@ def score_combinations(args, sets, model):
     with open(plain, "w") as f:
         json.dump({k: v for k, v in model.items() if k != "score_calibration"},
                   f)
-    with open(path, "w") as f:
-        f.write(base + f'\nfusion_model: "{plain}"\n')
+    cfg.set("views.fusion.model", plain).write(path)
     port_file = os.path.join(os.path.dirname(path), "http_port")
     server = service.Server(args.build_dir, path,
                             ["--http_listen", "127.0.0.1:0",

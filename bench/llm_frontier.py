@@ -19,42 +19,27 @@ for cost (latency targets), the weight comes from the held-out split.
 import argparse
 import json
 import os
-import re
 import sys
-import tempfile
 
 _BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_BENCH, os.path.join(os.path.dirname(_BENCH), "harness")]
 import run_bench  # noqa: E402
-from attnr_harness import faq_sets, metrics, service  # noqa: E402
+from attnr_harness import faq_sets, metrics, server_config, service  # noqa: E402
 from attnr_bench import xapian_peer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def config_with(base_path, budget, candidates, weight, cache_bytes=None):
-    base = open(base_path).read()
-    fields = ["llm_budget_tokens", "llm_candidates", "default_views"]
+    cfg = server_config.load(base_path)
+    cfg.set("views.llm.budget_tokens", budget)
+    cfg.set("views.llm.candidates", candidates)
+    cfg.set("views.default_views", [server_config.Enum(f"SCORING_VIEW_{v}")
+                                    for v in ("LEXICAL", "DENSE", "LLM")])
+    cfg.put("views.fusion.weights", "llm", weight)
     if cache_bytes:
-        fields.append("cache_bytes")
-    for field in fields:
-        base = re.sub(rf"^{field}[:\s].*$", "", base, flags=re.M)
-    if cache_bytes:
-        base += f"\ncache_bytes: {cache_bytes}\n"
-    base = re.sub(r'^fusion_weights \{ key: "llm".*$', "", base, flags=re.M)
-    config_dir = os.path.dirname(os.path.abspath(base_path))
-    for field in ("llm_readout",):
-        base = re.sub(rf'^{field}:\s*"([^"/][^"]*)"',
-                      lambda m: f'{field}: "{os.path.normpath(os.path.join(config_dir, m.group(1)))}"',
-                      base, flags=re.M)
-    base += (f"\nllm_budget_tokens: {budget}\nllm_candidates: {candidates}\n"
-             "default_views: SCORING_VIEW_LEXICAL\ndefault_views: SCORING_VIEW_DENSE\n"
-             "default_views: SCORING_VIEW_LLM\n"
-             f'fusion_weights {{ key: "llm" value: {weight} }}\n')
-    f = tempfile.NamedTemporaryFile("w", suffix=".textproto", delete=False)
-    f.write(base)
-    f.close()
-    return f.name
+        cfg.set("cache.bytes", cache_bytes)
+    return cfg.write()
 
 
 def by_set(datasets, rank):

@@ -8,7 +8,10 @@ against two builds to compare them:
 
   /usr/bin/python3 bench/probe_bounded_work.py --server build/bin/attnr-server
 
---legacy leaves out the config fields older builds do not know.
+Requests are sent as bytes (the API's wire-compatible mirror,
+server/proto/attnr/server/raw_text.proto), so the probes can send invalid
+UTF-8 too. The configs are this release's (grouped settings); a build
+before 0.5 needs its own copy of this script.
 """
 import argparse
 import os
@@ -18,10 +21,13 @@ import sys
 import tempfile
 import threading
 import time
+import types
 
 import grpc
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "harness"))
+from attnr_harness import server_config, service  # noqa: E402
 
 
 def load_stubs(out_dir):
@@ -35,6 +41,7 @@ def load_stubs(out_dir):
 
     for proto in ["attnr/v1/retriever.proto", "attnr/v1/config.proto"]:
         protoc(os.path.join(ROOT, "proto"), proto)
+    protoc(os.path.join(ROOT, "server/proto"), "attnr/server/raw_text.proto")
     # The health proto's own path (grpc/health/v1) would shadow the grpc
     # package: compile it as a top-level module.
     health_dir = os.path.join(out_dir, "health_proto")
@@ -49,6 +56,22 @@ def load_stubs(out_dir):
     return retriever_pb2, retriever_pb2_grpc
 
 
+class RawRetrieve:
+    """A RetrieveRequest whose text fields are bytes (any bytes, invalid
+    UTF-8 too): the typed request's options and the raw mirror's text,
+    serialized one after the other (a protobuf message merges)."""
+
+    def __init__(self, pb, raw_pb, text, query):
+        self.typed = pb.RetrieveRequest()
+        self.raw = raw_pb.RetrieveRequest(query=query)
+        self.raw.documents.add(text=text)
+        self.options = self.typed.options
+        self.documents = self.raw.documents
+
+    def serialize(self):
+        return self.typed.SerializeToString() + self.raw.SerializeToString()
+
+
 def fresh_document(words):
     """About `words` tokens that no earlier call sent."""
     head = f"Document {time.time_ns()}.\n\n"
@@ -59,59 +82,12 @@ def fresh_document(words):
     return (head + "\n\n".join(paragraphs)).encode()
 
 
-class Server:
-    def __init__(self, binary, config, tmp):
-        self.config_path = os.path.join(tmp, f"probe-{time.time_ns()}.textproto")
-        with open(self.config_path, "w") as f:
-            f.write(config)
-        self.port_file = self.config_path + ".port"
-        self.log_path = self.config_path + ".log"
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [binary, "--config", self.config_path, "--listen", "127.0.0.1:0",
-             "--port_file", self.port_file],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 120
-        while not os.path.exists(self.port_file):
-            if time.time() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("server did not start: " +
-                                   open(self.log_path).read())
-            time.sleep(0.02)
-        self.target = "127.0.0.1:" + open(self.port_file).read().strip()
-        # Serving once the model is loaded.
-        import health_pb2
-        import health_pb2_grpc
-        health = health_pb2_grpc.HealthStub(grpc.insecure_channel(self.target))
-        while True:
-            try:
-                if health.Check(health_pb2.HealthCheckRequest(),
-                                timeout=2).status == 1:
-                    break
-            except grpc.RpcError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("server never served")
-            time.sleep(0.05)
-
-    def peak_rss_mb(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
-
-    def threads(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("Threads:"):
-                    return int(line.split()[1])
-        return 0
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait()
-        self.log.close()
+def start_server(binary, config, tmp):
+    """The real server (harness service.Server) with `config`'s settings."""
+    path = os.path.join(tmp, f"probe-{time.time_ns()}.textproto")
+    with open(path, "w") as f:
+        f.write(config)
+    return service.Server(os.path.dirname(os.path.dirname(binary)), path)
 
 
 def main():
@@ -119,7 +95,6 @@ def main():
     parser.add_argument("--server", default=os.path.join(ROOT, "build/bin/attnr-server"))
     parser.add_argument("--dense_model", default="all-minilm-l6-v2",
                         help="the neural view whose work the probes bound")
-    parser.add_argument("--legacy", action="store_true")
     parser.add_argument("--cache_bytes", type=int, default=0,
                         help="cache budget for the long-document probe "
                              "(default: config/server.textproto's)")
@@ -129,22 +104,30 @@ def main():
     pb, pb_grpc = load_stubs(tmp)
     import health_pb2
     import health_pb2_grpc
+    from attnr.server import raw_text_pb2 as raw_pb
 
-    model = f'dense_model: "{args.dense_model}"\n'
-    wide = ("max_message_bytes: 83886080\n" +
-            ("" if args.legacy else
-             "max_document_bytes: 83886080\nmax_request_bytes: 83886080\n"))
+    # Settings merge: a group named twice is one group.
+    model = f'views {{ dense {{ model: "{args.dense_model}" }} }}\n'
+    wide = ("transport { max_message_bytes: 83886080 }\n"
+            "limits { max_document_bytes: 83886080 "
+            "max_request_bytes: 83886080 }\n")
 
     def stub(server):
         channel = grpc.insecure_channel(
             server.target,
             options=[("grpc.max_send_message_length", 100 << 20),
                      ("grpc.max_receive_message_length", 100 << 20)])
-        return pb_grpc.RetrieverStub(channel), health_pb2_grpc.HealthStub(channel)
+        retrieve = channel.unary_unary(
+            "/attnr.v1.Retriever/Retrieve",
+            request_serializer=RawRetrieve.serialize,
+            response_deserializer=pb.RetrieveResponse.FromString)
+        typed = pb_grpc.RetrieverStub(channel)
+        return (types.SimpleNamespace(Retrieve=retrieve, Score=typed.Score),
+                health_pb2_grpc.HealthStub(channel))
 
     def request(text, query="what did the committee review", views=()):
-        r = pb.RetrieveRequest(query=query.encode() if isinstance(query, str) else query)
-        r.documents.add(text=text)
+        r = RawRetrieve(pb, raw_pb, text,
+                        query.encode() if isinstance(query, str) else query)
         r.options.views.extend(views)
         return r
 
@@ -161,7 +144,7 @@ def main():
 
     # 1. Oversized documents, one at a time and four at once.
     if want("oversize"):
-        server = Server(args.server, wide, tmp)
+        server = start_server(args.server, wide, tmp)
         s, _ = stub(server)
         call(s, request(b"warm up"))
         base = server.peak_rss_mb()
@@ -183,8 +166,9 @@ def main():
 
     # 2. A client that gives up after 50 ms; 16 calls cancelled after 1 s.
     if want("cancel"):
-        server = Server(args.server, model + "max_concurrent_requests: 1\n"
-                        "max_document_tokens: 200000\n", tmp)
+        server = start_server(args.server, model +
+                              "admission { max_concurrent_requests: 1 }\n"
+                              "limits { max_document_tokens: 200000 }\n", tmp)
         s, _ = stub(server)
         doc = fresh_document(70000)
         code, _, _, _ = call(s, request(doc), timeout=0.05)
@@ -213,12 +197,12 @@ def main():
     if want("flight"):
         cache = args.cache_bytes
         if not cache:
-            with open(os.path.join(ROOT, "config/server.textproto")) as f:
-                for line in f:
-                    if line.startswith("cache_bytes:"):
-                        cache = int(line.split()[1])
-        server = Server(args.server, model + "max_document_tokens: 250000\n"
-                        f"max_request_tokens: 500000\ncache_bytes: {cache}\n", tmp)
+            cache = server_config.load(os.path.join(
+                ROOT, "config/server.textproto")).get("cache.bytes")
+        server = start_server(args.server, model +
+                              "limits { max_document_tokens: 250000 "
+                              "max_request_tokens: 500000 }\n"
+                              f"cache {{ bytes: {cache} }}\n", tmp)
         s, _ = stub(server)
         doc = fresh_document(35000)
         one = call(s, request(fresh_document(35000)))[2]
@@ -245,8 +229,9 @@ def main():
 
     # 4. Drain: 10 s configured, long calls running.
     if want("drain"):
-        server = Server(args.server, model + "drain_seconds: 2\n"
-                        "max_concurrent_requests: 1\n", tmp)
+        server = start_server(args.server, model +
+                              "admission { drain_seconds: 2 "
+                              "max_concurrent_requests: 1 }\n", tmp)
         s, h = stub(server)
         futures = [s.Retrieve.future(request(fresh_document(60000)), timeout=120)
                    for _ in range(6)]
@@ -265,8 +250,9 @@ def main():
         for f in futures:
             f.cancel()
         server.log.close()
-        server = Server(args.server, model + "drain_seconds: 60\n"
-                        "max_concurrent_requests: 1\n", tmp)
+        server = start_server(args.server, model +
+                              "admission { drain_seconds: 60 "
+                              "max_concurrent_requests: 1 }\n", tmp)
         s, _ = stub(server)
         futures = [s.Retrieve.future(request(fresh_document(60000)), timeout=120)
                    for _ in range(3)]
@@ -287,7 +273,9 @@ def main():
 
     # 5. The smaller defects.
     if want("small"):
-        server = Server(args.server, "max_concurrent_requests: 1\n" + wide, tmp)
+        server = start_server(args.server,
+                              "admission { max_concurrent_requests: 1 }\n" +
+                              wide, tmp)
         s, _ = stub(server)
         print("invalid UTF-8 query:", call(s, request(b"ok", query=b"bad \xff q"))[:2])
         r = request(b"fine text")
@@ -307,16 +295,17 @@ def main():
         print(f"1 MB id: {code} {msg[:80]} response "
               f"{len(resp.SerializeToString()) if resp else 0} bytes")
         print("whitespace-only document:", call(s, request(b"   \n\t  "))[:2])
-        sr = pb.ScoreRequest(query=b"committee")
-        sr.passages.add(text=b"The committee.")
-        sr.context.text = b""
+        sr = pb.ScoreRequest(query="committee")
+        sr.passages.add(text="The committee.")
+        sr.context.text = ""
         try:
             s.Score(sr, timeout=10)
             print("empty Score context: OK")
         except grpc.RpcError as e:
             print("empty Score context:", e.code().name, e.details())
         server.stop()
-        server = Server(args.server, model + "max_concurrent_requests: 1\n", tmp)
+        server = start_server(args.server, model +
+                              "admission { max_concurrent_requests: 1 }\n", tmp)
         s, _ = stub(server)
         futures = [s.Retrieve.future(request(fresh_document(5000)), timeout=60)
                    for _ in range(300)]

@@ -5,7 +5,7 @@
 
 Builds the dev sets from Debian packages (cached outside the repository),
 starts the real attnr server, queries it through the `attnr` CLI batch mode
-and the `attnr-bench` load driver, runs Xapian BM25 over paragraph chunks on
+and the `attnr bench` load generator, runs Xapian BM25 over paragraph chunks on
 the same text in the same run, and writes REPORT.md, results.json and a
 latency plot. --smoke runs everything on a tiny in-repo fixture instead.
 """
@@ -24,7 +24,7 @@ import time
 _BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_BENCH, os.path.join(os.path.dirname(_BENCH), "harness")]
 
-from attnr_harness import faq_sets, metrics, multihop, service  # noqa: E402
+from attnr_harness import faq_sets, metrics, multihop, server_config, service  # noqa: E402
 from attnr_bench import langchain_peer, xapian_peer  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -186,7 +186,7 @@ def document_of(corpus, tokens):
         text = text + "\n\n" + corpus
 
 
-def measure_speed(server, build_dir, corpus, sizes, query, cold, warm,
+def measure_speed(server, corpus, sizes, query, cold, warm,
                   requests, tmp, views=None):
     rows = []
     for target in sizes:
@@ -194,14 +194,30 @@ def measure_speed(server, build_dir, corpus, sizes, query, cold, warm,
         path = os.path.join(tmp, f"speed-{target}.txt")
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
-        out = subprocess.run(
-            [os.path.join(build_dir, "bin/attnr-bench"), "--target",
-             server.target, "--doc", path, "--query", query, "--cold",
-             str(cold), "--warm", str(warm), "--clients", "1,2,4",
-             "--requests", str(requests)] +
-            (["--views", ",".join(views)] if views else []),
-            check=True, capture_output=True, text=True)
-        r = json.loads(out.stdout)
+        def bench(*extra):
+            """`attnr bench` (the one load generator) on this document."""
+            out = server.cli("bench", "--json", "--samples", "--doc", path,
+                             "--query", query, "--top-k", "10", "--no-text",
+                             *(["--views", ",".join(views)] if views else []),
+                             *extra)
+            return json.loads(out.stdout)
+
+        # Cold: the document new to the server on every call; warm: one
+        # request repeated (after a call that caches it); then throughput
+        # of 1, 2 and 4 clients repeating it on one connection.
+        cold_run = bench("--fresh", "--requests", str(cold))
+        bench("--requests", "1")
+        warm_run = bench("--requests", str(warm))
+        r = {"document_tokens": warm_run["document_tokens"],
+             "document_bytes": len(text.encode("utf-8")),
+             "cold_ms": cold_run["samples"]["latency_ms"],
+             "cold_encode_ms": cold_run["samples"]["encode_ms"],
+             "warm_ms": warm_run["samples"]["latency_ms"],
+             "warm_server_ms": warm_run["samples"]["server_ms"],
+             "throughput_rps": {
+                 str(n): bench("--concurrency", str(n), "--requests",
+                               str(n * requests))["throughput_rps"]
+                 for n in (1, 2, 4)}}
         index = xapian_peer.XapianIndex(text)
         xq = []
         for _ in range(max(warm, 5)):
@@ -256,40 +272,9 @@ def dense_flops_per_token(model_dir, piece_tokens):
     return 2 * layers * (4 * d * d + 2 * d * ffn + 2 * piece_tokens * d)
 
 
-def config_value(config_path, field):
-    """A string field of the server config file; None if unset or empty."""
-    with open(config_path) as f:
-        m = re.search(rf'^{field}:\s*"([^"]*)"', f.read(), re.M)
-    return m.group(1) if m and m.group(1) else None
-
-
-def config_relative(config_path, path):
-    """`path` as the server reads it: relative to the config file's folder."""
-    return path if os.path.isabs(path) else os.path.normpath(
-        os.path.join(os.path.dirname(os.path.abspath(config_path)), path))
-
-
-def model_path(config_path, field):
-    """A model the config names: a name without '/' is a folder of the model
-    cache (as the server resolves it), else a path; None if unset."""
-    name = config_value(config_path, field)
-    if name is None:
-        return None
-    if "/" not in name:
-        return os.path.join(os.environ.get("ATTNR_MODEL_CACHE") or
-                            os.path.expanduser("~/.cache/attnr/models"), name)
-    return config_relative(config_path, name)
-
-
 def dense_model_dir(config_path):
-    return model_path(config_path, "dense_model")
-
-
-def config_path_field(config_path, field):
-    """A path-valued field of the server config, resolved as the server
-    resolves it; None if unset."""
-    path = config_value(config_path, field)
-    return None if path is None else config_relative(config_path, path)
+    return server_config.model_path(server_config.load(config_path),
+                                    "views.dense.model")
 
 
 def gguf_metadata(path, wanted):
@@ -336,7 +321,8 @@ def gguf_metadata(path, wanted):
 
 def llm_model_file(config_path):
     """The config's GGUF decoder (a file, or a folder holding one)."""
-    name = model_path(config_path, "llm_model")
+    name = server_config.model_path(server_config.load(config_path),
+                                    "views.llm.model")
     if name and os.path.isdir(name):
         files = sorted(x for x in os.listdir(name) if x.endswith(".gguf"))
         return os.path.join(name, files[0]) if files else None
@@ -347,7 +333,8 @@ def decoder_flops_per_token(config_path):
     """2 x the multiply-adds per token of the decoder blocks the LLM view
     runs (up to the read-out's deepest layer), from the GGUF header and the
     read-out file; attention over the context is left out (a lower bound)."""
-    gguf, readout = llm_model_file(config_path), config_path_field(config_path, "llm_readout")
+    gguf = llm_model_file(config_path)
+    readout = server_config.load(config_path).get("views.llm.readout")
     if not gguf or not readout or not os.path.exists(gguf):
         return None, None
     with open(readout) as f:
@@ -562,7 +549,7 @@ def write_report(out, quality, systems, speed, model_speed, info, env, gemm,
     lines += [
         "## Speed",
         "",
-        "Retrieve latency measured by `attnr-bench` through the client library "
+        "Retrieve latency measured by `attnr bench` through the client library "
         "(gRPC on loopback, document sent with every request, top_k 10, no text). "
         "Cold: a document the server has not seen (first line varied); warm: the "
         "same request repeated. Peer: Xapian on the same text in the same run.",
@@ -676,13 +663,13 @@ def main():
                 print(f"  {ds:12s} {name:22s} MRR@10 {by[name]['mrr10']:.3f}",
                       flush=True)
         query = "How do I install a package and keep it up to date?"
-        speed = measure_speed(server, args.build_dir, speed_corpus(datasets),
+        speed = measure_speed(server, speed_corpus(datasets),
                               sizes, query, cold, warm, requests, server.tmp)
         model_speed, decoder = [], None
         if "llm" in views and "llm" not in default_views:
             # The LLM view as a request naming it meets it (budgeted).
             model_speed = measure_speed(
-                server, args.build_dir, speed_corpus(datasets), sizes, query,
+                server, speed_corpus(datasets), sizes, query,
                 max(2, cold // 2), warm, max(3, requests // 4), server.tmp,
                 default_views + ["llm"])
         if "llm" in views:

@@ -4,7 +4,7 @@ held-out split of the training corpus, never on the dev sets.
 
     bench/tune_entity_view.py --residue 7 [--corpus ...] [--out bench/results]
 
-For each gate (entity_max_sentence_share: entities mentioned in more of a
+For each gate (views.entity.max_sentence_share: entities mentioned in more of a
 document's sentences are not counted) one real server ranks every split
 question with the entity view alone, 100 passages deep; the lexical and
 dense rankings are tune_fusion.py's (its cache, or computed the same way).
@@ -15,7 +15,6 @@ into config/server.textproto by hand.
 import json
 import os
 import sys
-import tempfile
 
 _BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_BENCH, os.path.join(os.path.dirname(_BENCH), "harness")]
@@ -42,20 +41,19 @@ def main():
             by_view = tune_fusion.rankings(server, ds, list(DEFAULT))
         finally:
             server.stop()
-    base = tune_fusion.base_config(
-        args.config, ["entity_view", "entity_max_sentence_share"])
+    base = tune_fusion.base_config(args.config, ["views.entity"])
     rows = [("default views", "–", "–",
              tune_fusion.evaluate_fused(ds, by_view, DEFAULT), None)]
     for share in SHARES:
-        cfg = tempfile.NamedTemporaryFile("w", suffix=".textproto", delete=False)
-        cfg.write(base + f"\nentity_view: true\nentity_max_sentence_share: {share}\n")
-        cfg.close()
-        server = service.Server(args.build_dir, cfg.name)
+        base.set("views.entity.enabled", True)
+        base.set("views.entity.max_sentence_share", share)
+        path = base.write()
+        server = service.Server(args.build_dir, path)
         try:
             entity = tune_fusion.rankings(server, ds, ["entity"])["entity"]
         finally:
             server.stop()
-            os.unlink(cfg.name)
+            os.unlink(path)
         covered = sum(1 for q in ds["queries"] if entity.get(q["qid"]))
         views = dict(by_view, entity=entity)
         for w in WEIGHTS:

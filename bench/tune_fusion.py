@@ -21,13 +21,11 @@ config/server.textproto by hand, with that file as its record.
 import argparse
 import json
 import os
-import re
 import sys
-import tempfile
 
 _BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_BENCH, os.path.join(os.path.dirname(_BENCH), "harness")]
-from attnr_harness import metrics, service  # noqa: E402
+from attnr_harness import metrics, server_config, service  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEPTH = 100
@@ -115,15 +113,12 @@ def arguments():
 
 
 def base_config(config_path, tuned_fields):
-    """The server config without the fields a sweep sets, its read-out path
-    made absolute (the derived configs live elsewhere)."""
-    base = open(config_path).read()
+    """The server config without the settings a sweep sets (paths made
+    absolute: the derived configs live elsewhere)."""
+    cfg = server_config.load(config_path)
     for field in tuned_fields:
-        base = re.sub(rf"^{field}[:\s].*$", "", base, flags=re.M)
-    config_dir = os.path.dirname(os.path.abspath(config_path))
-    return re.sub(r'^llm_readout:\s*"([^"/][^"]*)"',
-                  lambda m: f'llm_readout: "{os.path.normpath(os.path.join(config_dir, m.group(1)))}"',
-                  base, flags=re.M)
+        cfg.remove(field)
+    return cfg
 
 
 def label(weights):
@@ -178,13 +173,13 @@ def main():
 
 def serve_check(args, ds, best_w):
     """The chosen configuration served for real, as the default."""
-    cfg = tempfile.NamedTemporaryFile("w", suffix=".textproto", delete=False)
-    cfg.write(base_config(args.config, ["fusion_weights", "default_views"]) + "\n" +
-              "".join(f'default_views: SCORING_VIEW_{v.upper()}\n' for v in best_w) +
-              "".join(f'fusion_weights {{ key: "{v}" value: {w} }}\n'
-                      for v, w in best_w.items()))
-    cfg.close()
-    server = service.Server(args.build_dir, cfg.name)
+    cfg = base_config(args.config,
+                      ["views.fusion.weights", "views.default_views"])
+    cfg.set("views.default_views",
+            [server_config.Enum(f"SCORING_VIEW_{v.upper()}") for v in best_w])
+    cfg.set("views.fusion.weights", dict(best_w))
+    path = cfg.write()
+    server = service.Server(args.build_dir, path)
     try:
         return evaluate(server, ds, None, prepare=True)
     finally:

@@ -82,11 +82,12 @@ usage:
   attnr health   [--service NAME]
   attnr bench    --doc FILE [--doc FILE ...] (--query TEXT | --queries FILE.jsonl)
                  [--concurrency N] [--connections N] [--requests N]
-                 [--duration SECONDS] [--fresh] [retrieve's options]
-                 (bounded load: throughput, latency percentiles, statuses;
-                 --queries lines may name their own "views"; --fresh makes
-                 every request's documents new to the server; at most 256
-                 concurrent calls, 1,000,000 requests, 3600 seconds)
+                 [--duration SECONDS] [--fresh] [--samples] [retrieve's options]
+                 (bounded load: throughput, latency and server-time
+                 percentiles, statuses; --queries lines may name their own
+                 "views"; --fresh makes every request's documents new to the
+                 server; --samples adds every call's numbers to --json; at
+                 most 256 concurrent calls, 1,000,000 requests, 3600 seconds)
 
 common flags:
   --target HOST:PORT   server address (default localhost:50051)
@@ -148,7 +149,8 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
     }
     if (is("--json") || is("--explain") || is("--no-text") || is("--prepare") ||
         is("--scope") || is("--no-scope") || is("--grow-ranges") ||
-        is("--no-grow-ranges") || is("--fresh") || is("--help") || is("-h")) {
+        is("--no-grow-ranges") || is("--fresh") || is("--samples") ||
+        is("--help") || is("-h")) {
       if (has_value) return Usage(absl::StrCat(flag, " takes no value"));
       if (is("--json")) o.json = true;
       if (is("--explain")) o.explain = true;
@@ -159,6 +161,7 @@ absl::StatusOr<CliOptions> ParseCli(int argc, const char* const* argv) {
       if (is("--grow-ranges")) o.grow_ranges = true;
       if (is("--no-grow-ranges")) o.grow_ranges = false;
       if (is("--fresh")) o.fresh = true;
+      if (is("--samples")) o.samples = true;
       if (is("--help") || is("-h")) o.command = "help";
       continue;
     }

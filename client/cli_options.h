@@ -69,6 +69,7 @@ struct CliOptions {
   uint64_t requests = 0;
   absl::Duration duration = absl::ZeroDuration();
   bool fresh = false;
+  bool samples = false;  // --samples: every call's numbers in --json.
 };
 
 // Parses argv (argv[0] is the program). Errors are usage errors, worded for

@@ -14,15 +14,19 @@
 
 namespace attnr::client {
 
-double LoadReport::Percentile(double p) const {
-  if (latency_ms.empty()) return 0;
+double LoadReport::Percentile(const std::vector<double>& samples, double p) {
+  if (samples.empty()) return 0;
   // Nearest rank.
   const size_t rank = static_cast<size_t>(
-      std::ceil(p / 100.0 * static_cast<double>(latency_ms.size())));
-  return latency_ms[std::clamp<size_t>(rank, 1, latency_ms.size()) - 1];
+      std::ceil(p / 100.0 * static_cast<double>(samples.size())));
+  return samples[std::clamp<size_t>(rank, 1, samples.size()) - 1];
 }
 
-nlohmann::ordered_json LoadReport::ToJson() const {
+double LoadReport::Percentile(double p) const {
+  return Percentile(latency_ms, p);
+}
+
+nlohmann::ordered_json LoadReport::ToJson(bool samples) const {
   nlohmann::ordered_json out;
   out["requests"] = requests;
   out["seconds"] = seconds;
@@ -35,7 +39,16 @@ nlohmann::ordered_json LoadReport::ToJson() const {
       {"p90", Percentile(90)},
       {"p99", Percentile(99)},
       {"max", latency_ms.empty() ? 0.0 : latency_ms.back()}};
+  out["server_ms"] = {{"p50", Percentile(server_ms, 50)},
+                      {"p90", Percentile(server_ms, 90)}};
+  out["encode_ms"] = {{"p50", Percentile(encode_ms, 50)}};
+  out["document_tokens"] = document_tokens;
   out["statuses"] = statuses;
+  if (samples) {
+    out["samples"] = {{"latency_ms", latency_ms},
+                      {"server_ms", server_ms},
+                      {"encode_ms", encode_ms}};
+  }
   return out;
 }
 
@@ -81,7 +94,8 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& o) {
   for (uint32_t t = 0; t < o.concurrency; ++t) {
     threads.emplace_back([&, t] {
       RetrieverClient& client = *clients[t % connections];
-      std::vector<double> latencies;
+      std::vector<double> latencies, server_ms, encode_ms;
+      uint64_t document_tokens = 0;
       std::map<std::string, uint64_t> statuses;
       while (absl::Now() < end) {
         const uint64_t i = next.fetch_add(1);
@@ -95,21 +109,38 @@ absl::StatusOr<LoadReport> RunLoad(const LoadOptions& o) {
           }
         }
         const absl::Time sent = absl::Now();
-        const absl::Status status =
-            client.Retrieve(request, o.timeout).status();
+        const absl::StatusOr<attnr::v1::RetrieveResponse> response =
+            client.Retrieve(request, o.timeout);
         latencies.push_back(absl::ToDoubleMilliseconds(absl::Now() - sent));
-        ++statuses[absl::StatusCodeToString(status.code())];
+        ++statuses[absl::StatusCodeToString(response.status().code())];
+        if (response.ok()) {
+          const attnr::v1::Usage& usage = response->usage();
+          server_ms.push_back(usage.timings().total_ms());
+          if (!usage.cache_hit())
+            encode_ms.push_back(usage.timings().encode_ms());
+          document_tokens =
+              std::max<uint64_t>(document_tokens, usage.document_tokens());
+        }
       }
       std::lock_guard<std::mutex> lock(mu);
       report.latency_ms.insert(report.latency_ms.end(), latencies.begin(),
                                latencies.end());
+      report.server_ms.insert(report.server_ms.end(), server_ms.begin(),
+                              server_ms.end());
+      report.encode_ms.insert(report.encode_ms.end(), encode_ms.begin(),
+                              encode_ms.end());
+      report.document_tokens =
+          std::max(report.document_tokens, document_tokens);
       for (const auto& [name, n] : statuses) report.statuses[name] += n;
     });
   }
   for (std::thread& t : threads) t.join();
   report.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   report.requests = report.latency_ms.size();
-  std::sort(report.latency_ms.begin(), report.latency_ms.end());
+  for (std::vector<double>* v :
+       {&report.latency_ms, &report.server_ms, &report.encode_ms}) {
+    std::sort(v->begin(), v->end());
+  }
   return report;
 }
 

@@ -44,11 +44,21 @@ struct LoadReport {
   double seconds = 0;
   // Client-side latency of every call, milliseconds, sorted.
   std::vector<double> latency_ms;
+  // The server's own time of every answered call (usage.timings.total_ms),
+  // and its encode time of those that missed the document cache, sorted.
+  std::vector<double> server_ms;
+  std::vector<double> encode_ms;
+  // The largest document_tokens an answer reported.
+  uint64_t document_tokens = 0;
   // By status name ("OK", "INVALID_ARGUMENT", ...).
   std::map<std::string, uint64_t> statuses;
 
+  // Nearest-rank percentile of latency_ms (or of `samples`).
   double Percentile(double p) const;
-  nlohmann::ordered_json ToJson() const;
+  static double Percentile(const std::vector<double>& samples, double p);
+  // Throughput, latency and server-time percentiles, statuses; with
+  // `samples` every call's numbers too.
+  nlohmann::ordered_json ToJson(bool samples = false) const;
 };
 
 // Runs the load; INVALID_ARGUMENT when the options are out of bounds.

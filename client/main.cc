@@ -332,7 +332,7 @@ int RunBench(const CliOptions& o,
     std::cerr << "attnr: " << report.status().message() << "\n";
     return kExitUsage;
   }
-  const nlohmann::ordered_json j = report->ToJson();
+  const nlohmann::ordered_json j = report->ToJson(o.samples);
   if (o.json) {
     std::cout << j.dump() << "\n";
   } else {

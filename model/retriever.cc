@@ -62,13 +62,14 @@ absl::StatusOr<std::vector<std::unique_ptr<views::ScoringView>>> LoadViews(
         std::make_unique<views::EntityView>(config.entity_view_options));
   }
   if (!config.dense_model_path.empty()) {
-    auto encoder =
-        bert::BertEncoder::Load(config.dense_model_path, config.threads);
+    auto encoder = bert::BertEncoder::Load(
+        config.dense_model_path, config.threads, config.dense_view.device);
     if (!encoder.ok()) return Annotate(encoder.status(), "dense model");
     RETURN_IF_ERROR(runtime::CheckPinnedSha256(
         absl::StrCat("dense model ", config.dense_model_path,
                      "/model.safetensors"),
-        (*encoder)->sha256(), config.dense_model_sha256, "dense_model_sha256"));
+        (*encoder)->sha256(), config.dense_model_sha256,
+        "views.dense.model_sha256"));
     all.push_back(std::make_unique<views::DenseView>(
         *std::move(encoder), config.dense_view, config.cache_bytes / 8, gate));
   }
@@ -145,14 +146,14 @@ absl::StatusOr<std::unique_ptr<Retriever>> Retriever::Create(
   for (ViewKind v : config.default_views) {
     if (runner->view(v) == nullptr) {
       return absl::FailedPreconditionError(
-          absl::StrCat("default_views names ", ViewName(v),
+          absl::StrCat("views.default_views names ", ViewName(v),
                        ", which this configuration does not load"));
     }
   }
   for (const auto& [v, weight] : config.fusion_weights) {
     if (runner->view(v) == nullptr) {
       return absl::FailedPreconditionError(
-          absl::StrCat("fusion_weights names ", ViewName(v),
+          absl::StrCat("views.fusion.weights names ", ViewName(v),
                        ", which this configuration does not load"));
     }
   }

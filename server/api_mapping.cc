@@ -62,10 +62,10 @@ absl::Status CheckUtf8(absl::string_view value, absl::string_view field) {
 
 absl::Status CheckQuery(const std::string& query, const ServerConfig& config) {
   // The byte limit first: nothing else reads a query of any length.
-  if (query.size() > config.max_query_bytes()) {
+  if (query.size() > config.limits().max_query_bytes()) {
     return absl::ResourceExhaustedError(
         absl::StrCat("query: ", query.size(), " bytes, over the limit of ",
-                     config.max_query_bytes(), " (max_query_bytes)"));
+                     config.limits().max_query_bytes(), " (max_query_bytes)"));
   }
   RETURN_IF_ERROR(CheckUtf8(query, "query"));
   if (absl::StripAsciiWhitespace(query).empty()) {
@@ -77,9 +77,9 @@ absl::Status CheckQuery(const std::string& query, const ServerConfig& config) {
 absl::Status CheckRequestBytes(uint64_t bytes, const ServerConfig& config,
                                uint64_t* request_bytes) {
   *request_bytes += bytes;
-  if (*request_bytes > config.max_request_bytes()) {
+  if (*request_bytes > config.limits().max_request_bytes()) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "request: more than ", config.max_request_bytes(),
+        "request: more than ", config.limits().max_request_bytes(),
         " bytes of text in all, over the limit (max_request_bytes)"));
   }
   return absl::OkStatus();
@@ -90,16 +90,16 @@ absl::Status CheckRequestBytes(uint64_t bytes, const ServerConfig& config,
 absl::Status CheckDocument(const attnr::v1::Document& d,
                            absl::string_view field, const ServerConfig& config,
                            uint64_t* request_bytes) {
-  if (d.id().size() > config.max_document_id_bytes()) {
+  if (d.id().size() > config.limits().max_document_id_bytes()) {
     return absl::InvalidArgumentError(absl::StrCat(
         field, ".id: ", d.id().size(), " bytes, over the limit of ",
-        config.max_document_id_bytes(), " (max_document_id_bytes)"));
+        config.limits().max_document_id_bytes(), " (max_document_id_bytes)"));
   }
   RETURN_IF_ERROR(CheckUtf8(d.id(), absl::StrCat(field, ".id")));
-  if (d.text().size() > config.max_document_bytes()) {
+  if (d.text().size() > config.limits().max_document_bytes()) {
     return absl::ResourceExhaustedError(absl::StrCat(
         field, ".text: ", d.text().size(), " bytes, over the limit of ",
-        config.max_document_bytes(), " (max_document_bytes)"));
+        config.limits().max_document_bytes(), " (max_document_bytes)"));
   }
   if (absl::StripAsciiWhitespace(d.text()).empty()) {
     return absl::InvalidArgumentError(
@@ -213,10 +213,11 @@ absl::StatusOr<RetrieveCall> ToDocumentsCall(
     return absl::InvalidArgumentError(
         "documents: at least one document is required");
   }
-  if (static_cast<uint32_t>(documents.size()) > config.max_documents()) {
+  if (static_cast<uint32_t>(documents.size()) >
+      config.limits().max_documents()) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "documents: ", documents.size(), " documents, over the limit of ",
-        config.max_documents(), " per request (max_documents)"));
+        config.limits().max_documents(), " per request (max_documents)"));
   }
   RetrieveCall call;
   for (int i = 0; i < documents.size(); ++i) {
@@ -227,26 +228,26 @@ absl::StatusOr<RetrieveCall> ToDocumentsCall(
   }
   const attnr::v1::RetrieveOptions& o = options;
   RetrieveParams& p = call.params;
-  p.top_k = o.top_k() == 0 ? config.default_top_k() : o.top_k();
-  if (p.top_k > config.max_top_k()) {
+  p.top_k = o.top_k() == 0 ? config.limits().default_top_k() : o.top_k();
+  if (p.top_k > config.limits().max_top_k()) {
     return absl::InvalidArgumentError(
         absl::StrCat("options.top_k: ", o.top_k(), " is over the maximum of ",
-                     config.max_top_k(), " (max_top_k)"));
+                     config.limits().max_top_k(), " (max_top_k)"));
   }
   p.max_passage_tokens = o.max_passage_tokens() == 0
-                             ? config.default_passage_tokens()
+                             ? config.limits().default_passage_tokens()
                              : o.max_passage_tokens();
-  if (p.max_passage_tokens > config.max_passage_tokens()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.max_passage_tokens: ", o.max_passage_tokens(),
-                     " is over the maximum of ", config.max_passage_tokens(),
-                     " (max_passage_tokens)"));
+  if (p.max_passage_tokens > config.limits().max_passage_tokens()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.max_passage_tokens: ", o.max_passage_tokens(),
+        " is over the maximum of ", config.limits().max_passage_tokens(),
+        " (max_passage_tokens)"));
   }
-  if (o.overlap_sentences() > config.max_overlap_sentences()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("options.overlap_sentences: ", o.overlap_sentences(),
-                     " is over the maximum of ", config.max_overlap_sentences(),
-                     " (max_overlap_sentences)"));
+  if (o.overlap_sentences() > config.limits().max_overlap_sentences()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.overlap_sentences: ", o.overlap_sentences(),
+        " is over the maximum of ", config.limits().max_overlap_sentences(),
+        " (max_overlap_sentences)"));
   }
   p.overlap_sentences = o.overlap_sentences();
   if (!attnr::v1::ExplainLevel_IsValid(o.explain_level())) {
@@ -264,9 +265,10 @@ absl::StatusOr<RetrieveCall> ToDocumentsCall(
                                                       "options.view_weights"));
   p.view_weights = std::move(weights);
   p.entity_scope =
-      o.has_entity_scope() ? o.entity_scope() : config.entity_scope();
-  p.grow_ranges = o.has_grow_ranges() ? o.grow_ranges() : config.grow_ranges();
-  p.max_range_tokens = config.max_passage_tokens();
+      o.has_entity_scope() ? o.entity_scope() : config.views().entity_scope();
+  p.grow_ranges =
+      o.has_grow_ranges() ? o.grow_ranges() : config.views().grow_ranges();
+  p.max_range_tokens = config.limits().max_passage_tokens();
   p.stop = stop;
   return call;
 }
@@ -297,10 +299,11 @@ absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
         "passages: at least one passage is required");
   }
   if (static_cast<uint32_t>(request.passages_size()) >
-      config.max_score_passages()) {
+      config.limits().max_score_passages()) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "passages: ", request.passages_size(), " passages, over the limit of ",
-        config.max_score_passages(), " per request (max_score_passages)"));
+        config.limits().max_score_passages(),
+        " per request (max_score_passages)"));
   }
   ScoreCall call;
   uint64_t request_bytes = request.query().size();
@@ -318,11 +321,11 @@ absl::StatusOr<ScoreCall> ToScoreCall(const attnr::v1::ScoreRequest& request,
     ScoreInput in;
     switch (p.source_case()) {
       case attnr::v1::ScorePassage::kText:
-        if (p.text().size() > config.max_document_bytes()) {
+        if (p.text().size() > config.limits().max_document_bytes()) {
           return absl::ResourceExhaustedError(absl::StrCat(
               "passages[", i, "].text: ", p.text().size(),
-              " bytes, over the limit of ", config.max_document_bytes(),
-              " (max_document_bytes)"));
+              " bytes, over the limit of ",
+              config.limits().max_document_bytes(), " (max_document_bytes)"));
         }
         if (absl::Status s =
                 CheckRequestBytes(p.text().size(), config, &request_bytes);
@@ -446,26 +449,28 @@ void FillModelInfo(const ModelDescription& model, const ServerConfig& config,
     out->set_name(m.name);
     out->set_sha256(m.sha256);
   }
-  info->set_neural_budget_tokens(config.neural_budget_tokens());
-  info->set_neural_candidates(config.neural_candidates());
+  info->set_neural_budget_tokens(config.views().neural_budget_tokens());
+  info->set_neural_candidates(config.views().neural_candidates());
   attnr::v1::Limits* l = info->mutable_limits();
-  l->set_max_documents(config.max_documents());
-  l->set_max_document_tokens(config.max_document_tokens());
-  l->set_max_request_tokens(config.max_request_tokens());
-  l->set_max_query_tokens(config.max_query_tokens());
-  l->set_max_message_bytes(static_cast<uint32_t>(config.max_message_bytes()));
-  l->set_default_top_k(config.default_top_k());
-  l->set_max_top_k(config.max_top_k());
-  l->set_default_passage_tokens(config.default_passage_tokens());
-  l->set_max_passage_tokens(config.max_passage_tokens());
-  l->set_max_overlap_sentences(config.max_overlap_sentences());
-  l->set_max_score_passages(config.max_score_passages());
-  l->set_max_document_bytes(static_cast<uint32_t>(config.max_document_bytes()));
+  l->set_max_documents(config.limits().max_documents());
+  l->set_max_document_tokens(config.limits().max_document_tokens());
+  l->set_max_request_tokens(config.limits().max_request_tokens());
+  l->set_max_query_tokens(config.limits().max_query_tokens());
+  l->set_max_message_bytes(
+      static_cast<uint32_t>(config.transport().max_message_bytes()));
+  l->set_default_top_k(config.limits().default_top_k());
+  l->set_max_top_k(config.limits().max_top_k());
+  l->set_default_passage_tokens(config.limits().default_passage_tokens());
+  l->set_max_passage_tokens(config.limits().max_passage_tokens());
+  l->set_max_overlap_sentences(config.limits().max_overlap_sentences());
+  l->set_max_score_passages(config.limits().max_score_passages());
+  l->set_max_document_bytes(
+      static_cast<uint32_t>(config.limits().max_document_bytes()));
   l->set_max_request_bytes(static_cast<uint32_t>(
-      std::min<uint64_t>(config.max_request_bytes(), UINT32_MAX)));
-  l->set_max_query_bytes(config.max_query_bytes());
-  l->set_max_document_id_bytes(config.max_document_id_bytes());
-  l->set_max_document_sentences(config.max_document_sentences());
+      std::min<uint64_t>(config.limits().max_request_bytes(), UINT32_MAX)));
+  l->set_max_query_bytes(config.limits().max_query_bytes());
+  l->set_max_document_id_bytes(config.limits().max_document_id_bytes());
+  l->set_max_document_sentences(config.limits().max_document_sentences());
 }
 
 absl::Status ToApiStatus(const absl::Status& status) {

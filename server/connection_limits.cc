@@ -12,7 +12,7 @@ constexpr uint32_t kMaxMs = 24u * 3600 * 1000;
 
 }  // namespace
 
-absl::Status ValidateConnectionLimits(const attnr::v1::ServerConfig& c) {
+absl::Status ValidateConnectionLimits(const attnr::v1::TransportConfig& c) {
   const struct {
     const char* name;
     uint32_t value;
@@ -34,19 +34,21 @@ absl::Status ValidateConnectionLimits(const attnr::v1::ServerConfig& c) {
   };
   for (const auto& f : fields) {
     if (f.value > f.max) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "server config: ", f.name, " must be <= ", f.max, " (0: default)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("server config: transport.", f.name,
+                       " must be <= ", f.max, " (0: default)"));
     }
   }
   if (c.keepalive_time_ms() != 0 && c.keepalive_time_ms() < 1000) {
     return absl::InvalidArgumentError(
-        "server config: keepalive_time_ms must be >= 1000 (0: default)");
+        "server config: transport.keepalive_time_ms must be >= 1000 (0: "
+        "default)");
   }
   return absl::OkStatus();
 }
 
-void SetConnectionDefaults(attnr::v1::ServerConfig* c) {
-  using Config = attnr::v1::ServerConfig;
+void SetConnectionDefaults(attnr::v1::TransportConfig* c) {
+  using Config = attnr::v1::TransportConfig;
   const struct {
     uint32_t (Config::*get)() const;
     void (Config::*set)(uint32_t);
@@ -78,7 +80,7 @@ void SetConnectionDefaults(attnr::v1::ServerConfig* c) {
   }
 }
 
-ConnectionLimits ResolveConnectionLimits(const attnr::v1::ServerConfig& c) {
+ConnectionLimits ResolveConnectionLimits(const attnr::v1::TransportConfig& c) {
   ConnectionLimits l;
   l.max_connection_idle_ms = static_cast<int>(c.max_connection_idle_ms());
   l.max_connection_age_ms = static_cast<int>(c.max_connection_age_ms());

@@ -15,7 +15,7 @@ namespace attnr::server {
 // transports: an idle or dead connection is closed instead of being held
 // forever, a client that never finishes its handshake is dropped, and
 // long-lived connections are asked to reconnect so that clients spread over
-// replicas added later. Resolved from the config's fields (0: default).
+// replicas added later. Resolved from the config's transport (0: default).
 struct ConnectionLimits {
   int max_connection_idle_ms = 0;
   int max_connection_age_ms = 0;
@@ -32,13 +32,15 @@ struct ConnectionLimits {
 };
 
 // INVALID_ARGUMENT naming the field when a value is out of range.
-absl::Status ValidateConnectionLimits(const attnr::v1::ServerConfig& config);
+absl::Status ValidateConnectionLimits(
+    const attnr::v1::TransportConfig& transport);
 // Gives every connection setting that is 0 its default (the built-in
 // defaults and ResolveServerConfig call it: a 0 in a file means the
 // default).
-void SetConnectionDefaults(attnr::v1::ServerConfig* config);
+void SetConnectionDefaults(attnr::v1::TransportConfig* transport);
 // The resolved config's connection settings, as the transports take them.
-ConnectionLimits ResolveConnectionLimits(const attnr::v1::ServerConfig& config);
+ConnectionLimits ResolveConnectionLimits(
+    const attnr::v1::TransportConfig& transport);
 
 void ApplyConnectionLimits(const ConnectionLimits& limits,
                            grpc::ServerBuilder* builder);

@@ -26,9 +26,8 @@ FrontendCall::FrontendCall(Frontend* frontend, const char* transport,
       start_(absl::Now()),
       deadline_(std::min(
           deadline,
-          start_ + absl::Seconds(frontend->config().max_call_seconds() > 0
-                                     ? frontend->config().max_call_seconds()
-                                     : 300))) {
+          start_ +
+              absl::Seconds(frontend->config().limits().max_call_seconds()))) {
   if (frontend_->auth_.has_value()) {
     // An address that failed too often is refused before its token is
     // compared (AuthThrottle).
@@ -82,20 +81,15 @@ void FrontendCall::SetOutcome(const absl::Status& status, int documents,
 
 namespace {
 
-WorkerPool::Options CheapPool(const attnr::v1::ServerConfig& config) {
+WorkerPool::Options CheapPool(const attnr::v1::AdmissionConfig& config) {
   return {config.max_concurrent_requests(), config.max_queued_requests(), 0,
           "max_queued_requests", ""};
 }
 
-WorkerPool::Options NeuralPool(const attnr::v1::ServerConfig& config) {
-  const uint32_t threads = config.max_neural_requests() > 0
-                               ? config.max_neural_requests()
-                               : 2 * config.max_concurrent_requests();
-  const uint32_t queued = config.max_queued_neural_requests() > 0
-                              ? config.max_queued_neural_requests()
-                              : config.max_queued_requests();
-  return {threads, queued, config.max_neural_requests_per_client(),
-          "max_queued_neural_requests", "max_neural_requests_per_client"};
+WorkerPool::Options NeuralPool(const attnr::v1::AdmissionConfig& config) {
+  return {config.max_neural_requests(), config.max_queued_neural_requests(),
+          config.max_neural_requests_per_client(), "max_queued_neural_requests",
+          "max_neural_requests_per_client"};
 }
 
 // Whether a call with `views` (none: the defaults) runs a neural model.
@@ -112,8 +106,8 @@ bool UsesNeuralView(const std::vector<ViewKind>& views,
 
 Frontend::Frontend(const attnr::v1::ServerConfig& config)
     : config_(config),
-      pool_(CheapPool(config)),
-      neural_pool_(NeuralPool(config)) {
+      pool_(CheapPool(config.admission())),
+      neural_pool_(NeuralPool(config.admission())) {
   metrics_.SetGaugeSource([this] {
     size_t in_flight;
     {
@@ -157,7 +151,8 @@ Frontend::~Frontend() = default;
 
 void Frontend::SetAuthTokens(AuthTokens tokens) {
   auth_ = std::move(tokens);
-  auth_throttle_ = std::make_unique<AuthThrottle>(config_.auth_failure_burst());
+  auth_throttle_ = std::make_unique<AuthThrottle>(
+      config_.transport().auth().failure_burst());
 }
 
 void Frontend::SetRetriever(const attnr::Retriever* retriever) {

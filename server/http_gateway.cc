@@ -159,18 +159,20 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::Create(
   HttpServer::Options options;
   options.address = address;
   options.name = "HTTP gateway";
-  options.max_body_bytes = config.max_message_bytes();
-  ApplyConnectionLimits(ResolveConnectionLimits(config), &options);
-  if (!config.tls_cert_file().empty()) {
+  options.max_body_bytes = config.transport().max_message_bytes();
+  ApplyConnectionLimits(ResolveConnectionLimits(config.transport()), &options);
+  if (!config.transport().tls().cert_file().empty()) {
     const struct {
       const std::string& path;
       const char* field;
       std::string* pem;
     } files[] = {
-        {config.tls_cert_file(), "tls_cert_file", &options.tls_cert_pem},
-        {config.tls_key_file(), "tls_key_file", &options.tls_key_pem},
-        {config.tls_client_ca_file(), "tls_client_ca_file",
-         &options.tls_client_ca_pem},
+        {config.transport().tls().cert_file(), "transport.tls.cert_file",
+         &options.tls_cert_pem},
+        {config.transport().tls().key_file(), "transport.tls.key_file",
+         &options.tls_key_pem},
+        {config.transport().tls().client_ca_file(),
+         "transport.tls.client_ca_file", &options.tls_client_ca_pem},
     };
     for (const auto& f : files) {
       if (f.path.empty()) continue;
@@ -208,7 +210,8 @@ absl::StatusOr<std::unique_ptr<HttpGateway>> HttpGateway::CreateMetrics(
 
 void HttpGateway::AddMetricsRoutes() {
   Frontend* const frontend = frontend_;
-  const bool require_auth = frontend->config().metrics_require_auth();
+  const bool require_auth =
+      frontend->config().transport().metrics_require_auth();
   server_->Route(
       "GET", "/metrics",
       [frontend, require_auth](const HttpRequest& req, HttpReply reply) {
@@ -254,9 +257,10 @@ void HttpGateway::AddRoutes() {
   // The playground page (client/web/, embedded in the binary): open, like
   // /health; what it asks goes through the API and its auth (disable_page
   // turns it off).
-  const absl::Span<const WebAsset> assets = frontend->config().disable_page()
-                                                ? absl::Span<const WebAsset>()
-                                                : WebAssets();
+  const absl::Span<const WebAsset> assets =
+      frontend->config().transport().disable_page()
+          ? absl::Span<const WebAsset>()
+          : WebAssets();
   for (const WebAsset& asset : assets) {
     s.Route("GET", std::string(asset.path),
             [&asset](const HttpRequest&, HttpReply reply) {
@@ -278,7 +282,7 @@ void HttpGateway::AddRoutes() {
     res.status = serving ? 200 : 503;
     reply(std::move(res));
   });
-  if (!frontend->config().disable_openapi()) {
+  if (!frontend->config().transport().disable_openapi()) {
     s.Route("GET", "/openapi.json", [](const HttpRequest&, HttpReply reply) {
       reply(JsonResponse(std::string(OpenApiDocument())));
     });

@@ -32,22 +32,24 @@
 ABSL_FLAG(std::string, config, "config/server.textproto",
           "Server config (text-format attnr.v1.ServerConfig).");
 ABSL_FLAG(std::string, listen, "",
-          "host:port to listen on (overrides listen_address; port 0 picks a "
+          "host:port to listen on (overrides transport.listen_address; port 0 "
+          "picks a "
           "free port).");
 ABSL_FLAG(std::string, http_listen, "",
-          "host:port of the HTTP/JSON gateway (overrides http_listen_address; "
+          "host:port of the HTTP/JSON gateway (overrides "
+          "transport.http_listen_address; "
           "port 0 picks a free port).");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port of the Prometheus metrics endpoint, GET /metrics "
-          "(overrides metrics_listen_address).");
+          "(overrides transport.metrics_listen_address).");
 ABSL_FLAG(std::string, dense_model, "",
           "Dense view's encoder folder or pinned model name (overrides "
-          "dense_model; \"none\" serves no dense view).");
+          "views.dense.model; \"none\" serves no dense view).");
 ABSL_FLAG(std::string, llm_model, "",
           "The LLM attention view's GGUF file or pinned model name, instead "
-          "of the config's llm_model ('none': no LLM view).");
+          "of the config's views.llm.model ('none': no LLM view).");
 ABSL_FLAG(int32_t, threads, 0,
-          "Intra-op threads for the model (overrides intra_op_threads).");
+          "Intra-op threads for the model (overrides views.intra_op_threads).");
 ABSL_FLAG(std::string, port_file, "",
           "If set, write the bound port to this file once listening (for "
           "tests and supervisors using port 0).");
@@ -158,7 +160,8 @@ int main(int argc, char** argv) {
   }).detach();
   // The drain runs beside a hard bound: work that does not stop when told
   // must not keep the process past drain_seconds.
-  const absl::Duration drain = absl::Seconds(config->drain_seconds());
+  const absl::Duration drain =
+      absl::Seconds(config->admission().drain_seconds());
   auto drained = std::make_shared<absl::Notification>();
   auto clean = std::make_shared<std::atomic<bool>>(false);
   std::thread([server = server->get(), drain, drained, clean] {

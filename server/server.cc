@@ -27,19 +27,21 @@ namespace {
 // tls_client_ca_file is set).
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const attnr::v1::ServerConfig& config) {
-  if (config.tls_cert_file().empty()) return grpc::InsecureServerCredentials();
-  ASSIGN_OR_RETURN(auto cert,
-                   ReadPemFile(config.tls_cert_file(), "tls_cert_file"));
-  ASSIGN_OR_RETURN(auto key,
-                   ReadPemFile(config.tls_key_file(), "tls_key_file"));
+  if (config.transport().tls().cert_file().empty())
+    return grpc::InsecureServerCredentials();
+  ASSIGN_OR_RETURN(auto cert, ReadPemFile(config.transport().tls().cert_file(),
+                                          "transport.tls.cert_file"));
+  ASSIGN_OR_RETURN(auto key, ReadPemFile(config.transport().tls().key_file(),
+                                         "transport.tls.key_file"));
   grpc::SslServerCredentialsOptions options(
-      config.tls_client_ca_file().empty()
+      config.transport().tls().client_ca_file().empty()
           ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
           : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   options.pem_key_cert_pairs.push_back({key, cert});
-  if (!config.tls_client_ca_file().empty()) {
-    ASSIGN_OR_RETURN(auto ca, ReadPemFile(config.tls_client_ca_file(),
-                                          "tls_client_ca_file"));
+  if (!config.transport().tls().client_ca_file().empty()) {
+    ASSIGN_OR_RETURN(auto ca,
+                     ReadPemFile(config.transport().tls().client_ca_file(),
+                                 "transport.tls.client_ca_file"));
     options.pem_root_certs = ca;
   }
   return grpc::SslServerCredentials(options);
@@ -75,8 +77,9 @@ Server::~Server() {
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     const attnr::v1::ServerConfig& config) {
   std::unique_ptr<Server> server(new Server(config));
-  if (!config.auth_tokens_file().empty()) {
-    ASSIGN_OR_RETURN(auto tokens, AuthTokens::Load(config.auth_tokens_file()));
+  if (!config.transport().auth().tokens_file().empty()) {
+    ASSIGN_OR_RETURN(auto tokens,
+                     AuthTokens::Load(config.transport().auth().tokens_file()));
     spdlog::info("authentication on: {} token(s)", tokens.size());
     server->frontend_.SetAuthTokens(std::move(tokens));
   }
@@ -84,35 +87,37 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  if (config.disable_reflection() || !config.auth_tokens_file().empty()) {
-    if (!config.disable_reflection()) {
+  if (config.transport().disable_reflection() ||
+      !config.transport().auth().tokens_file().empty()) {
+    if (!config.transport().disable_reflection()) {
       spdlog::info(
           "gRPC reflection off: authentication is on and reflection cannot "
           "check a token");
     }
     builder.SetOption(std::make_unique<WithoutReflection>());
   }
-  builder.AddListeningPort(config.listen_address(), credentials,
+  builder.AddListeningPort(config.transport().listen_address(), credentials,
                            &server->port_);
   builder.SetMaxReceiveMessageSize(
-      static_cast<int>(config.max_message_bytes()));
-  builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes()));
-  ApplyConnectionLimits(ResolveConnectionLimits(config), &builder);
+      static_cast<int>(config.transport().max_message_bytes()));
+  builder.SetMaxSendMessageSize(
+      static_cast<int>(config.transport().max_message_bytes()));
+  ApplyConnectionLimits(ResolveConnectionLimits(config.transport()), &builder);
   builder.RegisterService(&server->service_);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", config.listen_address(),
+        absl::StrCat("cannot listen on ", config.transport().listen_address(),
                      " (address in use, or not a valid host:port?)"));
   }
   // Not serving until the model is loaded: load balancers and `attnr
   // health` must not send traffic to a server that would answer UNAVAILABLE.
   server->server_->GetHealthCheckService()->SetServingStatus(false);
-  spdlog::info("listening on {} (port {})", config.listen_address(),
+  spdlog::info("listening on {} (port {})", config.transport().listen_address(),
                server->port_);
-  if (!config.http_listen_address().empty()) {
-    auto http =
-        HttpGateway::Create(config.http_listen_address(), &server->frontend_);
+  if (!config.transport().http_listen_address().empty()) {
+    auto http = HttpGateway::Create(config.transport().http_listen_address(),
+                                    &server->frontend_);
     absl::Status started = http.ok() ? (*http)->Start() : http.status();
     if (!started.ok()) {
       server->Shutdown(absl::ZeroDuration());
@@ -120,9 +125,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(
     }
     server->http_ = *std::move(http);
   }
-  if (!config.metrics_listen_address().empty()) {
-    auto metrics = HttpGateway::CreateMetrics(config.metrics_listen_address(),
-                                              &server->frontend_);
+  if (!config.transport().metrics_listen_address().empty()) {
+    auto metrics = HttpGateway::CreateMetrics(
+        config.transport().metrics_listen_address(), &server->frontend_);
     absl::Status started =
         metrics.ok() ? (*metrics)->Start() : metrics.status();
     if (!started.ok()) {

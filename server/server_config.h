@@ -18,19 +18,26 @@ absl::StatusOr<attnr::v1::ServerConfig> LoadServerConfig(
 // Built-in defaults, the same values as config/server.textproto.
 attnr::v1::ServerConfig DefaultServerConfig();
 
-// Checks that limits are consistent (e.g. default_top_k <= max_top_k).
+// Checks that settings are consistent (e.g. limits.default_top_k <=
+// limits.max_top_k), naming the setting by its path.
 absl::Status ValidateServerConfig(const attnr::v1::ServerConfig& config);
+
+// Where a flat setting of 0.4.0 lives in the grouped ServerConfig
+// ("max_documents" -> "limits.max_documents"); "" for a removed setting.
+// A config naming a flat setting is refused with this place.
+std::string GroupedPlace(const std::string& flat_name);
 
 // What the command line may override; empty or 0 keeps the config's value.
 struct ConfigOverrides {
-  std::string listen;          // listen_address
-  std::string http_listen;     // http_listen_address
-  std::string metrics_listen;  // metrics_listen_address
-  // dense_model / llm_model: a folder, file or pinned name; "none" serves
-  // no such view. Another model than the config's drops its pinned digest.
+  std::string listen;          // transport.listen_address
+  std::string http_listen;     // transport.http_listen_address
+  std::string metrics_listen;  // transport.metrics_listen_address
+  // views.dense.model / views.llm.model: a folder, file or pinned name;
+  // "none" serves no such view. Another model than the config's drops its
+  // pinned digest.
   std::string dense_model;
   std::string llm_model;
-  int32_t threads = 0;  // intra_op_threads
+  int32_t threads = 0;  // views.intra_op_threads
 };
 
 // The one place a server's settings are decided: the config at

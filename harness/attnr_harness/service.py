@@ -64,6 +64,13 @@ class Server:
                     return int(line.split()[1]) / 1024
         return None
 
+    def threads(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+        return None
+
     def retrieve_batch(self, text, queries, top_k=10, views=None,
                        prepare=False, scope=None, grow=None, explain=False):
         """Runs every query against one document; returns {qid: response}.

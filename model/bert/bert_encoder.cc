@@ -15,6 +15,7 @@
 #include "model/formats/safetensors_file.h"
 #include "model/runtime/digest.h"
 #include "model/runtime/status_macros.h"
+#include "model/runtime/torch_device.h"
 #include "model/runtime/torch_thread.h"
 
 namespace attnr::bert {
@@ -50,6 +51,7 @@ struct BertEncoder::Weights {
   std::vector<Layer> layers;
   std::string name;
   std::string sha256;  // Of model.safetensors.
+  torch::Device device = torch::kCPU;
 };
 
 BertEncoder::BertEncoder(std::unique_ptr<Weights> weights)
@@ -63,11 +65,11 @@ int64_t BertEncoder::dim() const { return w_->hidden; }
 int64_t BertEncoder::max_tokens() const { return w_->max_tokens; }
 
 absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::Load(
-    const std::string& folder, int threads) {
+    const std::string& folder, int threads, const std::string& device) {
   absl::StatusOr<std::unique_ptr<BertEncoder>> out;
   runtime::TorchThread::Get().Run([&] {
     if (threads > 0) torch::set_num_threads(threads);
-    out = LoadHere(folder);
+    out = LoadHere(folder, device);
   });
   return out;
 }
@@ -84,7 +86,9 @@ const std::string& BertEncoder::name() const { return w_->name; }
 const std::string& BertEncoder::sha256() const { return w_->sha256; }
 
 absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::LoadHere(
-    const std::string& folder) {
+    const std::string& folder, const std::string& device_name) {
+  ASSIGN_OR_RETURN(const torch::Device device,
+                   runtime::ParseDevice(device_name));
   ASSIGN_OR_RETURN(auto config, ReadJson(folder + "/config.json"));
   const nlohmann::json& c = config;
   auto refuse = [&](absl::string_view what) {
@@ -102,6 +106,7 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::LoadHere(
     return refuse("position embeddings other than absolute");
   }
   auto w = std::make_unique<Weights>();
+  w->device = device;
   w->hidden = c.value("hidden_size", 0);
   w->heads = c.value("num_attention_heads", 0);
   w->max_positions = c.value("max_position_embeddings", 0);
@@ -179,7 +184,7 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::LoadHere(
       }
       return torch::Tensor();
     }
-    return it->second.to(torch::kFloat32).contiguous();
+    return it->second.to(device, torch::kFloat32).contiguous();
   };
   const int64_t h = w->hidden, ffn = c.value("intermediate_size", 0);
   const int64_t vocab = c.value("vocab_size", 0);
@@ -248,8 +253,9 @@ absl::StatusOr<std::vector<float>> BertEncoder::EmbedHere(
   try {
     torch::NoGradGuard no_grad;
     const torch::Tensor id_t =
-        torch::from_blob(ids.data(), {n, L}, torch::kLong);
-    const torch::Tensor mask_t = torch::from_blob(mask.data(), {n, L});
+        torch::from_blob(ids.data(), {n, L}, torch::kLong).to(w_->device);
+    const torch::Tensor mask_t =
+        torch::from_blob(mask.data(), {n, L}).to(w_->device);
     const int64_t h = w_->hidden, heads = w_->heads, d = h / heads;
     torch::Tensor x =
         w_->word.index_select(0, id_t.reshape({-1})).view({n, L, h}) +
@@ -291,7 +297,7 @@ absl::StatusOr<std::vector<float>> BertEncoder::EmbedHere(
     if (w_->normalize) {
       pooled = pooled / pooled.norm(2, 1, true).clamp_min(1e-12);
     }
-    pooled = pooled.contiguous();
+    pooled = pooled.to(torch::kCPU).contiguous();
     const float* p = pooled.data_ptr<float>();
     return std::vector<float>(p, p + n * h);
   } catch (const c10::Error& e) {

@@ -17,17 +17,21 @@ namespace attnr::bert {
 // sentence-transformers files: 1_Pooling/config.json, modules.json): token
 // ids -> the model's sentence embedding (mean or CLS pooling as its pooling
 // config says, L2-normalised when its modules include Normalize). Verified
-// against sentence-transformers on tests/vectors/bert_*.json. Inference
-// only; no LibTorch type crosses this interface. Not thread-safe for
-// concurrent calls (callers serialize LibTorch work).
+// against sentence-transformers on tests/vectors/bert_*.json. Runs on the
+// device named at load, as llama::LlamaDecoder does. Inference only; no
+// LibTorch type crosses this interface. Not thread-safe for concurrent calls
+// (callers serialize LibTorch work).
 class BertEncoder {
  public:
   // Errors: NOT_FOUND (a file missing), INVALID_ARGUMENT (an architecture
   // or setting this encoder does not run, named), DATA_LOSS (weights that
   // do not match config.json, naming the tensor).
-  // `threads` (> 0) sets LibTorch's intra-op threads.
+  // `threads` (> 0) sets LibTorch's intra-op threads; `device` is "cpu"
+  // or "cuda[:N]" (runtime::ParseDevice: INVALID_ARGUMENT when there is no
+  // such device).
   static absl::StatusOr<std::unique_ptr<BertEncoder>> Load(
-      const std::string& folder, int threads = 0);
+      const std::string& folder, int threads = 0,
+      const std::string& device = "cpu");
   ~BertEncoder();
 
   const tokenizers::WordPieceTokenizer& tokenizer() const;
@@ -53,7 +57,7 @@ class BertEncoder {
   struct Weights;
   explicit BertEncoder(std::unique_ptr<Weights> weights);
   static absl::StatusOr<std::unique_ptr<BertEncoder>> LoadHere(
-      const std::string& folder);
+      const std::string& folder, const std::string& device);
   absl::StatusOr<std::vector<float>> EmbedHere(
       const std::vector<std::vector<int32_t>>& sequences,
       const StopSignal& stop) const;

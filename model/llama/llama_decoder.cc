@@ -13,6 +13,7 @@
 #include "model/formats/gguf_quants.h"
 #include "model/runtime/digest.h"
 #include "model/runtime/status_macros.h"
+#include "model/runtime/torch_device.h"
 #include "model/runtime/torch_thread.h"
 
 namespace attnr::llama {
@@ -266,13 +267,12 @@ absl::StatusOr<std::unique_ptr<LlamaDecoder>> LlamaDecoder::Load(
   absl::Status status;
   runtime::TorchThread::Get().Run([&] {
     if (threads > 0) torch::set_num_threads(threads);
-    try {
-      w->device = torch::Device(device_name);
-    } catch (const std::exception& e) {
-      status = absl::InvalidArgumentError(
-          absl::StrCat("device '", device_name, "': ", e.what()));
+    absl::StatusOr<torch::Device> device = runtime::ParseDevice(device_name);
+    if (!device.ok()) {
+      status = device.status();
       return;
     }
+    w->device = *device;
     torch::NoGradGuard no_grad;
     auto load = [&](const std::string& name, std::vector<int64_t> shape,
                     torch::Tensor* out, bool optional = false) {

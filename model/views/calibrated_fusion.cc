@@ -24,7 +24,7 @@ absl::StatusOr<CalibratedFusion> CalibratedFusion::Load(
   CalibratedFusion f;
   f.sha256_ = runtime::Sha256Hex(text.str());
   RETURN_IF_ERROR(runtime::CheckPinnedSha256(path, f.sha256_, sha256,
-                                             "fusion_model_sha256"));
+                                             "views.fusion.model_sha256"));
   const nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
   auto bad = [&](absl::string_view what) {
     return absl::DataLossError(absl::StrCat(path, ": ", what));

@@ -26,6 +26,9 @@ struct DenseViewParams {
   // Text put before the query (some encoders are trained with one, e.g.
   // "Represent this sentence for searching relevant passages: ").
   std::string query_prefix;
+  // The encoder's LibTorch device ("cpu", "cuda[:N]"); the retriever loads
+  // the encoder there.
+  std::string device = "cpu";
   // A unit of more of the encoder's windows than this is not embedded (its
   // cost would be unbounded: a caller's passage of pure punctuation is a
   // token per character); it is counted in ViewUsage::oversized_units. A

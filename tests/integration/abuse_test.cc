@@ -53,7 +53,7 @@ std::vector<Abuse> WordlessDocuments() {
   };
 }
 
-class AbuseTest : public ShippedServerTest<AbuseTest, true> {};
+class AbuseTest : public SharedServerTest<AbuseTest, true> {};
 
 attnr::v1::RetrieveRequest RequestFor(const std::string& query,
                                       const std::string& document,
@@ -137,8 +137,9 @@ TEST_F(AbuseTest, ScorePassagesOverAWindowAreSkippedAndCounted) {
 // max_call_seconds ends a call whose client set a far deadline.
 TEST(AbuseLimitsTest, MaxCallSecondsEndsACallWithoutAClientDeadline) {
   ServerProcess server;
-  ASSERT_TRUE(server.Start(
-      "dense_model: \"all-minilm-l6-v2\"\nmax_call_seconds: 1\n"))
+  ASSERT_TRUE(
+      server.Start("views { dense { model: \"all-minilm-l6-v2\" } }\n"
+                   "limits { max_call_seconds: 1 }\n"))
       << server.error();
   std::string document;
   for (int i = 0; document.size() < 400000; ++i) {

@@ -51,8 +51,8 @@ attnr::v1::RetrieveRequest RequestFor(const std::string& text) {
 // first call embeds every passage of its document.
 std::string ModelConfig(const std::string& extra) {
   return absl::StrCat(
-      "max_document_tokens: 80000\nmax_request_tokens: 100000\n"
-      "dense_model: \"all-minilm-l6-v2\"\n",
+      "limits { max_document_tokens: 80000 max_request_tokens: 100000 }\n"
+      "views { dense { model: \"all-minilm-l6-v2\" } }\n",
       extra);
 }
 
@@ -61,9 +61,10 @@ TEST(BoundedWorkTest, OversizedDocumentsAreRefusedBeforeMemoryIsSpent) {
   // sentence counts (the shipped config refuses them by bytes at once).
   ServerProcess server;
   ASSERT_TRUE(
-      server.Start("max_message_bytes: 83886080\nmax_document_bytes: 83886080\n"
-                   "max_request_bytes: 83886080\nmax_document_tokens: 250000\n"
-                   "max_document_sentences: 250000\n"))
+      server.Start("transport { max_message_bytes: 83886080 }\n"
+                   "limits { max_document_bytes: 83886080\n"
+                   "max_request_bytes: 83886080 max_document_tokens: 250000\n"
+                   "max_document_sentences: 250000 }\n"))
       << server.error();
   RetrieverClient client(server.target());
   ASSERT_TRUE(
@@ -104,7 +105,8 @@ TEST(BoundedWorkTest, OversizedDocumentsAreRefusedBeforeMemoryIsSpent) {
 
 TEST(BoundedWorkTest, CancelledEncodeStopsAndFreesItsWorker) {
   ServerProcess server;
-  ASSERT_TRUE(server.Start(ModelConfig("max_neural_requests: 1\n")))
+  ASSERT_TRUE(
+      server.Start(ModelConfig("admission { max_neural_requests: 1 }\n")))
       << server.error();
   auto channel =
       grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials());
@@ -160,7 +162,8 @@ TEST(BoundedWorkTest, ConcurrentFirstCallsShareOneEncode) {
   uint64_t query = 0;
   {
     ServerProcess server;
-    ASSERT_TRUE(server.Start(ModelConfig("max_neural_requests: 1\n")))
+    ASSERT_TRUE(
+        server.Start(ModelConfig("admission { max_neural_requests: 1 }\n")))
         << server.error();
     RetrieverClient client(server.target());
     auto first = client.Retrieve(request, kTimeout * kSlowdown);
@@ -175,8 +178,9 @@ TEST(BoundedWorkTest, ConcurrentFirstCallsShareOneEncode) {
   ASSERT_GT(query, 0u);
 
   ServerProcess server;
-  ASSERT_TRUE(server.Start(ModelConfig(
-      "max_neural_requests: 8\nmax_neural_requests_per_client: 0\n")))
+  ASSERT_TRUE(
+      server.Start(ModelConfig("admission { max_neural_requests: 8 "
+                               "max_neural_requests_per_client: 0 }\n")))
       << server.error();
   constexpr int kCalls = 8;
   std::vector<absl::StatusOr<attnr::v1::RetrieveResponse>> responses(
@@ -206,9 +210,10 @@ TEST(BoundedWorkTest, ConcurrentFirstCallsShareOneEncode) {
 
 TEST(BoundedWorkTest, FullQueueIsRefusedAtOnceNamingTheLimit) {
   ServerProcess server;
-  ASSERT_TRUE(server.Start(
-      ModelConfig("max_neural_requests: 1\nmax_queued_neural_requests: 2\n"
-                  "max_neural_requests_per_client: 0\n")))
+  ASSERT_TRUE(
+      server.Start(ModelConfig("admission { max_neural_requests: 1\n"
+                               "max_queued_neural_requests: 2\n"
+                               "max_neural_requests_per_client: 0 }\n")))
       << server.error();
   constexpr int kCalls = 8;
   std::vector<absl::Status> statuses(kCalls);
@@ -237,9 +242,10 @@ TEST(BoundedWorkTest, FullQueueIsRefusedAtOnceNamingTheLimit) {
 
 TEST(BoundedWorkTest, WaitingCallsHoldNoThreads) {
   ServerProcess server;
-  ASSERT_TRUE(server.Start(
-      ModelConfig("max_neural_requests: 1\nmax_queued_neural_requests: 500\n"
-                  "max_neural_requests_per_client: 0\n")))
+  ASSERT_TRUE(
+      server.Start(ModelConfig("admission { max_neural_requests: 1\n"
+                               "max_queued_neural_requests: 500\n"
+                               "max_neural_requests_per_client: 0 }\n")))
       << server.error();
   const int idle = server.Threads();
   constexpr int kCalls = 150;
@@ -285,8 +291,8 @@ std::vector<std::thread> StartLongCalls(const ServerProcess& server, int calls,
 
 TEST(BoundedWorkTest, DrainEndsOnTimeWithCallsStillRunning) {
   ServerProcess server;
-  ASSERT_TRUE(
-      server.Start(ModelConfig("drain_seconds: 1\nmax_neural_requests: 1\n")))
+  ASSERT_TRUE(server.Start(
+      ModelConfig("admission { drain_seconds: 1 max_neural_requests: 1 }\n")))
       << server.error();
   std::vector<absl::Status> statuses;
   std::vector<std::thread> calls = StartLongCalls(server, 4, &statuses);
@@ -337,8 +343,8 @@ TEST(BoundedWorkTest, DrainEndsOnTimeWithCallsStillRunning) {
 
 TEST(BoundedWorkTest, SecondSignalExitsAtOnce) {
   ServerProcess server;
-  ASSERT_TRUE(
-      server.Start(ModelConfig("drain_seconds: 60\nmax_neural_requests: 1\n")))
+  ASSERT_TRUE(server.Start(
+      ModelConfig("admission { drain_seconds: 60 max_neural_requests: 1 }\n")))
       << server.error();
   std::vector<absl::Status> statuses;
   std::vector<std::thread> calls = StartLongCalls(server, 3, &statuses);
@@ -356,7 +362,8 @@ TEST(BoundedWorkTest, SecondSignalExitsAtOnce) {
 // refused at once naming the limit; another client is still served.
 TEST(BoundedWorkTest, AClientOverItsNeuralShareIsRefusedOthersAreServed) {
   ServerProcess server;
-  ASSERT_TRUE(server.Start(ModelConfig("max_neural_requests_per_client: 1\n")))
+  ASSERT_TRUE(server.Start(
+      ModelConfig("admission { max_neural_requests_per_client: 1 }\n")))
       << server.error();
   client::ClientOptions own;
   own.own_connection = true;

@@ -85,8 +85,8 @@ constexpr char kHealth[] = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
 TEST(ConnectionLimitsTest, GrpcDropsAClientThatNeverHandshakes) {
   ServerProcess server;
-  ASSERT_TRUE(server.Start(
-      absl::StrCat(kSmallLimitsConfig, "handshake_timeout_ms: 1000\n")))
+  ASSERT_TRUE(server.Start(absl::StrCat(
+      kSmallLimitsConfig, "transport { handshake_timeout_ms: 1000 }\n")))
       << server.error();
   const int silent = Connect(server.port());
   ASSERT_GE(silent, 0);
@@ -110,8 +110,8 @@ TEST(ConnectionLimitsTest, DefaultHandshakeTimeoutDoesNotDropAtOnce) {
 
 TEST(ConnectionLimitsTest, GrpcClosesAnIdleConnection) {
   ServerProcess server;
-  ASSERT_TRUE(server.Start(
-      absl::StrCat(kSmallLimitsConfig, "max_connection_idle_ms: 1000\n")))
+  ASSERT_TRUE(server.Start(absl::StrCat(
+      kSmallLimitsConfig, "transport { max_connection_idle_ms: 1000 }\n")))
       << server.error();
   auto channel =
       grpc::CreateChannel(server.target(), grpc::InsecureChannelCredentials());
@@ -138,8 +138,8 @@ TEST(ConnectionLimitsTest, GrpcClosesAnIdleConnection) {
 TEST(ConnectionLimitsTest, HttpClosesAnIdleKeptAliveConnection) {
   ServerProcess server;
   server.EnableHttp();
-  ASSERT_TRUE(server.Start(
-      absl::StrCat(kSmallLimitsConfig, "http_idle_timeout_seconds: 1\n")))
+  ASSERT_TRUE(server.Start(absl::StrCat(
+      kSmallLimitsConfig, "transport { http_idle_timeout_seconds: 1 }\n")))
       << server.error();
   const int fd = Connect(server.http_port());
   ASSERT_GE(fd, 0);
@@ -154,8 +154,8 @@ TEST(ConnectionLimitsTest, HttpClosesAnIdleKeptAliveConnection) {
 TEST(ConnectionLimitsTest, HttpDropsAClientThatNeverSends) {
   ServerProcess server;
   server.EnableHttp();
-  ASSERT_TRUE(server.Start(
-      absl::StrCat(kSmallLimitsConfig, "http_idle_timeout_seconds: 1\n")))
+  ASSERT_TRUE(server.Start(absl::StrCat(
+      kSmallLimitsConfig, "transport { http_idle_timeout_seconds: 1 }\n")))
       << server.error();
   const int silent = Connect(server.http_port());
   ASSERT_GE(silent, 0);
@@ -171,8 +171,8 @@ TEST(ConnectionLimitsTest, HttpDropsAClientThatNeverSends) {
 TEST(ConnectionLimitsTest, HttpMakesRoomPastTheCapForNewClients) {
   ServerProcess server;
   server.EnableHttp();
-  ASSERT_TRUE(server.Start(
-      absl::StrCat(kSmallLimitsConfig, "max_http_connections: 4\n")))
+  ASSERT_TRUE(server.Start(absl::StrCat(
+      kSmallLimitsConfig, "transport { max_http_connections: 4 }\n")))
       << server.error();
   // Twelve silent connections: the cap and its reserve (max(8, 4/16)).
   // The idle timeout (10 s) would close them much later.
@@ -208,9 +208,10 @@ TEST(ConnectionLimitsTest, HttpMakesRoomPastTheCapForNewClients) {
 TEST(ConnectionLimitsTest, HttpClosesARequestThatArrivesTooSlowly) {
   ServerProcess server;
   server.EnableHttp();
-  ASSERT_TRUE(server.Start(absl::StrCat(kSmallLimitsConfig,
-                                        "http_request_timeout_seconds: 2\n"
-                                        "http_idle_timeout_seconds: 10\n")))
+  ASSERT_TRUE(
+      server.Start(absl::StrCat(kSmallLimitsConfig,
+                                "transport { http_request_timeout_seconds: 2\n"
+                                "http_idle_timeout_seconds: 10 }\n")))
       << server.error();
   const int fd = Connect(server.http_port());
   ASSERT_GE(fd, 0);
@@ -269,8 +270,8 @@ TEST(ConnectionLimitsTest, HttpCapsConnectionsPerAddressByDefault) {
 TEST(ConnectionLimitsTest, HttpClosesAConnectionAfterItsRequestQuota) {
   ServerProcess server;
   server.EnableHttp();
-  ASSERT_TRUE(server.Start(
-      absl::StrCat(kSmallLimitsConfig, "http_keep_alive_max_requests: 2\n")))
+  ASSERT_TRUE(server.Start(absl::StrCat(
+      kSmallLimitsConfig, "transport { http_keep_alive_max_requests: 2 }\n")))
       << server.error();
   const int fd = Connect(server.http_port());
   ASSERT_GE(fd, 0);
@@ -310,8 +311,8 @@ TEST(ConnectionLimitsTest, HttpClosesAConnectionAfterItsRequestQuota) {
 
 TEST(ConnectionLimitsTest, OutOfRangeSettingsAreRefusedAtStart) {
   ServerProcess server;
-  EXPECT_FALSE(server.Start(
-      absl::StrCat(kSmallLimitsConfig, "keepalive_time_ms: 10\n")));
+  EXPECT_FALSE(server.Start(absl::StrCat(
+      kSmallLimitsConfig, "transport { keepalive_time_ms: 10 }\n")));
   EXPECT_THAT(server.error(), HasSubstr("keepalive_time_ms must be >= 1000"));
 }
 

@@ -52,7 +52,7 @@ std::string LongDocument(const std::string& first_line) {
   return doc;
 }
 
-class DenseServerTest : public ShippedServerTest<DenseServerTest, true> {};
+class DenseServerTest : public SharedServerTest<DenseServerTest, true> {};
 
 // The default views' fused score is a calibrated probability (the
 // calibrated fusion; Score and /v1/rerank candidates have their own
@@ -274,7 +274,19 @@ TEST(DenseStartupTest, MissingOrMismatchedEncoderStopsStartupClearly) {
   const CommandResult mismatch = RunShell(absl::StrCat(
       ATTNR_SERVER_BIN, " --config ", path, " --listen 127.0.0.1:0"));
   EXPECT_EQ(mismatch.exit_code, 1);
-  EXPECT_THAT(mismatch.err, HasSubstr("dense_model_sha256"));
+  EXPECT_THAT(mismatch.err, HasSubstr("views.dense.model_sha256"));
+}
+
+// A device this build cannot run on stops start-up naming it (this is a
+// CPU build of LibTorch), instead of failing at the first request.
+TEST(DenseStartupTest, ACudaDeviceOnACpuBuildStopsStartupClearly) {
+  const std::string path = WriteFile(
+      "dense-cuda.textproto",
+      "views { dense { model: \"all-minilm-l6-v2\" device: \"cuda\" } }\n");
+  const CommandResult cuda = RunShell(absl::StrCat(
+      ATTNR_SERVER_BIN, " --config ", path, " --listen 127.0.0.1:0"));
+  EXPECT_EQ(cuda.exit_code, 1);
+  EXPECT_THAT(cuda.err, HasSubstr("device 'cuda'"));
 }
 
 }  // namespace

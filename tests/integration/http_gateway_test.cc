@@ -44,21 +44,14 @@ std::string Handbook(const std::string& title, int sections) {
   return d;
 }
 
-class HttpGatewayTest : public ::testing::Test {
+class HttpGatewayTest : public SharedServerTest<HttpGatewayTest, true> {
+ public:
+  static std::string ServerConfig() { return kConfig; }
+
  protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess();
-    server_->EnableHttp();
-    server_->Start(kConfig);
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    ASSERT_TRUE(server_->error().empty()) << server_->error();
-    grpc_ = std::make_unique<RetrieverClient>(server_->target());
+    SharedServerTest::SetUp();
+    if (HasFatalFailure()) return;
     http_ =
         std::make_unique<httplib::Client>("127.0.0.1", server_->http_port());
     http_->set_read_timeout(std::chrono::seconds(30));
@@ -75,12 +68,8 @@ class HttpGatewayTest : public ::testing::Test {
     return {res->status, json::parse(res->body)};
   }
 
-  static ServerProcess* server_;
-  std::unique_ptr<RetrieverClient> grpc_;
   std::unique_ptr<httplib::Client> http_;
 };
-
-ServerProcess* HttpGatewayTest::server_ = nullptr;
 
 TEST_F(HttpGatewayTest, HealthAndOpenApiDocument) {
   auto health = http_->Get("/health");
@@ -213,7 +202,7 @@ TEST_F(HttpGatewayTest, RetrieveAnswersAsGrpcDoes) {
   request.set_query("How often must the espresso grinder be descaled?");
   request.add_documents()->set_text(doc);
   request.mutable_options()->set_top_k(3);
-  auto via_grpc = grpc_->Retrieve(request, kTimeout);
+  auto via_grpc = client_->Retrieve(request, kTimeout);
   ASSERT_TRUE(via_grpc.ok()) << via_grpc.status();
 
   const auto [status, body] =
@@ -346,7 +335,7 @@ TEST_F(HttpGatewayTest, SameBadRequestSameStatusAndMessageThroughBoth) {
     SCOPED_TRACE(c.name);
     attnr::v1::RetrieveRequest request;
     c.build(&request);
-    auto via_grpc = grpc_->Retrieve(request, kTimeout);
+    auto via_grpc = client_->Retrieve(request, kTimeout);
     ASSERT_FALSE(via_grpc.ok());
     EXPECT_EQ(via_grpc.status().code(), c.code);
     EXPECT_THAT(via_grpc.status().message(), HasSubstr(c.message));
@@ -368,7 +357,7 @@ TEST_F(HttpGatewayTest, ScoreAndRerankRefuseOverTheirLimitsNamingTheField) {
     documents.push_back(absl::StrCat("passage ", i));
     request.add_passages()->set_text(absl::StrCat("passage ", i));
   }
-  auto via_grpc = grpc_->Score(request, kTimeout);
+  auto via_grpc = client_->Score(request, kTimeout);
   ASSERT_FALSE(via_grpc.ok());
   EXPECT_EQ(via_grpc.status().code(), absl::StatusCode::kResourceExhausted);
 
@@ -438,7 +427,7 @@ TEST_F(HttpGatewayTest, TimeoutHeaderIsTheCallsDeadline) {
 }
 
 TEST_F(HttpGatewayTest, ModelInfoMatchesGrpc) {
-  auto via_grpc = grpc_->GetModelInfo(kTimeout);
+  auto via_grpc = client_->GetModelInfo(kTimeout);
   ASSERT_TRUE(via_grpc.ok());
   auto res = http_->Get("/v1/model_info");
   ASSERT_TRUE(res);
@@ -456,7 +445,7 @@ TEST_F(HttpGatewayTest, MetricsCountCallsByTransportAndStatus) {
   attnr::v1::RetrieveRequest request;
   request.set_query("espresso grinder");
   request.add_documents()->set_text(Handbook("Metrics", 10));
-  ASSERT_TRUE(grpc_->Retrieve(request, kTimeout).ok());
+  ASSERT_TRUE(client_->Retrieve(request, kTimeout).ok());
   const auto [status, body] =
       Post("/v1/retrieve", R"({"query": "", "documents": ["x"]})");
   ASSERT_EQ(status, 400);
@@ -545,7 +534,7 @@ TEST_F(HttpGatewayTest, BadInputBatteryGetsTheRightStatusThroughBoth) {
          {std::pair{&in_query, "query: invalid UTF-8 at byte offset"},
           std::pair{&in_text, "documents[0]: invalid UTF-8 at byte offset"},
           std::pair{&in_id, "documents[0].id: invalid UTF-8"}}) {
-      auto r = grpc_->Retrieve(*request, kTimeout);
+      auto r = client_->Retrieve(*request, kTimeout);
       EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
       EXPECT_THAT(r.status().message(), HasSubstr(field));
       ++checked;
@@ -553,13 +542,13 @@ TEST_F(HttpGatewayTest, BadInputBatteryGetsTheRightStatusThroughBoth) {
     attnr::v1::ScoreRequest score;
     score.set_query("espresso");
     score.add_passages()->set_text(b.bytes);
-    auto scored = grpc_->Score(score, kTimeout);
+    auto scored = client_->Score(score, kTimeout);
     EXPECT_EQ(scored.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(scored.status().message(), HasSubstr("passages[0]"));
     score.clear_passages();
     score.add_passages()->mutable_char_range()->set_end(3);
     score.mutable_context()->set_text(b.bytes + good_doc);
-    scored = grpc_->Score(score, kTimeout);
+    scored = client_->Score(score, kTimeout);
     EXPECT_EQ(scored.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(scored.status().message(), HasSubstr("context"));
     // Through HTTP the JSON body itself is not UTF-8.
@@ -636,7 +625,7 @@ TEST_F(HttpGatewayTest, BadInputBatteryGetsTheRightStatusThroughBoth) {
       request.mutable_options()->set_top_k(
           static_cast<uint32_t>(c.body["options"]["top_k"].get<double>()));
     }
-    auto via_grpc = grpc_->Retrieve(request, kTimeout);
+    auto via_grpc = client_->Retrieve(request, kTimeout);
     EXPECT_EQ(via_grpc.status().code(), c.code);
     EXPECT_THAT(via_grpc.status().message(), HasSubstr(c.message));
     const auto [status, body] = Post("/v1/retrieve", c.body.dump());
@@ -650,7 +639,7 @@ TEST_F(HttpGatewayTest, BadInputBatteryGetsTheRightStatusThroughBoth) {
   zero.set_query("espresso");
   zero.add_documents()->set_text(good_doc);
   zero.mutable_options()->set_top_k(0);
-  EXPECT_TRUE(grpc_->Retrieve(zero, kTimeout).ok());
+  EXPECT_TRUE(client_->Retrieve(zero, kTimeout).ok());
 
   // A truncated protobuf message: refused by gRPC, not read by the server.
   attnr::v1::RetrieveRequest full;
@@ -682,10 +671,10 @@ TEST_F(HttpGatewayTest, BadInputBatteryGetsTheRightStatusThroughBoth) {
               HasSubstr("request: not a valid attnr.v1.RetrieveRequest"));
 
   // The server kept serving through all of it.
-  auto health = grpc_->Health("", kTimeout);
+  auto health = client_->Health("", kTimeout);
   ASSERT_TRUE(health.ok());
   EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::SERVING);
-  EXPECT_TRUE(grpc_->Retrieve(zero, kTimeout).ok());
+  EXPECT_TRUE(client_->Retrieve(zero, kTimeout).ok());
   EXPECT_GE(checked, 40);
 }
 

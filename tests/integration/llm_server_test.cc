@@ -38,7 +38,7 @@ std::string PinnedGgufSha256() {
   return "";
 }
 
-class LlmServerTest : public ShippedServerTest<LlmServerTest> {};
+class LlmServerTest : public SharedServerTest<LlmServerTest> {};
 
 TEST_F(LlmServerTest, ModelInfoNamesThePinnedDecoder) {
   auto info = client_->GetModelInfo(kTimeout);
@@ -243,7 +243,7 @@ TEST(LlmStartupTest, AnotherModelOrADamagedReadoutStopsStartupClearly) {
   std::stringstream config_text;
   config_text << config_in.rdbuf();
   std::string config = config_text.str();
-  const std::string key = "llm_readout: \"";
+  const std::string key = "readout: \"";  // views { llm { readout: ... } }
   const size_t at = config.find(key);
   ASSERT_NE(at, std::string::npos);
   const size_t end = config.find('"', at + key.size());

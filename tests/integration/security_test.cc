@@ -22,35 +22,28 @@ using ::testing::HasSubstr;
 constexpr absl::Duration kTimeout = absl::Seconds(30);
 constexpr char kToken[] = "s3cr3t-token-for-tests-0123456789";
 
-class SecurityTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
+class SecurityTest : public SharedServerTest<SecurityTest, true> {
+ public:
+  // TLS and tokens: a self-signed certificate and a token file, written
+  // before the server starts.
+  static std::string ServerConfig() {
     dir_ = new std::string(TempDir());
     const CommandResult made = RunShell(absl::StrCat(
         "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "
         "/CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
         "-keyout ",
         *dir_, "/key.pem -out ", *dir_, "/cert.pem"));
-    ASSERT_EQ(made.exit_code, 0) << made.err;
+    EXPECT_EQ(made.exit_code, 0) << made.err;
     WriteFile("tokens.txt", absl::StrCat("# test callers\nalice:", kToken,
                                          "\nbob:another-token-9876543210\n"));
-    server_ = new ServerProcess();
-    server_->EnableHttp();
-    server_->Start(absl::StrCat(kSmallLimitsConfig, "auth_tokens_file: \"",
-                                *dir_, "/tokens.txt\"\ntls_cert_file: \"",
-                                *dir_, "/cert.pem\"\ntls_key_file: \"", *dir_,
-                                "/key.pem\"\nauth_failure_burst: 1000\n"),
-                   {}, Tls());
+    return absl::StrCat(
+        kSmallLimitsConfig, "transport {\n auth { tokens_file: \"", *dir_,
+        "/tokens.txt\" failure_burst: 1000 }\n", " tls { cert_file: \"", *dir_,
+        "/cert.pem\" key_file: \"", *dir_, "/key.pem\" }\n}\n");
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    ASSERT_TRUE(server_->error().empty()) << server_->error();
-  }
+  static client::ClientOptions ServerClientOptions() { return Tls(); }
 
+ protected:
   static client::ClientOptions Tls(const std::string& token = kToken) {
     client::ClientOptions o;
     o.tls_root_pem = ReadFile(*dir_ + "/cert.pem");
@@ -76,12 +69,8 @@ class SecurityTest : public ::testing::Test {
     return c;
   }
 
-  static std::string* dir_;
-  static ServerProcess* server_;
+  static inline std::string* dir_ = nullptr;
 };
-
-std::string* SecurityTest::dir_ = nullptr;
-ServerProcess* SecurityTest::server_ = nullptr;
 
 TEST_F(SecurityTest, GrpcNeedsAValidTokenButHealthIsOpen) {
   RetrieverClient good(Target(), Tls());
@@ -189,12 +178,12 @@ TEST_F(SecurityTest, MutualTlsNeedsAClientCertificateOnBothTransports) {
   client::ClientOptions with_cert = Tls();
   with_cert.tls_cert_pem = ReadFile(*dir_ + "/cert.pem");
   with_cert.tls_key_pem = ReadFile(*dir_ + "/key.pem");
-  ASSERT_TRUE(
-      mtls.Start(absl::StrCat(kSmallLimitsConfig, "tls_cert_file: \"", *dir_,
-                              "/cert.pem\"\ntls_key_file: \"", *dir_,
-                              "/key.pem\"\ntls_client_ca_file: \"", *dir_,
-                              "/cert.pem\"\n"),
-                 {}, with_cert))
+  ASSERT_TRUE(mtls.Start(
+      absl::StrCat(kSmallLimitsConfig, "transport { tls {\n", " cert_file: \"",
+                   *dir_, "/cert.pem\"\n", " key_file: \"", *dir_,
+                   "/key.pem\"\n", " client_ca_file: \"", *dir_,
+                   "/cert.pem\"\n", "} }\n"),
+      {}, with_cert))
       << mtls.error();
   const std::string target = absl::StrCat("localhost:", mtls.port());
   client::ClientOptions own = with_cert;
@@ -230,8 +219,9 @@ TEST_F(SecurityTest, MutualTlsNeedsAClientCertificateOnBothTransports) {
 bool StartWithTokens(ServerProcess* server, const std::string& extra) {
   WriteFile("tokens2.txt", absl::StrCat("alice:", kToken, "\n"));
   server->EnableHttp();
-  return server->Start(absl::StrCat(kSmallLimitsConfig, "auth_tokens_file: \"",
-                                    TempDir(), "/tokens2.txt\"\n", extra));
+  return server->Start(absl::StrCat(kSmallLimitsConfig,
+                                    "transport { auth { tokens_file: \"",
+                                    TempDir(), "/tokens2.txt\" } }\n", extra));
 }
 
 // Failed authentications are limited per address: past the burst every
@@ -239,7 +229,8 @@ bool StartWithTokens(ServerProcess* server, const std::string& extra) {
 // right token too) until the allowance refills, one a second.
 TEST(AuthThrottleTest, FailedAuthenticationIsRateLimitedPerAddress) {
   ServerProcess server;
-  ASSERT_TRUE(StartWithTokens(&server, "auth_failure_burst: 3\n"))
+  ASSERT_TRUE(
+      StartWithTokens(&server, "transport { auth { failure_burst: 3 } }\n"))
       << server.error();
   client::ClientOptions wrong;
   wrong.token = "not-the-token";
@@ -279,8 +270,9 @@ TEST(AuthThrottleTest, FailedAuthenticationIsRateLimitedPerAddress) {
 TEST(AuthThrottleTest, PageOpenApiAndMetricsFollowTheirSettings) {
   ServerProcess server;
   ASSERT_TRUE(StartWithTokens(&server,
-                              "disable_page: true\ndisable_openapi: true\n"
-                              "metrics_require_auth: true\n"))
+                              "transport { disable_page: true\n"
+                              "disable_openapi: true\n"
+                              "metrics_require_auth: true }\n"))
       << server.error();
   httplib::Client http("127.0.0.1", server.http_port());
   EXPECT_EQ(http.Get("/")->status, 404);

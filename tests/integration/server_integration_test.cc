@@ -65,31 +65,15 @@ std::string Cli(const std::string& args) {
 
 constexpr const char* kConfig = kSmallLimitsConfig;
 
-class ServerIntegrationTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess();
-    server_->Start(kConfig);
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(server_, nullptr);
-    ASSERT_TRUE(server_->error().empty()) << server_->error();
-    client_ = std::make_unique<RetrieverClient>(server_->target());
-  }
+class ServerIntegrationTest : public SharedServerTest<ServerIntegrationTest> {
+ public:
+  static std::string ServerConfig() { return kConfig; }
 
+ protected:
   std::string target_flag() const {
     return absl::StrCat("--target ", server_->target());
   }
-
-  static ServerProcess* server_;
-  std::unique_ptr<RetrieverClient> client_;
 };
-
-ServerProcess* ServerIntegrationTest::server_ = nullptr;
 
 // Checks that `range` slices `text` to exactly `expected`, by bytes and by
 // code points.
@@ -637,10 +621,12 @@ TEST(EntityViewServerTest, EntityWeightingRanksTheRareEntityFirstAndExplains) {
   ServerProcess server;
   ASSERT_TRUE(server.Start(
       absl::StrCat(kConfig,
-                   "entity_view: true\n"
-                   "default_views: SCORING_VIEW_LEXICAL\n"
-                   "default_views: SCORING_VIEW_ENTITY\n"
-                   "fusion_weights { key: \"entity\" value: 1 }\n")))
+                   "views {\n"
+                   "  entity { enabled: true }\n"
+                   "  default_views: SCORING_VIEW_LEXICAL\n"
+                   "  default_views: SCORING_VIEW_ENTITY\n"
+                   "  fusion { weights { key: \"entity\" value: 1 } }\n"
+                   "}\n")))
       << server.error();
   RetrieverClient client(server.target());
   auto info = client.GetModelInfo(kTimeout);
@@ -706,11 +692,19 @@ TEST(ServerLifecycleTest, SigtermDrainsAndExitsCleanly) {
 }
 
 TEST(ServerLifecycleTest, BadConfigAndUnloadableModelsStopStartup) {
-  const std::string bad = WriteFile("bad.textproto", "max_top_k: 0\n");
+  const std::string bad =
+      WriteFile("bad.textproto", "limits { max_top_k: 0 }\n");
   const CommandResult config = RunShell(absl::StrCat(
       ATTNR_SERVER_BIN, " --config ", bad, " --listen 127.0.0.1:0"));
   EXPECT_EQ(config.exit_code, 2);
-  EXPECT_THAT(config.err, HasSubstr("max_top_k"));
+  EXPECT_THAT(config.err, HasSubstr("limits.max_top_k"));
+
+  // A config of 0.4.0's flat settings is refused with their new place.
+  const std::string flat = WriteFile("flat.textproto", "max_top_k: 9\n");
+  const CommandResult old = RunShell(absl::StrCat(
+      ATTNR_SERVER_BIN, " --config ", flat, " --listen 127.0.0.1:0"));
+  EXPECT_EQ(old.exit_code, 2);
+  EXPECT_THAT(old.err, HasSubstr("max_top_k is now limits.max_top_k"));
 
   const std::string ok = WriteFile("ok.textproto", kConfig);
   const CommandResult model = RunShell(

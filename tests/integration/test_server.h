@@ -260,24 +260,28 @@ inline CommandResult RunShell(const std::string& command) {
 
 // Limits small enough for tests to reach, and no pretrained model (BM25
 // only), so the server starts at once.
+// A test adds settings after it (a group named again merges into the
+// first: `transport { ... }`).
 inline constexpr char kSmallLimitsConfig[] = R"(
-max_message_bytes: 4194304
-max_documents: 3
-max_document_tokens: 60000
-max_request_tokens: 100000
-max_query_tokens: 32
-default_top_k: 5
-max_top_k: 20
-default_passage_tokens: 96
-max_passage_tokens: 256
-max_overlap_sentences: 4
-max_score_passages: 10
-drain_seconds: 5
-max_document_bytes: 2097152
-max_request_bytes: 3145728
-max_query_bytes: 512
-max_document_id_bytes: 64
-max_document_sentences: 20000
+transport { max_message_bytes: 4194304 }
+limits {
+  max_documents: 3
+  max_document_tokens: 60000
+  max_request_tokens: 100000
+  max_query_tokens: 32
+  default_top_k: 5
+  max_top_k: 20
+  default_passage_tokens: 96
+  max_passage_tokens: 256
+  max_overlap_sentences: 4
+  max_score_passages: 10
+  max_document_bytes: 2097152
+  max_request_bytes: 3145728
+  max_query_bytes: 512
+  max_document_id_bytes: 64
+  max_document_sentences: 20000
+}
+admission { drain_seconds: 5 }
 )";
 
 // The repository's config/server.textproto: what `make serve` runs.
@@ -286,18 +290,32 @@ inline std::string ShippedConfig() {
          "/config/server.textproto";
 }
 
-// A suite whose tests share one server, started once with the shipped
-// configuration (and the HTTP gateway when `kHttp`); each test gets a
-// client. Derive as `class MyTest : public ShippedServerTest<MyTest> {}`
-// (CRTP: one server per suite).
+// The one fixture of suites whose tests share a server, started once per
+// suite (and the HTTP gateway with it when `kHttp`); each test gets a
+// client. Derive as `class MyTest : public SharedServerTest<MyTest> {}`
+// (CRTP: one server per suite). A suite may declare, public,
+//   static std::string ServerConfig();  // the config text (it may write
+//                                       // the files it names); default:
+//                                       // the shipped config file itself
+//   static client::ClientOptions ServerClientOptions();  // TLS, token
 template <typename Suite, bool kHttp = false>
-class ShippedServerTest : public ::testing::Test {
+class SharedServerTest : public ::testing::Test {
+ public:
+  static std::string ServerConfig() { return ""; }
+  static client::ClientOptions ServerClientOptions() { return {}; }
+
  protected:
   static void SetUpTestSuite() {
     server_ = new ServerProcess();
     if (kHttp) server_->EnableHttp();
-    // The shipped config file itself (the later --config wins).
-    server_->Start("", {"--config", ShippedConfig()});
+    const std::string config = Suite::ServerConfig();
+    if (config.empty()) {
+      // The shipped config file itself (the later --config wins).
+      server_->Start("", {"--config", ShippedConfig()},
+                     Suite::ServerClientOptions());
+    } else {
+      server_->Start(config, {}, Suite::ServerClientOptions());
+    }
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -306,7 +324,8 @@ class ShippedServerTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_NE(server_, nullptr);
     ASSERT_TRUE(server_->error().empty()) << server_->error();
-    client_ = std::make_unique<RetrieverClient>(server_->target());
+    client_ = std::make_unique<RetrieverClient>(server_->target(),
+                                                Suite::ServerClientOptions());
   }
   static inline ServerProcess* server_ = nullptr;
   std::unique_ptr<RetrieverClient> client_;

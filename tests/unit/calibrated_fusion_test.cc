@@ -28,13 +28,14 @@ std::string Read(const std::string& path) {
   return s.str();
 }
 
-// The shipped config's fusion_model and fusion_model_sha256.
+// The shipped config's views.fusion.model and model_sha256.
 std::pair<std::string, std::string> ShippedPin() {
   const std::string config = Read(Source("config/server.textproto"));
   std::smatch path, sha;
-  std::regex_search(config, path, std::regex("fusion_model: \"([^\"]+)\""));
+  std::regex_search(config, path,
+                    std::regex("fusion \\{[^}]*model: \"([^\"]+)\""));
   std::regex_search(config, sha,
-                    std::regex("fusion_model_sha256: \"([0-9a-f]+)\""));
+                    std::regex("fusion \\{[^}]*model_sha256: \"([0-9a-f]+)\""));
   return {Source("config/") + path[1].str(), sha[1].str()};
 }
 
@@ -79,7 +80,7 @@ TEST(CalibratedFusionTest, ADifferentFileOrDigestIsRefused) {
   const auto [path, sha256] = ShippedPin();
   auto wrong = CalibratedFusion::Load(path, std::string(64, '0'));
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(wrong.status().message(), HasSubstr("fusion_model_sha256"));
+  EXPECT_THAT(wrong.status().message(), HasSubstr("views.fusion.model_sha256"));
   const std::string bad = ::testing::TempDir() + "/bad_fusion.json";
   std::ofstream(bad) << R"({"method": "convex", "normalization": "z",
                            "views": ["lexical", "dense"], "weights": [1],

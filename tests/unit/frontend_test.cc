@@ -8,7 +8,10 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -37,12 +40,12 @@ class FrontendTest : public ::testing::Test {
   // One Retrieve through the frontend, as a transport makes it.
   absl::Status Retrieve(const attnr::v1::RetrieveRequest& request,
                         absl::string_view authorization = "",
-                        attnr::v1::RetrieveResponse* response = nullptr) {
+                        attnr::v1::RetrieveResponse* response = nullptr,
+                        absl::Time deadline = absl::InfiniteFuture()) {
     attnr::v1::RetrieveResponse own;
     if (response == nullptr) response = &own;
     auto call = std::make_unique<FrontendCall>(
-        frontend_.get(), "test", "Retrieve", "peer", absl::InfiniteFuture(),
-        authorization);
+        frontend_.get(), "test", "Retrieve", "peer", deadline, authorization);
     absl::Notification done;
     absl::Status status;
     frontend_->Retrieve(call.get(), &request, response,
@@ -87,7 +90,7 @@ TEST_F(FrontendTest, LoadingThenServingThenDraining) {
 TEST_F(FrontendTest, AModelErrorIsNamedByItsApiField) {
   // Caught by the model (a document over its token limit), named in the
   // API's terms on the way out.
-  config_.set_max_document_tokens(5);
+  config_.mutable_limits()->set_max_document_tokens(5);
   frontend_ = std::make_unique<Frontend>(config_);
   RetrieverConfig rc;
   rc.limits.max_document_tokens = 5;
@@ -100,6 +103,59 @@ TEST_F(FrontendTest, AModelErrorIsNamedByItsApiField) {
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(status.message(),
               HasSubstr("documents[1]: has more tokens than the limit of 5"));
+}
+
+TEST_F(FrontendTest, AdmissionRefusesPastTheQueueNamingTheLimit) {
+  // One worker, one waiting call: of calls sent at once (each ~20k words
+  // of BM25 work, so they overlap), the ones past the queue are refused at
+  // once, with a retry hint, and the others answered.
+  config_.mutable_admission()->set_max_concurrent_requests(1);
+  config_.mutable_admission()->set_max_queued_requests(1);
+  frontend_ = std::make_unique<Frontend>(config_);
+  frontend_->SetRetriever(retriever_.get());
+  std::string text;
+  for (int i = 0; i < 2000; ++i) {
+    absl::StrAppend(&text, "The espresso grinder number ", i,
+                    " needs descaling once a week. ");
+  }
+  const auto request = Request(text);
+  constexpr int kCalls = 6;
+  std::vector<std::unique_ptr<FrontendCall>> calls;
+  std::vector<attnr::v1::RetrieveResponse> responses(kCalls);
+  std::vector<absl::Status> statuses(kCalls);
+  absl::BlockingCounter done(kCalls);
+  for (int i = 0; i < kCalls; ++i) {
+    calls.push_back(std::make_unique<FrontendCall>(
+        frontend_.get(), "test", "Retrieve", absl::StrCat("peer", i),
+        absl::InfiniteFuture(), ""));
+    frontend_->Retrieve(calls.back().get(), &request, &responses[i],
+                        [&, i](const absl::Status& s) {
+                          statuses[i] = s;
+                          done.DecrementCount();
+                        });
+  }
+  done.Wait();
+  int ok = 0, refused = 0;
+  for (const absl::Status& s : statuses) {
+    if (s.ok()) {
+      ++ok;
+    } else {
+      ++refused;
+      EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+      EXPECT_THAT(s.message(), HasSubstr("(max_queued_requests)"));
+    }
+  }
+  EXPECT_GE(ok, 1);
+  EXPECT_GE(refused, 1);
+}
+
+TEST_F(FrontendTest, ACallPastItsDeadlineIsNotStarted) {
+  frontend_->SetRetriever(retriever_.get());
+  const absl::Status late =
+      Retrieve(Request("Descale the espresso grinder every week."), "", nullptr,
+               absl::Now() - absl::Seconds(1));
+  EXPECT_EQ(late.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(late.message(), HasSubstr("queue"));
 }
 
 TEST_F(FrontendTest, TokensAreCheckedBeforeAnyWork) {

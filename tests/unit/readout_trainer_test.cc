@@ -45,8 +45,11 @@ std::string PinnedSha256() {
   const std::string config =
       ReadFile(std::string(std::getenv("ATTNR_SOURCE_DIR")) +
                "/config/server.textproto");
-  const std::string key = "llm_model_sha256: \"";
-  const size_t at = config.find(key);
+  // views { llm { ... model_sha256: "..." } }
+  const size_t llm = config.find("llm {");
+  const std::string key = "model_sha256: \"";
+  const size_t at =
+      llm == std::string::npos ? std::string::npos : config.find(key, llm);
   return at == std::string::npos ? "" : config.substr(at + key.size(), 64);
 }
 

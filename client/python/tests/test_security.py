@@ -31,9 +31,10 @@ def secure():
     (work / "tokens.txt").write_text(f"python:{TOKEN}\n")
     # No pretrained model: BM25 only, starts at once.
     (work / "server.textproto").write_text(
-        f'auth_tokens_file: "{work}/tokens.txt"\n'
-        f'tls_cert_file: "{work}/cert.pem"\n'
-        f'tls_key_file: "{work}/key.pem"\n')
+        f'transport {{\n'
+        f'  auth {{ tokens_file: "{work}/tokens.txt" }}\n'
+        f'  tls {{ cert_file: "{work}/cert.pem" key_file: "{work}/key.pem" }}\n'
+        f'}}\n')
     binary = os.environ.get("ATTNR_SERVER_BIN",
                             str(REPO / "build/bin/attnr-server"))
     log = open(work / "server.log", "w")

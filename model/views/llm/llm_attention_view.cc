@@ -41,7 +41,7 @@ absl::StatusOr<std::unique_ptr<LlmAttentionView>> LlmAttentionView::Load(
   if (!readout.ok()) return readout.status();
   RETURN_IF_ERROR(runtime::CheckPinnedSha256(
       absl::StrCat("LLM read-out ", readout_path, "'s payload"),
-      readout->PayloadSha256(), readout_sha256, "llm_readout_sha256"));
+      readout->PayloadSha256(), readout_sha256, "views.llm.readout_sha256"));
   const int deepest =
       *std::max_element(readout->layers.begin(), readout->layers.end());
   // A folder (a pinned model's) holds one GGUF file.
@@ -66,7 +66,7 @@ absl::StatusOr<std::unique_ptr<LlmAttentionView>> LlmAttentionView::Load(
   if (!decoder.ok()) return decoder.status();
   RETURN_IF_ERROR(runtime::CheckPinnedSha256(absl::StrCat("LLM ", gguf_path),
                                              (*decoder)->sha256(), gguf_sha256,
-                                             "llm_model_sha256"));
+                                             "views.llm.model_sha256"));
   if ((*decoder)->sha256() != readout->model_sha256) {
     return absl::FailedPreconditionError(
         absl::StrCat("LLM read-out ", readout_path,
