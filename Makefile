@@ -11,7 +11,7 @@ BUILD_DIR ?= build
 JOBS ?= 2
 CONFIG ?= config/server.textproto
 
-.PHONY: serve test test-sanitize bench train build configure deps models clean \
+.PHONY: serve test test-sanitize bench train build configure deps models clean libtorch \
   python-env fuzz \
   docker docker-test
 
@@ -90,8 +90,20 @@ train: build models
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-configure: deps
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
+# LibTorch: TORCH=debian (libtorch-dev 1.13) or TORCH=wheel (the pinned
+# PyPI torch 2.x wheel's CPU libraries, fetched and verified once into
+# ~/.cache/attnr/libtorch by scripts/fetch-libtorch.py).
+TORCH ?= debian
+ifeq ($(TORCH),wheel)
+TORCH_FLAGS = -DATTNR_LIBTORCH=$$(/usr/bin/python3 scripts/fetch-libtorch.py --print-root)
+TORCH_FETCH = libtorch
+endif
+
+configure: deps $(TORCH_FETCH)
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(TORCH_FLAGS)
+
+libtorch: deps
+	/usr/bin/python3 scripts/fetch-libtorch.py
 
 deps:
 	bash scripts/install-deps.sh

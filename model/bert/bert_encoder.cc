@@ -1,6 +1,7 @@
 #include "model/bert/bert_encoder.h"
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <fstream>
@@ -276,10 +277,18 @@ absl::StatusOr<std::vector<float>> BertEncoder::EmbedHere(
       const torch::Tensor q = split(torch::linear(x, l.q_w, l.q_b));
       const torch::Tensor k = split(torch::linear(x, l.k_w, l.k_b));
       const torch::Tensor v = split(torch::linear(x, l.v_w, l.v_b));
+#if TORCH_VERSION_MAJOR >= 2
+      // LibTorch 2.x: the fused kernel (no [n, heads, L, L] product kept).
+      const torch::Tensor ctx =
+          at::scaled_dot_product_attention(q, k, v, bias, 0.0, false, scale)
+              .transpose(1, 2)
+              .reshape({n, L, h});
+#else
       const torch::Tensor probs = torch::softmax(
           torch::matmul(q, k.transpose(-1, -2)) * scale + bias, -1);
       const torch::Tensor ctx =
           torch::matmul(probs, v).transpose(1, 2).reshape({n, L, h});
+#endif
       const torch::Tensor attn = torch::layer_norm(
           torch::linear(ctx, l.o_w, l.o_b) + x, {h}, l.ln1_w, l.ln1_b, w_->eps);
       const torch::Tensor inter =

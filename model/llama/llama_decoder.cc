@@ -1,6 +1,7 @@
 #include "model/llama/llama_decoder.h"
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
@@ -155,11 +156,21 @@ struct LlamaDecoder::Weights {
       K = K.repeat_interleave(group, 1);
       V = V.repeat_interleave(group, 1);
     }
-    torch::Tensor p =
-        torch::softmax(torch::matmul(q, K.transpose(2, 3)) * scale + bias, -1);
-    if (probs != nullptr) *probs = p;
-    torch::Tensor o =
-        torch::matmul(p, V).permute({0, 2, 1, 3}).reshape({b * t, c.dim});
+    torch::Tensor o;
+#if TORCH_VERSION_MAJOR >= 2
+    // LibTorch 2.x: the fused kernel where nobody reads the probabilities
+    // (reading passages, the layers past the read-out's).
+    if (probs == nullptr) {
+      o = at::scaled_dot_product_attention(q, K, V, bias, 0.0, false, scale);
+    } else  // NOLINT(readability/braces): the #if's other half.
+#endif
+    {
+      const torch::Tensor p = torch::softmax(
+          torch::matmul(q, K.transpose(2, 3)) * scale + bias, -1);
+      if (probs != nullptr) *probs = p;
+      o = torch::matmul(p, V);
+    }
+    o = o.permute({0, 2, 1, 3}).reshape({b * t, c.dim});
     torch::Tensor y = x + o.matmul(L.wo);
     torch::Tensor h2 = RmsNorm(y, L.ffn_norm, c.rms_eps);
     return y +

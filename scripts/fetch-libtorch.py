@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Fetches and verifies the pinned LibTorch (cmake/libtorch-wheels.json)
+into the LibTorch cache, once:
+
+  scripts/fetch-libtorch.py [--cache DIR] [--check] [--print-root]
+
+The cache is $ATTNR_LIBTORCH_CACHE or ~/.cache/attnr/libtorch; the library
+lands in <cache>/<version>/ laid out as the wheels are (torch/lib,
+torch/include, torch/share/cmake, nvidia/cu13/lib), so libtorch_cpu.so finds
+the NVIDIA runtime through its own RPATH. Only the CPU libraries are taken
+from the torch wheel (not libtorch_cuda.so). A cache whose pinned libraries
+all verify and whose stamp names the pinned wheels is not fetched again, so
+re-runs work offline. --check only verifies (exit 1 naming the first bad or
+missing file); --print-root prints the folder CMake is given.
+Standard library only, plus `python3 -m pip download --no-deps`.
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MANIFEST = os.path.join(ROOT, "cmake", "libtorch-wheels.json")
+STAMP = "attnr-libtorch.stamp"
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def stamp_text(manifest):
+    """The wheels and what was taken from them (another selection
+    re-extracts)."""
+    return "".join(f"{w['wheel']} {w['wheel_sha256']} "
+                   f"{','.join(w['extract'])}\n" for w in manifest["wheels"])
+
+
+def problems(manifest, folder):
+    """What is wrong with `folder` as the pinned LibTorch (empty: nothing)."""
+    out = []
+    stamp = os.path.join(folder, STAMP)
+    if not os.path.isfile(stamp) or open(stamp).read() != stamp_text(manifest):
+        out.append(f"{stamp}: missing or not these wheels'")
+    for wheel in manifest["wheels"]:
+        for name, digest in sorted(wheel["files"].items()):
+            path = os.path.join(folder, name)
+            if not os.path.isfile(path):
+                out.append(f"{path}: missing")
+            elif sha256(path) != digest:
+                out.append(f"{path}: sha256 {sha256(path)}, pinned {digest}")
+    return out
+
+
+def download(wheel, wheels_dir):
+    path = os.path.join(wheels_dir, wheel["wheel"])
+    if os.path.isfile(path) and sha256(path) != wheel["wheel_sha256"]:
+        os.remove(path)  # pip would keep a damaged file it finds there.
+    if not os.path.isfile(path):
+        spec = f"{wheel['package']}=={wheel['version']}"
+        print(f"fetch-libtorch: pip download {spec}", flush=True)
+        args = [sys.executable, "-m", "pip", "download", "--no-deps",
+                "--only-binary", ":all:", "-q", "-d", wheels_dir]
+        for platform in wheel["pip_platform"]:
+            args += ["--platform", platform]
+        if "pip_python" in wheel:
+            args += ["--python-version", wheel["pip_python"]]
+        subprocess.run(args + [spec], check=True)
+    if sha256(path) != wheel["wheel_sha256"]:
+        sys.exit(f"fetch-libtorch: {path}: sha256 {sha256(path)} is not the "
+                 f"pinned {wheel['wheel_sha256']}; refusing it")
+    return path
+
+
+def extract(wheel, path, staging):
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            name = info.filename
+            if info.is_dir():
+                continue
+            if name not in wheel["files"] and not any(
+                    name.startswith(p) for p in wheel["extract"]):
+                continue
+            target = os.path.join(staging, name)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with z.open(info) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            if name.endswith(".so") or ".so." in name:
+                os.chmod(target, 0o755)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cache", default=os.environ.get(
+        "ATTNR_LIBTORCH_CACHE") or os.path.expanduser("~/.cache/attnr/libtorch"))
+    parser.add_argument("--check", action="store_true")
+    parser.add_argument("--print-root", action="store_true")
+    args = parser.parse_args()
+    with open(MANIFEST) as f:
+        manifest = json.load(f)
+    folder = os.path.join(args.cache, manifest["version"])
+    if args.print_root:
+        print(folder)
+        return 0
+    bad = problems(manifest, folder)
+    if not bad:
+        print(f"fetch-libtorch: LibTorch {manifest['version']}: verified in "
+              f"{folder}")
+        return 0
+    if args.check:
+        print(f"fetch-libtorch: {bad[0]}", file=sys.stderr)
+        return 1
+    wheels_dir = os.path.join(args.cache, "wheels")
+    os.makedirs(wheels_dir, exist_ok=True)
+    staging = folder + ".partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    for wheel in manifest["wheels"]:
+        extract(wheel, download(wheel, wheels_dir), staging)
+    with open(os.path.join(staging, STAMP), "w") as f:
+        f.write(stamp_text(manifest))
+    bad = problems(manifest, staging)
+    if bad:
+        sys.exit(f"fetch-libtorch: extracted, but {bad[0]}")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.rename(staging, folder)
+    print(f"fetch-libtorch: LibTorch {manifest['version']}: fetched and "
+          f"verified in {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
