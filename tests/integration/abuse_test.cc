@@ -28,7 +28,6 @@ using ::testing::HasSubstr;
 
 constexpr absl::Duration kTimeout = absl::Seconds(120);
 
-
 std::string Repeat(const std::string& piece, size_t bytes) {
   std::string out;
   out.reserve(bytes + piece.size());
@@ -56,8 +55,7 @@ std::vector<Abuse> WordlessDocuments() {
 class AbuseTest : public SharedServerTest<AbuseTest, true> {};
 
 attnr::v1::RetrieveRequest RequestFor(const std::string& query,
-                                      const std::string& document,
-                                      bool llm) {
+                                      const std::string& document, bool llm) {
   attnr::v1::RetrieveRequest request;
   request.set_query(query);
   request.add_documents()->set_text(document);
@@ -86,18 +84,18 @@ TEST_F(AbuseTest, WordlessDocumentsAreAnsweredWithinTheBudgets) {
                      llm),
           kTimeout);
       ASSERT_TRUE(response.ok()) << response.status();
-      std::printf("%s (%s): %.0f ms, %u passages, %u model tokens, %u "
-                  "unjudged, %u over a window\n",
-                  abuse.name.c_str(), llm ? "llm" : "default",
-                  absl::ToDoubleMilliseconds(absl::Now() - start),
-                  response->usage().passages(),
-                  response->usage().encoded_tokens(),
-                  response->usage().unjudged_passages(),
-                  response->usage().oversized_passages());
+      std::printf(
+          "%s (%s): %.0f ms, %u passages, %u model tokens, %u "
+          "unjudged, %u over a window\n",
+          abuse.name.c_str(), llm ? "llm" : "default",
+          absl::ToDoubleMilliseconds(absl::Now() - start),
+          response->usage().passages(), response->usage().encoded_tokens(),
+          response->usage().unjudged_passages(),
+          response->usage().oversized_passages());
       // Units are bounded: a 1 MiB document makes hundreds of them.
-      EXPECT_GE(response->usage().passages(),
-                abuse.text.size() / 2048 / 2);
-      EXPECT_LE(response->usage().encoded_tokens(), llm ? 1024u + 64 : 6144u + 64);
+      EXPECT_GE(response->usage().passages(), abuse.text.size() / 2048 / 2);
+      EXPECT_LE(response->usage().encoded_tokens(),
+                llm ? 1024u + 64 : 6144u + 64);
     }
   }
   const int64_t grew = server_->PeakRssBytes() - before;
@@ -174,8 +172,8 @@ class RawHttp {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr),
-                         sizeof(addr)) == 0;
+    connected_ =
+        connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   }
   ~RawHttp() {
     if (fd_ >= 0) close(fd_);
@@ -193,14 +191,14 @@ class RawHttp {
   void Request(const std::string& method, const std::string& path,
                const std::string& body = "",
                const std::string& content_type = "application/json") {
-    Send(absl::StrCat(method, " ", path,
-                      " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n",
-                      body.empty() && method != "POST"
-                          ? ""
-                          : absl::StrCat("Content-Type: ", content_type,
-                                         "\r\nContent-Length: ", body.size(),
-                                         "\r\n"),
-                      "\r\n", body));
+    Send(absl::StrCat(
+        method, " ", path,
+        " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n",
+        body.empty() && method != "POST"
+            ? ""
+            : absl::StrCat("Content-Type: ", content_type,
+                           "\r\nContent-Length: ", body.size(), "\r\n"),
+        "\r\n", body));
   }
   // Everything until the server closes (Connection: close).
   std::string ReadAll() {
@@ -236,7 +234,8 @@ std::string HeaderOf(const std::string& response, const std::string& name) {
   for (absl::string_view line : absl::StrSplit(response, "\r\n")) {
     if (line.empty()) break;
     if (absl::StartsWithIgnoreCase(line, absl::StrCat(name, ":"))) {
-      return std::string(absl::StripAsciiWhitespace(line.substr(name.size() + 1)));
+      return std::string(
+          absl::StripAsciiWhitespace(line.substr(name.size() + 1)));
     }
   }
   return "";
@@ -297,8 +296,7 @@ TEST_F(AbuseTest, HttpMethodsPathsAndContentTypes) {
     EXPECT_THAT(BodyOf(response), HasSubstr("Content-Type"));
   }
   RawHttp json(port);
-  json.Request("POST", "/v1/retrieve", body,
-               "application/json; charset=utf-8");
+  json.Request("POST", "/v1/retrieve", body, "application/json; charset=utf-8");
   EXPECT_EQ(StatusOf(json.ReadAll()), 200);
 }
 
@@ -343,8 +341,9 @@ TEST_F(AbuseTest, AnHttpClientThatHangsUpCancelsItsCall) {
       absl::StrAppend(&document, "Clause ", i, reset ? " grants " : " says ",
                       "the right ", i * 13, " to the holder. ");
     }
-    const std::string body = absl::StrCat(R"({"documents": [")", document,
-                                          R"("], "options": {"views": ["dense"]}})");
+    const std::string body =
+        absl::StrCat(R"({"documents": [")", document,
+                     R"("], "options": {"views": ["dense"]}})");
     RawHttp http(server_->http_port());
     http.Request("POST", "/v1/prepare", body);
     absl::SleepFor(absl::Milliseconds(800));

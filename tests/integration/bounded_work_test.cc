@@ -24,7 +24,6 @@ using ::testing::HasSubstr;
 
 constexpr absl::Duration kTimeout = absl::Seconds(60);
 
-
 // A document of about `words` tokens that no other test sends (a unique
 // first line), so its first call encodes it.
 std::string FreshDocument(int words) {

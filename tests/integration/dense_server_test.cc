@@ -129,9 +129,11 @@ TEST_F(DenseServerTest, ViewWeightsOverrideTheFusionPerRequest) {
   for (const auto& [weights, message] :
        std::vector<std::pair<std::map<std::string, double>, std::string>>{
            {{{"bogus", 1}}, "options.view_weights: 'bogus' is not a view name"},
-           {{{"dense", -1}}, "options.view_weights[\"dense\"]: -1 is not a weight"},
+           {{{"dense", -1}},
+            "options.view_weights[\"dense\"]: -1 is not a weight"},
            {{{"llm", 1}}, "names llm, which this request does not fuse"},
-           {{{"lexical", 0}, {"dense", 0}}, "every fused view would weigh 0"}}) {
+           {{{"lexical", 0}, {"dense", 0}},
+            "every fused view would weigh 0"}}) {
     attnr::v1::RetrieveRequest bad = request;
     for (const auto& [view, w] : weights) {
       (*bad.mutable_options()->mutable_view_weights())[view] = w;
@@ -145,7 +147,8 @@ TEST_F(DenseServerTest, ViewWeightsOverrideTheFusionPerRequest) {
   auto post = [&](const std::string& weights) {
     return http.Post("/v1/retrieve",
                      R"({"query": "football", "documents": ["The team trains."],
-                         "options": {"view_weights": )" + weights + "}}",
+                         "options": {"view_weights": )" +
+                         weights + "}}",
                      "application/json");
   };
   auto ok = post(R"({"dense": 0.9, "lexical": 0.1})");

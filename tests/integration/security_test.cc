@@ -254,9 +254,9 @@ TEST(AuthThrottleTest, FailedAuthenticationIsRateLimitedPerAddress) {
             absl::StatusCode::kResourceExhausted);
   httplib::Client http("127.0.0.1", server.http_port());
   httplib::Headers headers = {{"Authorization", "Bearer not-the-token"}};
-  auto refused = http.Post("/v1/retrieve", headers,
-                           R"({"query": "q", "documents": ["x"]})",
-                           "application/json");
+  auto refused =
+      http.Post("/v1/retrieve", headers,
+                R"({"query": "q", "documents": ["x"]})", "application/json");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 429);
   EXPECT_EQ(refused->get_header_value("Retry-After"), "1");
@@ -282,8 +282,8 @@ TEST(AuthThrottleTest, PageOpenApiAndMetricsFollowTheirSettings) {
   auto refused = metrics.Get("/metrics");
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 401);
-  auto served = metrics.Get("/metrics", {{"Authorization",
-                                         absl::StrCat("Bearer ", kToken)}});
+  auto served = metrics.Get(
+      "/metrics", {{"Authorization", absl::StrCat("Bearer ", kToken)}});
   ASSERT_TRUE(served);
   EXPECT_EQ(served->status, 200);
   EXPECT_THAT(served->body, HasSubstr("attnr_requests_total"));

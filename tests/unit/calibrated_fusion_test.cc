@@ -60,7 +60,9 @@ TEST(CalibratedFusionTest, ShippedModelMatchesItsPinAndTheFittingCode) {
       const auto& scores = q["view_scores"][i];
       ScoreDetail d;
       for (size_t v = 0; v < fusion->views().size(); ++v) {
-        d.views.push_back({fusion->views()[v], scores[v].get<double>(), {},
+        d.views.push_back({fusion->views()[v],
+                           scores[v].get<double>(),
+                           {},
                            !has_judged || q["judged"][i][v].get<int>() != 0});
       }
       details.push_back(d);
@@ -185,8 +187,8 @@ TEST(CalibratedFusionTest, CoversOnlyItsOwnViews) {
   EXPECT_TRUE(fusion->Covers(
       {ViewKind::kLexical, ViewKind::kDense, ViewKind::kEntity}));
   EXPECT_FALSE(fusion->Covers({ViewKind::kDense}));
-  EXPECT_FALSE(fusion->Covers(
-      {ViewKind::kLexical, ViewKind::kDense, ViewKind::kLlm}));
+  EXPECT_FALSE(
+      fusion->Covers({ViewKind::kLexical, ViewKind::kDense, ViewKind::kLlm}));
 }
 
 }  // namespace
