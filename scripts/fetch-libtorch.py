@@ -15,7 +15,6 @@ missing file); --print-root prints the folder CMake is given.
 Standard library only, plus `python3 -m pip download --no-deps`.
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -27,13 +26,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MANIFEST = os.path.join(ROOT, "cmake", "libtorch-wheels.json")
 STAMP = "attnr-libtorch.stamp"
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+from pinned_files import sha256  # noqa: E402
+import pinned_files  # noqa: E402
 
 
 def stamp_text(manifest):
@@ -50,12 +44,7 @@ def problems(manifest, folder):
     if not os.path.isfile(stamp) or open(stamp).read() != stamp_text(manifest):
         out.append(f"{stamp}: missing or not these wheels'")
     for wheel in manifest["wheels"]:
-        for name, digest in sorted(wheel["files"].items()):
-            path = os.path.join(folder, name)
-            if not os.path.isfile(path):
-                out.append(f"{path}: missing")
-            elif sha256(path) != digest:
-                out.append(f"{path}: sha256 {sha256(path)}, pinned {digest}")
+        out += pinned_files.problems(wheel["files"], folder)
     return out
 
 

@@ -11,7 +11,6 @@ present with the pinned sha256 is not fetched again, so re-runs work offline.
 Standard library only, plus `python3 -m pip download --no-deps`.
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -23,25 +22,13 @@ import zipfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MANIFEST = os.path.join(ROOT, "model", "weights", "pretrained-models.json")
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+from pinned_files import sha256  # noqa: E402
+import pinned_files  # noqa: E402
 
 
 def problems(model, folder):
     """What is wrong with `folder` as the pinned model (empty: nothing)."""
-    out = []
-    for name, digest in sorted(model["files"].items()):
-        path = os.path.join(folder, name)
-        if not os.path.isfile(path):
-            out.append(f"{path}: missing")
-        elif sha256(path) != digest:
-            out.append(f"{path}: sha256 {sha256(path)}, pinned {digest}")
-    return out
+    return pinned_files.problems(model["files"], folder)
 
 
 def fetch(model, cache):
