@@ -116,6 +116,38 @@ absl::Status CheckNoReservedFields(const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+// Gives every setting whose 0 (or "") means a default its value: the one
+// place those defaults live (the built-in defaults and ResolveServerConfig
+// both end here).
+void SetZeroDefaults(attnr::v1::ServerConfig* config) {
+  attnr::v1::TransportConfig& transport = *config->mutable_transport();
+  if (transport.auth().failure_burst() == 0) {
+    transport.mutable_auth()->set_failure_burst(20);
+  }
+  SetConnectionDefaults(&transport);
+  attnr::v1::AdmissionConfig& admission = *config->mutable_admission();
+  if (admission.max_neural_requests() == 0) {
+    admission.set_max_neural_requests(2 * admission.max_concurrent_requests());
+  }
+  if (admission.max_queued_neural_requests() == 0) {
+    admission.set_max_queued_neural_requests(admission.max_queued_requests());
+  }
+  attnr::v1::ViewsConfig& views = *config->mutable_views();
+  if (views.llm().candidates() == 0) views.mutable_llm()->set_candidates(16);
+  for (std::string* device : {views.mutable_dense()->mutable_device(),
+                              views.mutable_llm()->mutable_device()}) {
+    if (device->empty()) *device = "cpu";
+  }
+  if (views.entity().max_sentence_share() == 0) {
+    views.mutable_entity()->set_max_sentence_share(
+        attnr::views::EntityViewOptions{}.max_sentence_share);
+  }
+}
+
+}  // namespace
+
 attnr::v1::ServerConfig DefaultServerConfig() {
   attnr::v1::ServerConfig c;
   c.set_model_name("attnr");
@@ -123,8 +155,6 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   attnr::v1::TransportConfig& transport = *c.mutable_transport();
   transport.set_listen_address("localhost:50051");
   transport.set_max_message_bytes(64 << 20);
-  transport.mutable_auth()->set_failure_burst(20);
-  SetConnectionDefaults(&transport);
   attnr::v1::LimitsConfig& limits = *c.mutable_limits();
   limits.set_max_documents(16);
   limits.set_max_document_tokens(250000);
@@ -152,12 +182,8 @@ attnr::v1::ServerConfig DefaultServerConfig() {
   admission.set_drain_seconds(10);
   attnr::v1::ViewsConfig& views = *c.mutable_views();
   views.set_intra_op_threads(2);
-  views.mutable_dense()->set_device("cpu");
-  views.mutable_llm()->set_candidates(16);
-  views.mutable_llm()->set_device("cpu");
-  views.mutable_entity()->set_max_sentence_share(
-      attnr::views::EntityViewOptions{}.max_sentence_share);
   c.mutable_cache()->set_bytes(768ull << 20);
+  SetZeroDefaults(&c);
   return c;
 }
 
@@ -330,27 +356,7 @@ absl::StatusOr<attnr::v1::ServerConfig> ResolveServerConfig(
     return absl::InvalidArgumentError("--threads must be positive");
   }
   if (overrides.threads > 0) views.set_intra_op_threads(overrides.threads);
-  // The settings whose 0 in a file means a default.
-  if (transport.auth().failure_burst() == 0) {
-    transport.mutable_auth()->set_failure_burst(20);
-  }
-  SetConnectionDefaults(&transport);
-  attnr::v1::AdmissionConfig& admission = *config.mutable_admission();
-  if (admission.max_neural_requests() == 0) {
-    admission.set_max_neural_requests(2 * admission.max_concurrent_requests());
-  }
-  if (admission.max_queued_neural_requests() == 0) {
-    admission.set_max_queued_neural_requests(admission.max_queued_requests());
-  }
-  if (views.llm().candidates() == 0) views.mutable_llm()->set_candidates(16);
-  for (std::string* device : {views.mutable_dense()->mutable_device(),
-                              views.mutable_llm()->mutable_device()}) {
-    if (device->empty()) *device = "cpu";
-  }
-  if (views.entity().max_sentence_share() == 0) {
-    views.mutable_entity()->set_max_sentence_share(
-        attnr::views::EntityViewOptions{}.max_sentence_share);
-  }
+  SetZeroDefaults(&config);
   RETURN_IF_ERROR(ValidateServerConfig(config));
   return config;
 }
