@@ -35,7 +35,9 @@ absl::StatusOr<nlohmann::json> ReadJson(const std::string& path) {
 }
 
 struct Layer {
-  torch::Tensor q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b, ln1_w, ln1_b;
+  // Query, key and value projections stacked ([3 x hidden, hidden]): one
+  // product instead of three small ones.
+  torch::Tensor qkv_w, qkv_b, o_w, o_b, ln1_w, ln1_b;
   torch::Tensor i_w, i_b, out_w, out_b, ln2_w, ln2_b;
 };
 
@@ -199,12 +201,15 @@ absl::StatusOr<std::unique_ptr<BertEncoder>> BertEncoder::LoadHere(
   for (int64_t l = 0; l < layers; ++l) {
     const std::string p = absl::StrCat("encoder.layer.", l, ".");
     Layer L;
-    L.q_w = take(p + "attention.self.query.weight", {h, h});
-    L.q_b = take(p + "attention.self.query.bias", {h});
-    L.k_w = take(p + "attention.self.key.weight", {h, h});
-    L.k_b = take(p + "attention.self.key.bias", {h});
-    L.v_w = take(p + "attention.self.value.weight", {h, h});
-    L.v_b = take(p + "attention.self.value.bias", {h});
+    std::vector<torch::Tensor> w_qkv, b_qkv;
+    for (const char* part : {"query", "key", "value"}) {
+      const std::string self = absl::StrCat(p, "attention.self.", part);
+      w_qkv.push_back(take(self + ".weight", {h, h}));
+      b_qkv.push_back(take(self + ".bias", {h}));
+    }
+    if (!missing.ok()) return missing;
+    L.qkv_w = torch::cat(w_qkv).contiguous();
+    L.qkv_b = torch::cat(b_qkv).contiguous();
     L.o_w = take(p + "attention.output.dense.weight", {h, h});
     L.o_b = take(p + "attention.output.dense.bias", {h});
     L.ln1_w = take(p + "attention.output.LayerNorm.weight", {h});
@@ -241,56 +246,74 @@ absl::StatusOr<std::vector<float>> BertEncoder::EmbedHere(
     }
     longest = std::max(longest, len);
   }
+  // Rows are packed: every per-token product runs on the real tokens alone
+  // ([tokens, hidden]); only attention sees rows padded to the longest
+  // (Prepare's batches carried ~18% padding when the products ran padded).
   const int64_t L = longest + 2;
-  std::vector<int64_t> ids(n * L, w_->pad_id);
-  std::vector<float> mask(n * L, 0.0f);
+  int64_t total = 0;
+  for (const auto& s : sequences) total += static_cast<int64_t>(s.size()) + 2;
+  std::vector<int64_t> ids, positions, slots, row_of;
+  ids.reserve(total);
+  positions.reserve(total);
+  slots.reserve(total);
+  row_of.reserve(total);
+  std::vector<float> pad_bias(n * L, std::numeric_limits<float>::lowest());
   for (int64_t i = 0; i < n; ++i) {
     const auto& s = sequences[i];
-    ids[i * L] = w_->cls_id;
-    for (size_t k = 0; k < s.size(); ++k) ids[i * L + 1 + k] = s[k];
-    ids[i * L + 1 + s.size()] = w_->sep_id;
-    for (size_t k = 0; k < s.size() + 2; ++k) mask[i * L + k] = 1.0f;
+    const int64_t len = static_cast<int64_t>(s.size()) + 2;
+    for (int64_t k = 0; k < len; ++k) {
+      ids.push_back(k == 0 ? w_->cls_id : k == len - 1 ? w_->sep_id : s[k - 1]);
+      positions.push_back(k);
+      slots.push_back(i * L + k);
+      row_of.push_back(i);
+      // Padding gets the most negative float, as the reference does.
+      pad_bias[i * L + k] = 0.0f;
+    }
   }
   try {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor id_t =
-        torch::from_blob(ids.data(), {n, L}, torch::kLong).to(w_->device);
-    const torch::Tensor mask_t =
-        torch::from_blob(mask.data(), {n, L}).to(w_->device);
-    const int64_t h = w_->hidden, heads = w_->heads, d = h / heads;
-    torch::Tensor x =
-        w_->word.index_select(0, id_t.reshape({-1})).view({n, L, h}) +
-        w_->position.slice(0, 0, L).unsqueeze(0) + w_->token_type[0];
-    x = torch::layer_norm(x, {h}, w_->emb_ln_w, w_->emb_ln_b, w_->eps);
-    // Padding gets the most negative float, as the reference does.
+    c10::InferenceMode inference;
+    auto upload = [&](std::vector<int64_t>& v) {
+      return torch::from_blob(v.data(), {static_cast<int64_t>(v.size())},
+                              torch::kLong)
+          .to(w_->device);
+    };
+    const torch::Tensor id_t = upload(ids), position_t = upload(positions),
+                        slot_t = upload(slots), row_t = upload(row_of);
     const torch::Tensor bias =
-        ((1.0f - mask_t) * std::numeric_limits<float>::lowest())
-            .view({n, 1, 1, L});
+        torch::from_blob(pad_bias.data(), {n, 1, 1, L}).to(w_->device);
+    const int64_t h = w_->hidden, heads = w_->heads, d = h / heads;
+    torch::Tensor x = w_->word.index_select(0, id_t) +
+                      w_->position.index_select(0, position_t) +
+                      w_->token_type[0];
+    x = torch::layer_norm(x, {h}, w_->emb_ln_w, w_->emb_ln_b, w_->eps);
     const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+    // Written in place each layer: the real slots are overwritten, the
+    // padded ones stay zero.
+    torch::Tensor padded = torch::zeros({n * L, 3 * h}, x.options());
     for (const Layer& l : w_->layers) {
       RETURN_IF_ERROR(stop.Check("dense encode"));
-      auto split = [&](const torch::Tensor& y) {
-        // [n, heads, L, d], contiguous: batched products over strided
-        // operands take a much slower path in this LibTorch.
-        return y.view({n, L, heads, d}).transpose(1, 2).contiguous();
-      };
-      const torch::Tensor q = split(torch::linear(x, l.q_w, l.q_b));
-      const torch::Tensor k = split(torch::linear(x, l.k_w, l.k_b));
-      const torch::Tensor v = split(torch::linear(x, l.v_w, l.v_b));
+      // [3, n, heads, L, d]; padded slots stay zero and are masked as keys.
+      const torch::Tensor qkv =
+          padded.index_copy_(0, slot_t, torch::linear(x, l.qkv_w, l.qkv_b))
+              .view({n, L, 3, heads, d})
+              .permute({2, 0, 3, 1, 4})
+              .contiguous();
+      const torch::Tensor q = qkv[0], k = qkv[1], v = qkv[2];
 #if TORCH_VERSION_MAJOR >= 2
       // LibTorch 2.x: the fused kernel (no [n, heads, L, L] product kept).
       const torch::Tensor ctx =
-          at::scaled_dot_product_attention(q, k, v, bias, 0.0, false, scale)
-              .transpose(1, 2)
-              .reshape({n, L, h});
+          at::scaled_dot_product_attention(q, k, v, bias, 0.0, false, scale);
 #else
       const torch::Tensor probs = torch::softmax(
           torch::matmul(q, k.transpose(-1, -2)) * scale + bias, -1);
-      const torch::Tensor ctx =
-          torch::matmul(probs, v).transpose(1, 2).reshape({n, L, h});
+      const torch::Tensor ctx = torch::matmul(probs, v);
 #endif
       const torch::Tensor attn = torch::layer_norm(
-          torch::linear(ctx, l.o_w, l.o_b) + x, {h}, l.ln1_w, l.ln1_b, w_->eps);
+          torch::linear(
+              ctx.transpose(1, 2).reshape({n * L, h}).index_select(0, slot_t),
+              l.o_w, l.o_b) +
+              x,
+          {h}, l.ln1_w, l.ln1_b, w_->eps);
       const torch::Tensor inter =
           torch::gelu(torch::linear(attn, l.i_w, l.i_b));
       x = torch::layer_norm(torch::linear(inter, l.out_w, l.out_b) + attn, {h},
@@ -298,10 +321,19 @@ absl::StatusOr<std::vector<float>> BertEncoder::EmbedHere(
     }
     torch::Tensor pooled;
     if (w_->mean_pooling) {
-      const torch::Tensor m = mask_t.unsqueeze(-1);
-      pooled = (x * m).sum(1) / m.sum(1).clamp_min(1e-9);
+      const torch::Tensor counts =
+          torch::zeros({n}, x.options())
+              .index_add(0, row_t, torch::ones({total}, x.options()));
+      pooled = torch::zeros({n, h}, x.options()).index_add(0, row_t, x) /
+               counts.unsqueeze(1);
     } else {
-      pooled = x.select(1, 0);
+      // Each row's [CLS]: the packed rows start at the running lengths.
+      std::vector<int64_t> starts(n);
+      for (int64_t i = 0, at = 0; i < n; ++i) {
+        starts[i] = at;
+        at += static_cast<int64_t>(sequences[i].size()) + 2;
+      }
+      pooled = x.index_select(0, upload(starts));
     }
     if (w_->normalize) {
       pooled = pooled / pooled.norm(2, 1, true).clamp_min(1e-12);
