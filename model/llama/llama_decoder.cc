@@ -21,8 +21,11 @@ namespace attnr::llama {
 namespace {
 
 struct LayerWeights {
-  torch::Tensor attn_norm, wq, wk, wv, wo, bq, bk, bv;
-  torch::Tensor ffn_norm, gate, up, down;
+  // Query, key and value projections side by side ([dim x dim + 2 kv]),
+  // gate and up likewise ([dim x 2 ffn]): one product each instead of three
+  // and two.
+  torch::Tensor attn_norm, wqkv, wo, bqkv;
+  torch::Tensor ffn_norm, gate_up, down;
 };
 
 class KvCacheImpl : public KvCache {
@@ -114,24 +117,24 @@ struct LlamaDecoder::Weights {
   // and to its own, with the additive `bias` [t x p+t] (the causal mask).
   // Returns the block's output and in *k, *v the pass's own keys (rotated)
   // and values [b x kv_heads x t x head_dim]; in *probs (when given) the
-  // attention probabilities [b x heads x t x p+t].
+  // attention probabilities [b x heads x t x p+t]. With `keys_only`, only
+  // *k and *v are computed and the output is undefined.
   torch::Tensor Block(int64_t layer, const torch::Tensor& x, int64_t b,
                       int64_t t, const torch::Tensor& cos,
                       const torch::Tensor& sin, const torch::Tensor& prefix_k,
                       const torch::Tensor& prefix_v, const torch::Tensor& bias,
-                      torch::Tensor* k, torch::Tensor* v,
-                      torch::Tensor* probs) const {
+                      torch::Tensor* k, torch::Tensor* v, torch::Tensor* probs,
+                      bool keys_only = false) const {
     const LlamaConfig& c = cfg;
     const LayerWeights& L = layers[layer];
     const int64_t group = c.heads / c.kv_heads;
     const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
     torch::Tensor h = RmsNorm(x, L.attn_norm, c.rms_eps);
-    torch::Tensor q = h.matmul(L.wq), kk = h.matmul(L.wk), vv = h.matmul(L.wv);
-    if (c.qkv_bias) {
-      q = q + L.bq;
-      kk = kk + L.bk;
-      vv = vv + L.bv;
-    }
+    const int64_t kv = c.kv_heads * c.head_dim;
+    torch::Tensor qkv = h.matmul(L.wqkv);
+    if (c.qkv_bias) qkv = qkv + L.bqkv;
+    torch::Tensor q = qkv.narrow(1, 0, c.dim), kk = qkv.narrow(1, c.dim, kv),
+                  vv = qkv.narrow(1, c.dim + kv, kv);
     // Rotate works on [tokens x heads x head_dim]: sequences stacked along
     // heads share the position table.
     auto rotate = [&](const torch::Tensor& m, int64_t heads) {
@@ -142,11 +145,14 @@ struct LlamaDecoder::Weights {
           .view({t, b, heads, c.head_dim})
           .permute({1, 2, 0, 3});  // [b x heads x t x d]
     };
-    q = rotate(q, c.heads);
     *k = rotate(kk, c.kv_heads).contiguous();
     *v = vv.view({b, t, c.kv_heads, c.head_dim})
              .permute({0, 2, 1, 3})
              .contiguous();
+    // The pass's keys and values are all a caller of the last layer it
+    // reads needs (reading passages): no attention, no MLP.
+    if (keys_only) return torch::Tensor();
+    q = rotate(q, c.heads);
     torch::Tensor K = *k, V = *v;
     if (prefix_k.defined()) {
       K = torch::cat({prefix_k.unsqueeze(0).expand({b, -1, -1, -1}), K}, 2);
@@ -173,8 +179,10 @@ struct LlamaDecoder::Weights {
     o = o.permute({0, 2, 1, 3}).reshape({b * t, c.dim});
     torch::Tensor y = x + o.matmul(L.wo);
     torch::Tensor h2 = RmsNorm(y, L.ffn_norm, c.rms_eps);
-    return y +
-           (torch::silu(h2.matmul(L.gate)) * h2.matmul(L.up)).matmul(L.down);
+    const torch::Tensor gate_up = h2.matmul(L.gate_up);
+    return y + (torch::silu(gate_up.narrow(1, 0, c.ffn_dim)) *
+                gate_up.narrow(1, c.ffn_dim, c.ffn_dim))
+                   .matmul(L.down);
   }
 
   // The keys (or values) of layer `layer` of `caches`, in order, then
@@ -304,24 +312,27 @@ absl::StatusOr<std::unique_ptr<LlamaDecoder>> LlamaDecoder::Load(
       const std::string p = absl::StrCat("blk.", l, ".");
       LayerWeights& L = w->layers[l];
       load(p + "attn_norm.weight", {c.dim}, &L.attn_norm);
-      load(p + "attn_q.weight", {c.dim, c.dim}, &L.wq);
-      load(p + "attn_k.weight", {kv, c.dim}, &L.wk);
-      load(p + "attn_v.weight", {kv, c.dim}, &L.wv);
+      torch::Tensor wq, wk, wv, bq, bk, bv, gate, up;
+      load(p + "attn_q.weight", {c.dim, c.dim}, &wq);
+      load(p + "attn_k.weight", {kv, c.dim}, &wk);
+      load(p + "attn_v.weight", {kv, c.dim}, &wv);
       load(p + "attn_output.weight", {c.dim, c.dim}, &L.wo);
       if (c.qkv_bias) {
-        load(p + "attn_q.bias", {c.dim}, &L.bq);
-        load(p + "attn_k.bias", {kv}, &L.bk);
-        load(p + "attn_v.bias", {kv}, &L.bv);
+        load(p + "attn_q.bias", {c.dim}, &bq);
+        load(p + "attn_k.bias", {kv}, &bk);
+        load(p + "attn_v.bias", {kv}, &bv);
       }
       load(p + "ffn_norm.weight", {c.dim}, &L.ffn_norm);
-      load(p + "ffn_gate.weight", {c.ffn_dim, c.dim}, &L.gate);
-      load(p + "ffn_up.weight", {c.ffn_dim, c.dim}, &L.up);
+      load(p + "ffn_gate.weight", {c.ffn_dim, c.dim}, &gate);
+      load(p + "ffn_up.weight", {c.ffn_dim, c.dim}, &up);
       load(p + "ffn_down.weight", {c.dim, c.ffn_dim}, &L.down);
+      if (!status.ok()) return;
       // Transposed once so every product is x @ W.
-      for (torch::Tensor* m :
-           {&L.wq, &L.wk, &L.wv, &L.wo, &L.gate, &L.up, &L.down}) {
-        if (m->defined()) *m = m->t().contiguous();
-      }
+      L.wqkv = torch::cat({wq, wk, wv}).t().contiguous();
+      if (c.qkv_bias) L.bqkv = torch::cat({bq, bk, bv});
+      L.gate_up = torch::cat({gate, up}).t().contiguous();
+      L.wo = L.wo.t().contiguous();
+      L.down = L.down.t().contiguous();
     }
     load("output_norm.weight", {c.dim}, &w->output_norm);
     if (!status.ok()) return;
@@ -518,7 +529,7 @@ LlamaDecoder::ForwardBatch(const std::vector<std::vector<int32_t>>& sequences,
       x = w_->Block(l, x, b, t, cos, sin,
                     Weights::Concat(past, l, true, torch::Tensor()),
                     Weights::Concat(past, l, false, torch::Tensor()), bias, &k,
-                    &v, nullptr);
+                    &v, nullptr, /*keys_only=*/l + 1 == w_->loaded);
       for (int64_t s = 0; s < b; ++s) {
         const int64_t n = caches[s]->tokens_;
         caches[s]->k[l] = k[s].narrow(1, 0, n).contiguous();
