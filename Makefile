@@ -7,11 +7,34 @@
 #   make docker  build the image attnr:latest (models inside)
 #   make docker-test  build it, run it, call it from the host, check answers
 #   make fuzz    libFuzzer targets (clang, ASan+UBSan), FUZZ_SECONDS each
+#   make gpu-check  the CUDA build's checks on an NVIDIA GPU (TORCH=cuda)
+
+# LibTorch: TORCH=wheel (default: the pinned PyPI torch 2.x wheel's CPU
+# libraries, fetched and verified once into ~/.cache/attnr/libtorch by
+# scripts/fetch-libtorch.py), TORCH=cuda (the same wheel's CUDA build and the
+# NVIDIA libraries it loads, ~2.5 GB more, in build-cuda/; docs/models.md
+# "GPU") or TORCH=debian (libtorch-dev 1.13; docs/models.md has the measured
+# difference).
+TORCH ?= wheel
+ifeq ($(TORCH),wheel)
+TORCH_FLAGS = -DATTNR_CUDA=OFF -DATTNR_LIBTORCH=$$(/usr/bin/python3 scripts/fetch-libtorch.py --print-root)
+TORCH_FETCH = libtorch
+else ifeq ($(TORCH),cuda)
+BUILD_DIR ?= build-cuda
+TORCH_FLAGS = -DATTNR_CUDA=ON -DATTNR_LIBTORCH=$$(/usr/bin/python3 scripts/fetch-libtorch.py --cuda --print-root)
+TORCH_FETCH = libtorch-cuda
+else ifeq ($(TORCH),debian)
+TORCH_FLAGS = -DATTNR_CUDA=OFF -UATTNR_LIBTORCH
+TORCH_FETCH = debian-torch
+else
+$(error TORCH must be wheel, cuda or debian, not '$(TORCH)')
+endif
 BUILD_DIR ?= build
 JOBS ?= 2
 CONFIG ?= config/server.textproto
 
 .PHONY: serve test test-sanitize bench train build configure deps models clean libtorch \
+  libtorch-cuda debian-torch gpu-check \
   python-env fuzz \
   docker docker-test
 
@@ -40,9 +63,9 @@ SANITIZE_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:check_initializatio
   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer/lsan.supp \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$(CURDIR)/tests/sanitizer/ubsan.supp
 
-test-sanitize: deps models python-env
+test-sanitize: deps $(TORCH_FETCH) models python-env
 	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTNR_SANITIZE=ON \
-	  -DATTNR_PYTHON=$(PYTHON_ENV)/bin/python
+	  -DATTNR_PYTHON=$(PYTHON_ENV)/bin/python $(TORCH_FLAGS)
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS) -E bench_smoke
 
@@ -90,20 +113,22 @@ train: build models
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# LibTorch: TORCH=debian (libtorch-dev 1.13) or TORCH=wheel (the pinned
-# PyPI torch 2.x wheel's CPU libraries, fetched and verified once into
-# ~/.cache/attnr/libtorch by scripts/fetch-libtorch.py).
-TORCH ?= debian
-ifeq ($(TORCH),wheel)
-TORCH_FLAGS = -DATTNR_LIBTORCH=$$(/usr/bin/python3 scripts/fetch-libtorch.py --print-root)
-TORCH_FETCH = libtorch
-endif
-
 configure: deps $(TORCH_FETCH)
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release $(TORCH_FLAGS)
 
 libtorch: deps
 	/usr/bin/python3 scripts/fetch-libtorch.py
+
+libtorch-cuda: deps
+	/usr/bin/python3 scripts/fetch-libtorch.py --cuda
+
+# On a machine with an NVIDIA GPU: the CUDA build, the reference-vector
+# tests on the GPU and a 100k-token Prepare there (scripts/gpu-check.sh).
+gpu-check:
+	bash scripts/gpu-check.sh
+
+debian-torch:
+	bash scripts/install-deps.sh --debian-torch
 
 deps:
 	bash scripts/install-deps.sh

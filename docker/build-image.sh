@@ -61,9 +61,10 @@ ensure_bases() {
 
 bash docker/ensure-daemon.sh
 ensure_bases
-# The models, fetched (once, into the model cache) and verified here, then
-# staged in the build context; the build verifies them again.
+# The models and LibTorch, fetched (once, into their caches) and verified
+# here, then staged in the build context; the build verifies them again.
 python3 scripts/fetch-models.py --stage docker/.models
+python3 scripts/fetch-libtorch.py --stage docker/.libtorch
 start=$(date +%s)
 docker build --network host --force-rm -f docker/Dockerfile -t "$IMAGE" .
 end=$(date +%s)

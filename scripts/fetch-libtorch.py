@@ -2,7 +2,8 @@
 """Fetches and verifies the pinned LibTorch (cmake/libtorch-wheels.json)
 into the LibTorch cache, once:
 
-  scripts/fetch-libtorch.py [--cache DIR] [--check] [--print-root]
+  scripts/fetch-libtorch.py [--cuda] [--cache DIR] [--check] [--print-root]
+                            [--stage DIR]
 
 The cache is $ATTNR_LIBTORCH_CACHE or ~/.cache/attnr/libtorch; the library
 lands in <cache>/<version>/ laid out as the wheels are (torch/lib,
@@ -11,7 +12,12 @@ the NVIDIA runtime through its own RPATH. Only the CPU libraries are taken
 from the torch wheel (not libtorch_cuda.so). A cache whose pinned libraries
 all verify and whose stamp names the pinned wheels is not fetched again, so
 re-runs work offline. --check only verifies (exit 1 naming the first bad or
-missing file); --print-root prints the folder CMake is given.
+missing file); --print-root prints the folder CMake is given; --stage DIR
+also puts a verified copy in DIR/<version>/ (hard links where it can), as
+the Docker build's context needs it (DIR then works as a --cache).
+--cuda selects the CUDA build's LibTorch instead: the CPU selection plus the
+manifest's "cuda" part (libtorch_cuda.so and the NVIDIA libraries it loads,
+~2.5 GB of wheels), in <cache>/<version>-cuda/.
 Standard library only, plus `python3 -m pip download --no-deps`.
 """
 import argparse
@@ -30,20 +36,31 @@ from pinned_files import sha256  # noqa: E402
 import pinned_files  # noqa: E402
 
 
-def stamp_text(manifest):
+def selection(manifest, cuda):
+    """The wheels to take from and, for each, the files pinned and the
+    prefixes extracted: the CPU libraries, plus the CUDA part with `cuda`."""
+    wheels = [dict(w) for w in manifest["wheels"]]
+    if cuda:
+        part = manifest["cuda"]
+        wheels[0]["files"] = {**wheels[0]["files"], **part["torch_files"]}
+        wheels += part["wheels"]
+    return wheels
+
+
+def stamp_text(wheels):
     """The wheels and what was taken from them (another selection
     re-extracts)."""
     return "".join(f"{w['wheel']} {w['wheel_sha256']} "
-                   f"{','.join(w['extract'])}\n" for w in manifest["wheels"])
+                   f"{','.join(w['extract'])}\n" for w in wheels)
 
 
-def problems(manifest, folder):
+def problems(wheels, folder):
     """What is wrong with `folder` as the pinned LibTorch (empty: nothing)."""
     out = []
     stamp = os.path.join(folder, STAMP)
-    if not os.path.isfile(stamp) or open(stamp).read() != stamp_text(manifest):
+    if not os.path.isfile(stamp) or open(stamp).read() != stamp_text(wheels):
         out.append(f"{stamp}: missing or not these wheels'")
-    for wheel in manifest["wheels"]:
+    for wheel in wheels:
         out += pinned_files.problems(wheel["files"], folder)
     return out
 
@@ -91,18 +108,21 @@ def main():
         "ATTNR_LIBTORCH_CACHE") or os.path.expanduser("~/.cache/attnr/libtorch"))
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--print-root", action="store_true")
+    parser.add_argument("--stage", metavar="DIR")
+    parser.add_argument("--cuda", action="store_true")
     args = parser.parse_args()
     with open(MANIFEST) as f:
         manifest = json.load(f)
-    folder = os.path.join(args.cache, manifest["version"])
+    wheels = selection(manifest, args.cuda)
+    version = manifest["version"] + ("-cuda" if args.cuda else "")
+    folder = os.path.join(args.cache, version)
     if args.print_root:
         print(folder)
         return 0
-    bad = problems(manifest, folder)
+    bad = problems(wheels, folder)
     if not bad:
-        print(f"fetch-libtorch: LibTorch {manifest['version']}: verified in "
-              f"{folder}")
-        return 0
+        print(f"fetch-libtorch: LibTorch {version}: verified in {folder}")
+        return stage(wheels, folder, args.stage, version)
     if args.check:
         print(f"fetch-libtorch: {bad[0]}", file=sys.stderr)
         return 1
@@ -110,17 +130,38 @@ def main():
     os.makedirs(wheels_dir, exist_ok=True)
     staging = folder + ".partial"
     shutil.rmtree(staging, ignore_errors=True)
-    for wheel in manifest["wheels"]:
+    for wheel in wheels:
         extract(wheel, download(wheel, wheels_dir), staging)
     with open(os.path.join(staging, STAMP), "w") as f:
-        f.write(stamp_text(manifest))
-    bad = problems(manifest, staging)
+        f.write(stamp_text(wheels))
+    bad = problems(wheels, staging)
     if bad:
         sys.exit(f"fetch-libtorch: extracted, but {bad[0]}")
     shutil.rmtree(folder, ignore_errors=True)
     os.rename(staging, folder)
-    print(f"fetch-libtorch: LibTorch {manifest['version']}: fetched and "
-          f"verified in {folder}")
+    print(f"fetch-libtorch: LibTorch {version}: fetched and verified in "
+          f"{folder}")
+    return stage(wheels, folder, args.stage, version)
+
+
+def stage(wheels, folder, out, version):
+    """A verified copy of `folder` in out/<version> (none without `out`)."""
+    if not out:
+        return 0
+    target = os.path.join(out, version)
+    shutil.rmtree(target, ignore_errors=True)
+
+    def link_or_copy(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(folder, target, copy_function=link_or_copy)
+    bad = problems(wheels, target)
+    if bad:
+        sys.exit(f"fetch-libtorch: staged, but {bad[0]}")
+    print(f"fetch-libtorch: staged in {target}")
     return 0
 
 

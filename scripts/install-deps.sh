@@ -9,7 +9,8 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libstemmer-dev libssl-dev libicu-dev libcpp-httplib-dev libmicrohttpd-dev
-  libtorch-dev libopenblas0-openmp libblas-dev
+  # bench/'s GEMM reference (numpy on the system BLAS)
+  libopenblas0-openmp
   # bench/ (make bench, and its smoke test in make test)
   python3 python3-xapian python3-numpy gnuplot-nox
   # scripts/fetch-models.py (pip download of the pinned model packages)
@@ -24,6 +25,11 @@ PACKAGES=(
 # training corpus.
 if [ "${1:-}" = "--train" ]; then
   PACKAGES+=(groff-base)
+fi
+# `--debian-torch` (make TORCH=debian): Debian's LibTorch 1.13 instead of
+# the pinned torch wheel's (scripts/fetch-libtorch.py).
+if [ "${1:-}" = "--debian-torch" ]; then
+  PACKAGES+=(libtorch-dev libblas-dev)
 fi
 # `--fuzz` (make fuzz): clang and its libFuzzer runtime.
 if [ "${1:-}" = "--fuzz" ]; then

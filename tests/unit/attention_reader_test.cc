@@ -30,7 +30,7 @@ std::string GgufPath() {
 class AttentionReaderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto loaded = llama::LlamaDecoder::Load(GgufPath(), 2, 8);
+    auto loaded = llama::LlamaDecoder::Load(GgufPath(), 2, 8, TestDevice());
     if (!loaded.ok()) return;
     decoder_ = loaded->release();
     auto reader = AttentionReader::Create(decoder_, {2, 8, 5});

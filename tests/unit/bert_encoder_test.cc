@@ -34,7 +34,7 @@ double Cosine(const float* a, const std::vector<float>& b) {
 class BertEncoderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto loaded = BertEncoder::Load(ModelFolder());
+    auto loaded = BertEncoder::Load(ModelFolder(), 0, TestDevice());
     if (loaded.ok()) {
       encoder_ = loaded->release();
     } else {

@@ -174,9 +174,8 @@ TEST(HttpApiTest, ResponsesPrintZerosAndErrorsCarryTheCode) {
 // plain; anything else is described by its size, never quoted.
 TEST(HttpApiTest, ErrorsRepeatOnlyShortPlainNames) {
   const std::string long_key(5000, 'k');
-  auto unknown = RetrieveRequestFromJson(
-      Parse(absl::StrCat(R"({"query": "q", "documents": ["x"], ")", long_key,
-                         R"(": 1})")));
+  auto unknown = RetrieveRequestFromJson(Parse(absl::StrCat(
+      R"({"query": "q", "documents": ["x"], ")", long_key, R"(": 1})")));
   ASSERT_FALSE(unknown.ok());
   EXPECT_THAT(unknown.status().message(),
               HasSubstr("body (a name of 5000 bytes): unknown field"));

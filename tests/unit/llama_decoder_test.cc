@@ -61,7 +61,7 @@ const nlohmann::json& Vectors() {
 class LlamaDecoderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto loaded = LlamaDecoder::Load(GgufPath(), 2);
+    auto loaded = LlamaDecoder::Load(GgufPath(), 2, 0, TestDevice());
     if (loaded.ok()) {
       decoder_ = loaded->release();
     } else {
