@@ -280,8 +280,9 @@ TEST(DenseStartupTest, MissingOrMismatchedEncoderStopsStartupClearly) {
   EXPECT_THAT(mismatch.err, HasSubstr("views.dense.model_sha256"));
 }
 
-// A device this build cannot run on stops start-up naming it (this is a
-// CPU build of LibTorch), instead of failing at the first request.
+// A device this machine cannot run on stops start-up naming it (a CPU
+// build of LibTorch, or the CUDA build on a machine without a GPU),
+// instead of failing at the first request.
 TEST(DenseStartupTest, ACudaDeviceOnACpuBuildStopsStartupClearly) {
   const std::string path = WriteFile(
       "dense-cuda.textproto",
