@@ -257,6 +257,8 @@ absl::StatusOr<std::vector<float>> BertEncoder::EmbedHere(
   positions.reserve(total);
   slots.reserve(total);
   row_of.reserve(total);
+  // Attention bias: padding gets the most negative float, as the reference
+  // does; real tokens 0.
   std::vector<float> pad_bias(n * L, std::numeric_limits<float>::lowest());
   for (int64_t i = 0; i < n; ++i) {
     const auto& s = sequences[i];
@@ -266,7 +268,6 @@ absl::StatusOr<std::vector<float>> BertEncoder::EmbedHere(
       positions.push_back(k);
       slots.push_back(i * L + k);
       row_of.push_back(i);
-      // Padding gets the most negative float, as the reference does.
       pad_bias[i * L + k] = 0.0f;
     }
   }
